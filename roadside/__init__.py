@@ -1,0 +1,1 @@
+"""The roadside unit (RSU) daemon: sensor ingest, fusion and tracking, and streaming to vehicles."""

@@ -1,0 +1,67 @@
+"""The RSU daemon's configuration, validated once at start (``vicoop rsu run --config FILE``).
+
+Every field has an embedded default, so ``RsuConfig()`` is a working demo RSU. Units are in the
+field names; positions in the site's ENU frame.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from vicoop.config import StrictModel
+from vicoop.model import GeodeticOrigin
+
+
+class OriginConfig(StrictModel):
+    """The site's geodetic origin (WGS84): the origin of its ENU frame."""
+
+    latitude_deg: float = Field(50.9375, ge=-90, le=90)
+    longitude_deg: float = Field(6.9603, ge=-180, le=180)
+    altitude_m: float = Field(55.0, ge=-1000, le=10000)
+
+    def to_model(self) -> GeodeticOrigin:
+        return GeodeticOrigin(self.latitude_deg, self.longitude_deg, self.altitude_m)
+
+
+class ServerConfig(StrictModel):
+    """The gRPC server vehicles subscribe to."""
+
+    host: str = "127.0.0.1"
+    # 0 picks a free port (the daemon logs the one it got).
+    port: int = Field(50051, ge=0, le=65535)
+    # On SIGTERM/SIGINT, streams get this long to finish before they are cancelled.
+    grace_period_s: float = Field(2.0, ge=0, le=60)
+    # Subscriptions beyond this get RESOURCE_EXHAUSTED.
+    max_subscribers: int = Field(2000, ge=1, le=100_000)
+    # Frames waiting per subscriber; when full the oldest is dropped (latest wins) and counted.
+    queue_frames: int = Field(4, ge=1, le=1000)
+    reflection: bool = True
+
+
+class PublishConfig(StrictModel):
+    """The publish loop."""
+
+    rate_hz: float = Field(20.0, gt=0, le=100)
+
+
+class SyntheticSourceConfig(StrictModel):
+    """Built-in synthetic traffic through a four-arm intersection at the origin."""
+
+    kind: Literal["synthetic"] = "synthetic"
+    objects: int = Field(24, ge=0, le=10_000)
+    seed: int = 1
+    # Half the length of each arm of the intersection, metres.
+    arm_length_m: float = Field(100.0, gt=5, le=5000)
+
+
+class RsuConfig(StrictModel):
+    """Everything an RSU daemon needs to start."""
+
+    rsu_id: str = Field("rsu-demo-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    origin: OriginConfig = OriginConfig()
+    server: ServerConfig = ServerConfig()
+    publish: PublishConfig = PublishConfig()
+    # Further kinds (the fused sensor pipeline, the HIL rig) join this as a tagged union on `kind`.
+    source: SyntheticSourceConfig = SyntheticSourceConfig()

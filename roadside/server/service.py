@@ -1,0 +1,170 @@
+"""The RSU's gRPC server: the ``vicoop.v1.Roadside`` service, health checking and reflection.
+
+The servicer is thin: it validates the request, subscribes to the hub and forwards the bytes the
+hub queued. Responses are already serialized (see ``encoding``), so the method is registered with
+no response serializer, and requests are parsed here so that a malformed one gets
+INVALID_ARGUMENT rather than gRPC's generic INTERNAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.message import DecodeError
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from protos.vicoop.v1 import roadside_pb2
+from roadside.errors import RoadsideError, TooManySubscribers
+from roadside.server.hub import PerceptionHub
+from vicoop import codec
+from vicoop.errors import CodecError
+from vicoop.model import GeodeticOrigin
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = roadside_pb2.DESCRIPTOR.services_by_name["Roadside"].full_name
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """What ``GetSite`` answers."""
+
+    rsu_id: str
+    origin: GeodeticOrigin
+    publish_rate_hz: float
+
+
+class RoadsideServer:
+    """A grpc.aio server publishing ``hub``'s frames; ``port=0`` takes a free port."""
+
+    def __init__(
+        self,
+        hub: PerceptionHub,
+        site: SiteInfo,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        reflection_enabled: bool = True,
+    ) -> None:
+        self.hub = hub
+        self.site = site
+        self.host = host
+        self.requested_port = port
+        self.reflection_enabled = reflection_enabled
+        self.port: int | None = None
+        self.rejected_requests = 0
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+        self._closing = False
+
+    @property
+    def target(self) -> str:
+        """``host:port`` for clients; valid after ``start``."""
+        if self.port is None:
+            raise RuntimeError("the server has not started")
+        return f"{self.host}:{self.port}"
+
+    async def start(self) -> int:
+        """Bind and start serving; returns the port."""
+        server = grpc.aio.server(
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.keepalive_time_ms", 10_000),
+                ("grpc.keepalive_timeout_ms", 5_000),
+                ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+                ("grpc.max_connection_idle_ms", 0),
+            ]
+        )
+        server.add_generic_rpc_handlers(
+            (
+                grpc.method_handlers_generic_handler(
+                    SERVICE_NAME,
+                    {
+                        "GetSite": grpc.unary_unary_rpc_method_handler(
+                            self._get_site,
+                            request_deserializer=None,
+                            response_serializer=roadside_pb2.GetSiteResponse.SerializeToString,
+                        ),
+                        "StreamPerception": grpc.unary_stream_rpc_method_handler(
+                            self._stream_perception,
+                            request_deserializer=None,
+                            response_serializer=None,
+                        ),
+                    },
+                ),
+            )
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        services = [SERVICE_NAME, health.SERVICE_NAME]
+        if self.reflection_enabled:
+            services.append(reflection.SERVICE_NAME)
+            reflection.enable_server_reflection(services, server)
+        port = server.add_insecure_port(f"{self.host}:{self.requested_port}")
+        if port == 0:
+            raise RoadsideError(f"cannot listen on {self.host}:{self.requested_port}")
+        await server.start()
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._server, self.port = server, port
+        log.info("RSU %s serving on %s:%d", self.site.rsu_id, self.host, port)
+        return port
+
+    async def stop(self, grace_period_s: float = 2.0) -> None:
+        """Stop accepting subscriptions, let open streams drain what is queued, then stop.
+
+        Streams still open after ``grace_period_s`` are cancelled.
+        """
+        if self._server is None:
+            return
+        self._closing = True
+        await self._health.enter_graceful_shutdown()
+        stopping = asyncio.ensure_future(self._server.stop(grace_period_s))
+        await asyncio.sleep(0)  # let the server refuse new calls before streams end
+        self.hub.close_all()
+        await stopping
+        self._server = None
+        log.info("RSU %s stopped", self.site.rsu_id)
+
+    async def _get_site(self, request: bytes, context: grpc.aio.ServicerContext) -> roadside_pb2.GetSiteResponse:
+        return roadside_pb2.GetSiteResponse(
+            rsu_id=self.site.rsu_id,
+            origin=codec.origin_to_proto(self.site.origin),
+            publish_rate_hz=self.site.publish_rate_hz,
+        )
+
+    async def _reject(self, context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+        self.rejected_requests += 1
+        peer = context.peer()
+        log.warning("rejected a subscription from %s: %s", peer, message)
+        await context.abort(code, message)
+
+    async def _stream_perception(
+        self, request: bytes, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        try:
+            options = roadside_pb2.StreamPerceptionRequest.FromString(request).options
+            subscription = codec.subscription_from_proto(options)
+        except DecodeError as exc:
+            await self._reject(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request is not a valid vicoop.v1.StreamPerceptionRequest: {exc}",
+            )
+            return
+        except CodecError as exc:
+            await self._reject(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            return
+        if self._closing:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
+        try:
+            with self.hub.subscribe(subscription) as subscriber:
+                log.debug("subscriber %d (%s) from %s", subscriber.id, subscriber.client_id, context.peer())
+                while (data := await subscriber.next()) is not None:
+                    yield data
+        except TooManySubscribers as exc:
+            await self._reject(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))

@@ -1,0 +1,21 @@
+"""Frame sources: where an RSU's published objects come from, chosen by ``source.kind``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from roadside.sources.base import FrameSource, Snapshot
+from roadside.sources.synthetic import SyntheticTraffic
+
+__all__ = ["FrameSource", "Snapshot", "SyntheticTraffic", "REGISTRY", "build_source"]
+
+# kind -> factory taking the validated source configuration.
+REGISTRY: dict[str, Callable[[Any], FrameSource]] = {
+    "synthetic": lambda cfg: SyntheticTraffic(cfg.objects, cfg.seed, cfg.arm_length_m),
+}
+
+
+def build_source(config: Any) -> FrameSource:
+    """The frame source named by ``config.kind``."""
+    return REGISTRY[config.kind](config)

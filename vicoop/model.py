@@ -93,6 +93,15 @@ Covariance3 = tuple[float, float, float, float, float, float]
 
 
 @dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """What an RSU is: its id, the origin of its ENU frame, and its publish rate in Hz."""
+
+    rsu_id: str
+    origin: GeodeticOrigin
+    publish_rate_hz: float
+
+
+@dataclass(frozen=True, slots=True)
 class DetectedObject:
     """One tracked road user, estimated at ``valid_at_ns``.
 

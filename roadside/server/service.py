@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -23,20 +22,11 @@ from roadside.errors import RoadsideError, TooManySubscribers
 from roadside.server.hub import PerceptionHub
 from vicoop import codec
 from vicoop.errors import CodecError
-from vicoop.model import GeodeticOrigin
+from vicoop.model import SiteInfo
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = roadside_pb2.DESCRIPTOR.services_by_name["Roadside"].full_name
-
-
-@dataclass(frozen=True, slots=True)
-class SiteInfo:
-    """What ``GetSite`` answers."""
-
-    rsu_id: str
-    origin: GeodeticOrigin
-    publish_rate_hz: float
 
 
 class RoadsideServer:
@@ -77,7 +67,6 @@ class RoadsideServer:
                 ("grpc.keepalive_time_ms", 10_000),
                 ("grpc.keepalive_timeout_ms", 5_000),
                 ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
-                ("grpc.max_connection_idle_ms", 0),
             ]
         )
         server.add_generic_rpc_handlers(

@@ -1,0 +1,239 @@
+"""``vicoop bench stream``: RSU -> vehicle streaming, against a bare gRPC server in the same run.
+
+Both servers run in this process and publish the same frames (M synthetic objects) at the same
+rate on the same tick grid; N subscribers run in a second process (``bench_client``) and measure
+publish -> receive latency. Ours is the real RSU path (source snapshot, encoding, per-subscriber
+latest-wins queues, the Roadside servicer); the baseline is a minimal grpc.aio server that streams
+one pre-serialized frame (re-stamped with its sequence and publish time each tick) to every
+stream: the transport's own limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+
+from protos.vicoop.v1 import perception_pb2, roadside_pb2
+from roadside.config import RsuConfig
+from roadside.daemon import RoadsideDaemon
+from roadside.server.encoding import EncodedFrame
+from roadside.sources import SyntheticTraffic
+from vicoop.model import NS_PER_S, PerceptionFrame
+
+WARMUP_S = 1.0
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class _BareServer:
+    """The baseline: a grpc.aio server sending the latest pre-serialized bytes to every stream."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+        self._data = b""
+        self._event = asyncio.Event()
+        self._done = False
+        self._server = grpc.aio.server()
+        self._server.add_generic_rpc_handlers(
+            (
+                grpc.method_handlers_generic_handler(
+                    "vicoop.v1.Roadside",
+                    {
+                        "StreamPerception": grpc.unary_stream_rpc_method_handler(
+                            self._stream, request_deserializer=None, response_serializer=None
+                        )
+                    },
+                ),
+            )
+        )
+        self.port = self._server.add_insecure_port("127.0.0.1:0")
+
+    async def _stream(self, request: bytes, context: object) -> AsyncIterator[bytes]:
+        self.streams += 1
+        try:
+            while True:
+                event = self._event
+                await event.wait()
+                if self._done:
+                    return
+                yield self._data
+        finally:
+            self.streams -= 1
+
+    def publish(self, data: bytes) -> None:
+        self._data = data
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self) -> None:
+        self._done = True
+        self.publish(b"")
+        await self._server.stop(1.0)
+
+
+async def _drive(publish: Callable[[int], None], rate_hz: float, ticks: int) -> None:
+    """Call ``publish(tick_ns)`` on a fixed grid of ``rate_hz`` ticks, ``ticks`` times."""
+    period = round(NS_PER_S / rate_hz)
+    tick = -(-time.time_ns() // period) * period
+    for _ in range(ticks):
+        delay = tick - time.time_ns()
+        if delay > 0:
+            await asyncio.sleep(delay / NS_PER_S)
+        publish(tick)
+        tick += period
+
+
+async def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _start_clients(port: int, subscribers: int, warmup_frames: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "roadside.server.bench_client",
+            "--target", f"127.0.0.1:{port}",
+            "--subscribers", str(subscribers),
+            "--warmup-frames", str(warmup_frames),
+        ],
+        stdout=subprocess.PIPE,
+    )
+
+
+async def _collect(clients: subprocess.Popen[bytes]) -> dict[str, Any]:
+    out, _ = await asyncio.to_thread(clients.communicate)
+    if clients.returncode != 0:
+        raise RuntimeError(f"the benchmark client failed with exit code {clients.returncode}")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def _summary(client: dict[str, Any], published: int, server_cpu_s: float) -> dict[str, Any]:
+    counts = client["frames_received"]
+    return {
+        "frames_published": published,
+        "frames_delivered": sum(counts),
+        "frames_lost": published * len(counts) - sum(counts),
+        "min_fraction_received": (min(counts) / published) if counts and published else 0.0,
+        "latency_ms": client["latency_ms"],
+        "cpu_s": server_cpu_s,
+        "client_cpu_s": client["cpu_s"],
+    }
+
+
+async def _run_baseline(args: argparse.Namespace, frame: PerceptionFrame, warmup: int, ticks: int) -> dict[str, Any]:
+    server = _BareServer()
+    await server.start()
+    clients = _start_clients(server.port, args.subscribers, warmup)
+    try:
+        await _wait_for(lambda: server.streams == args.subscribers, "baseline subscribers")
+        payload = EncodedFrame(frame).all_objects
+        sequence = 0
+
+        def publish(tick_ns: int) -> None:
+            nonlocal sequence
+            sequence += 1
+            stamp = roadside_pb2.StreamPerceptionResponse(
+                frame=perception_pb2.PerceptionFrame(sequence=sequence, valid_at_ns=tick_ns, published_at_ns=time.time_ns())
+            ).SerializeToString()
+            server.publish(payload + stamp)  # concatenated messages merge: the stamp wins
+
+        await _drive(publish, args.rate, warmup)
+        cpu0 = _cpu_s()
+        await _drive(publish, args.rate, ticks)
+        cpu = _cpu_s() - cpu0
+    finally:
+        await server.stop()
+    return _summary(await _collect(clients), ticks, cpu)
+
+
+async def _run_ours(args: argparse.Namespace, warmup: int, ticks: int) -> dict[str, Any]:
+    config = RsuConfig.model_validate(
+        {
+            "server": {"port": 0, "max_subscribers": max(args.subscribers, 1), "grace_period_s": 1.0},
+            "publish": {"rate_hz": args.rate},
+            "source": {"objects": args.objects},
+        }
+    )
+    daemon = RoadsideDaemon(config)
+    port = await daemon.server.start()
+    clients = _start_clients(port, args.subscribers, warmup)
+    try:
+        await _wait_for(lambda: daemon.hub.subscriber_count == args.subscribers, "RSU subscribers")
+        await _drive(daemon.publish_at, args.rate, warmup)
+        dropped0, cpu0 = daemon.hub.stats().frames_dropped, _cpu_s()
+        await _drive(daemon.publish_at, args.rate, ticks)
+        cpu = _cpu_s() - cpu0
+        dropped = daemon.hub.stats().frames_dropped - dropped0
+    finally:
+        await daemon.stop()
+    result = _summary(await _collect(clients), ticks, cpu)
+    result["frames_dropped"] = dropped
+    return result
+
+
+async def run_stream_bench(args: argparse.Namespace) -> dict[str, Any]:
+    warmup = max(1, math.ceil(WARMUP_S * args.rate))
+    ticks = max(1, round(args.duration * args.rate))
+    frame = PerceptionFrame(
+        rsu_id="bench", sequence=0, valid_at_ns=0, published_at_ns=0,
+        origin=RsuConfig().origin.to_model(),
+        objects=SyntheticTraffic(args.objects).snapshot(time.time_ns()).objects,
+    )
+    baseline = await _run_baseline(args, frame, warmup, ticks)
+    ours = await _run_ours(args, warmup, ticks)
+    ratio = None
+    if ours["latency_ms"]["p99"] and baseline["latency_ms"]["p99"]:
+        ratio = ours["latency_ms"]["p99"] / baseline["latency_ms"]["p99"]
+    return {
+        "subscribers": args.subscribers,
+        "rate_hz": args.rate,
+        "objects": args.objects,
+        "duration_s": args.duration,
+        "frame_bytes": len(EncodedFrame(frame).all_objects),
+        "frames_published": ours["frames_published"],
+        "frames_delivered": ours["frames_delivered"],
+        "frames_dropped": ours["frames_dropped"],
+        "frames_lost": ours["frames_lost"],
+        "min_fraction_received": ours["min_fraction_received"],
+        "latency_ms": ours["latency_ms"],
+        "cpu_s": ours["cpu_s"],
+        "client_cpu_s": ours["client_cpu_s"],
+        "baseline": baseline,
+        "latency_p99_ratio": ratio,
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    result = asyncio.run(run_stream_bench(args))
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def add_parser(benches: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    stream = benches.add_parser("stream", help="RSU -> vehicle streaming vs a bare grpc.aio server")
+    stream.add_argument("--subscribers", type=int, default=100, help="vehicle streams (N)")
+    stream.add_argument("--rate", type=float, default=20.0, help="publish rate in Hz")
+    stream.add_argument("--objects", type=int, default=100, help="objects per frame (M)")
+    stream.add_argument("--duration", type=float, default=10.0, help="measured seconds per server")
+    stream.add_argument("--json", action="store_true", help="print the result on one line")
+    stream.set_defaults(run=_run)

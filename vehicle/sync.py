@@ -1,0 +1,103 @@
+"""A blocking wrapper of ``RoadsideClient`` for code that is not async.
+
+::
+
+    with SyncRoadsideClient("127.0.0.1:50051") as rsu:
+        for frame in rsu.perception(classes={ObjectClass.CAR}):
+            ...
+
+The asyncio client runs on an event loop in a background thread owned by the wrapper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from vehicle.client import PerceptionStream, RoadsideClient, StreamStats
+from vicoop.model import ObjectClass, PerceptionFrame, RegionOfInterest, SiteInfo
+
+T = TypeVar("T")
+
+
+class SyncPerceptionStream:
+    """A perception stream iterated with a plain ``for``; ``close()`` ends it."""
+
+    def __init__(self, owner: SyncRoadsideClient, stream: PerceptionStream, timeout_s: float | None) -> None:
+        self._owner = owner
+        self._stream = stream
+        self._iterator = stream.__aiter__()
+        self._timeout_s = timeout_s
+
+    @property
+    def stats(self) -> StreamStats:
+        return self._stream.stats
+
+    def __iter__(self) -> Iterator[PerceptionFrame]:
+        return self
+
+    def __next__(self) -> PerceptionFrame:
+        try:
+            return self._owner._call(self._iterator.__anext__(), self._timeout_s)
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        self._owner._call(self._iterator.aclose(), None)  # type: ignore[attr-defined]
+
+
+class SyncRoadsideClient:
+    """``RoadsideClient`` for blocking code; takes the same arguments."""
+
+    def __init__(self, target: str, **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="vicoop-rsu-client", daemon=True)
+        self._client = RoadsideClient(target, **kwargs)
+        self._streams: list[SyncPerceptionStream] = []
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout_s: float | None) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout_s)
+
+    def __enter__(self) -> SyncRoadsideClient:
+        self._thread.start()
+        self._call(self._client.__aenter__(), None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._thread.is_alive():
+            return
+        for stream in self._streams:
+            stream.close()
+        self._call(self._client.close(), None)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def site(self, timeout_s: float = 5.0) -> SiteInfo:
+        return self._call(self._client.site(timeout_s), None)
+
+    def perception(
+        self,
+        roi: RegionOfInterest | Sequence[tuple[float, float]] | None = None,
+        classes: Iterable[ObjectClass] = (),
+        max_rate_hz: float = 0.0,
+        *,
+        client_id: str = "",
+        stale_after_s: float | None = None,
+        next_timeout_s: float | None = None,
+    ) -> SyncPerceptionStream:
+        """As ``RoadsideClient.perception``; ``next_timeout_s`` bounds each wait for a frame
+        (``TimeoutError``), None waits for ever."""
+        stream = self._client.perception(
+            roi, classes, max_rate_hz, client_id=client_id, stale_after_s=stale_after_s
+        )
+        sync_stream = SyncPerceptionStream(self, stream, next_timeout_s)
+        self._streams.append(sync_stream)
+        return sync_stream

@@ -1,0 +1,16 @@
+"""``vicoop bench …``: every hot path's benchmark, each printing one JSON object.
+
+Each benchmark module provides ``add_parser(subparsers)``; they are listed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from roadside.server import bench as stream_bench
+
+    bench = roles.add_parser("bench", help="benchmarks (JSON on stdout)")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    stream_bench.add_parser(benches)

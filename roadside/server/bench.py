@@ -161,6 +161,7 @@ async def _run_baseline(args: argparse.Namespace, frame: PerceptionFrame, warmup
         cpu0 = _cpu_s()
         await _drive(publish, args.rate, ticks)
         cpu = _cpu_s() - cpu0
+        await asyncio.sleep(2.0 / args.rate)  # let the last frame reach every stream
     finally:
         await server.stop()
     return _summary(await _collect(clients), ticks, cpu)

@@ -102,6 +102,11 @@ def _as_region(roi: RegionOfInterest | Sequence[tuple[float, float]] | None) -> 
     return Polygon(tuple((float(x), float(y)) for x, y in roi))
 
 
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class PerceptionStream:
     """An RSU's perception frames for one subscription; iterate it with ``async for``."""
 
@@ -144,6 +149,10 @@ class PerceptionStream:
                 while True:
                     try:
                         data = await asyncio.wait_for(call.read(), self._stale_after_s)
+                    except asyncio.CancelledError:
+                        if self._client.state is ClientState.OPEN or _being_cancelled():
+                            raise
+                        return  # the client was closed under the stream: it just ends
                     except TimeoutError:
                         self.stats.stale_events += 1
                         log.warning("no frame for %.1f s from %s; reconnecting", self._stale_after_s, self._client.target)

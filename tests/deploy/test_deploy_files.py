@@ -1,0 +1,366 @@
+"""Consistency checks for deploy/: configs validate, YAML parses, and the files agree with each
+other on ports, config paths and stop timeouts. No network, no container engine."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from roadside.config import RsuConfig
+from vicoop import config as config_io
+from vicoop.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+EXAMPLE = DEPLOY / "rsu" / "rsu.example.yaml"
+UNIT = DEPLOY / "systemd" / "vicoop-rsu.service"
+CONTAINERFILE = DEPLOY / "container" / "Containerfile"
+HEALTHCHECK = DEPLOY / "container" / "healthcheck.py"
+COMPOSE = DEPLOY / "compose.yaml"
+K8S = DEPLOY / "k8s"
+MOSQUITTO = DEPLOY / "mosquitto" / "mosquitto.conf"
+
+# Python shutdown after the grace period ends (cancel the loop, close the server, exit).
+STOP_MARGIN_S = 3.0
+
+
+def example() -> RsuConfig:
+    return config_io.load(RsuConfig, EXAMPLE)
+
+
+def k8s_objects() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in sorted(K8S.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    return [d for d in docs if d.get("kind") != "Kustomization"]
+
+
+def k8s_one(kind: str) -> dict[str, Any]:
+    found = [o for o in k8s_objects() if o.get("kind") == kind]
+    assert len(found) == 1, f"expected one {kind} in deploy/k8s, found {len(found)}"
+    return found[0]
+
+
+def rsu_container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def config_arg(argv: list[str]) -> str:
+    """The FILE of `… rsu run --config FILE` in an argument list."""
+    i = argv.index("rsu")
+    assert argv[i : i + 3] == ["rsu", "run", "--config"], argv
+    return argv[i + 3]
+
+
+def seconds(value: Any) -> float:
+    """A duration as systemd/compose write it: 10, "10", "10s", "1m30s", "1min"."""
+    if isinstance(value, int | float):
+        return float(value)
+    total, units = 0.0, {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]*)", str(value).strip())
+    assert parts, value
+    for number, unit in parts:
+        total += float(number) * units[unit]
+    return total
+
+
+# ---- the RSU configuration ----
+
+
+def model_paths(model: type[Any], prefix: str = "") -> set[str]:
+    paths = set()
+    for name, field in model.model_fields.items():
+        sub = field.annotation
+        if isinstance(sub, type) and hasattr(sub, "model_fields"):
+            paths |= model_paths(sub, f"{prefix}{name}.")
+        else:
+            paths.add(prefix + name)
+    return paths
+
+
+def data_paths(data: dict[str, Any], prefix: str = "") -> set[str]:
+    paths = set()
+    for key, value in data.items():
+        if isinstance(value, dict):
+            paths |= data_paths(value, f"{prefix}{key}.")
+        else:
+            paths.add(prefix + key)
+    return paths
+
+
+def test_example_config_validates() -> None:
+    config = example()
+    assert config.server.host == "0.0.0.0", "vehicles and containers cannot reach 127.0.0.1"
+
+
+def test_example_config_spells_out_every_field() -> None:
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    assert data_paths(data) == model_paths(RsuConfig)
+
+
+def test_a_broken_config_is_rejected() -> None:
+    """The loader the tests rely on does reject mistakes (so the checks above mean something)."""
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    data["server"]["prot"] = 1
+    with pytest.raises(ConfigError, match=r"server\.prot"):
+        config_io.validate(RsuConfig, data, "x.yaml")
+
+
+def test_configmap_config_validates() -> None:
+    text = k8s_one("ConfigMap")["data"]["rsu.yaml"]
+    config = config_io.validate(RsuConfig, yaml.safe_load(text), "configmap rsu.yaml")
+    assert config.server.host == "0.0.0.0", "the kubelet probes the pod IP, not loopback"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml")),
+    ids=lambda p: str(p.relative_to(DEPLOY)),
+)
+def test_every_yaml_file_parses(path: Path) -> None:
+    docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+    assert docs and all(isinstance(d, dict) for d in docs)
+
+
+# ---- systemd ----
+
+
+def unit() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(
+        strict=False, interpolation=None, comment_prefixes=("#", ";"), empty_lines_in_values=False
+    )
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(UNIT.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_unit_runs_and_checks_the_same_config() -> None:
+    service = unit()["Service"]
+    run = shlex.split(service["ExecStart"])
+    check = shlex.split(service["ExecStartPre"])
+    assert Path(run[0]).name == "vicoop" and Path(run[0]).is_absolute()
+    assert run[1:4] == ["rsu", "run", "--config"] and len(run) == 5
+    assert check[0] == run[0], "ExecStartPre and ExecStart must use the same vicoop"
+    assert check[1:3] == ["rsu", "check-config"] and len(check) == 4
+    assert check[3] == run[4] == "/etc/vicoop/rsu.yaml"
+
+
+def test_unit_hardening_and_stop_timeout() -> None:
+    parsed = unit()
+    service = parsed["Service"]
+    assert service["User"] not in ("", "root", "0")
+    assert service["Restart"] == "on-failure"
+    assert service["ProtectSystem"] == "strict"
+    assert service["NoNewPrivileges"] == "yes"
+    assert service["KillSignal"] == "SIGTERM"
+    assert parsed["Install"]["WantedBy"] == "multi-user.target"
+    assert seconds(service["TimeoutStopSec"]) >= example().server.grace_period_s + STOP_MARGIN_S
+    nofile = int(service["LimitNOFILE"])
+    assert nofile > example().server.max_subscribers
+
+
+# ---- container and compose ----
+
+
+def containerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", CONTAINERFILE.read_text(encoding="utf-8"))
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_containerfile() -> None:
+    instructions = containerfile()
+    args = dict(re.match(r"(\w+)=(\S+)", rest).groups() for op, rest in instructions if op == "ARG")  # type: ignore[union-attr]
+    bases = [
+        rest.split()[0].replace("${PYTHON_IMAGE}", args.get("PYTHON_IMAGE", ""))
+        for op, rest in instructions
+        if op == "FROM"
+    ]
+    assert bases and all(b == "python:3.11-slim" for b in bases)
+    user = [rest for op, rest in instructions if op == "USER"]
+    assert user and user[-1].split(":")[0] not in ("root", "0")
+    assert any(op == "RUN" and "'.[roadside]'" in rest for op, rest in instructions)
+    exposed = [
+        int(p.split("/")[0]) for op, rest in instructions if op == "EXPOSE" for p in rest.split()
+    ]
+    assert exposed == [example().server.port]
+    for op, rest in instructions:
+        if op == "COPY" and "--from" not in rest:
+            *sources, _ = rest.split()
+            for source in sources:
+                assert (ROOT / source).exists(), f"COPY {source}: not in the build context"
+    health = [rest for op, rest in instructions if op == "HEALTHCHECK"]
+    assert len(health) == 1 and "/opt/vicoop/healthcheck.py" in health[0]
+    cmd = yaml.safe_load([rest for op, rest in instructions if op == "CMD"][-1])
+    entrypoint = yaml.safe_load([rest for op, rest in instructions if op == "ENTRYPOINT"][-1])
+    assert entrypoint == ["vicoop"]
+    assert config_arg(cmd) == "/etc/vicoop/rsu.yaml"
+    assert "/etc/vicoop/rsu.yaml" in health[0]
+
+
+def test_compose_runs_the_example_config() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    rsu = compose["services"]["rsu"]
+    assert (
+        COMPOSE.parent / rsu["build"]["context"] / rsu["build"]["dockerfile"]
+    ).resolve() == CONTAINERFILE
+    path = config_arg(rsu["command"])
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in rsu["volumes"]}
+    assert (COMPOSE.parent / mounts[path]).resolve() == EXAMPLE
+    container_ports = {int(str(p).split(":")[-1].split("/")[0]) for p in rsu["ports"]}
+    assert container_ports == {example().server.port}
+    assert seconds(rsu["stop_grace_period"]) >= example().server.grace_period_s + STOP_MARGIN_S
+    assert "profiles" not in rsu and compose["services"]["mosquitto"]["profiles"] == ["mqtt"]
+    broker_conf = compose["services"]["mosquitto"]["volumes"][0].split(":")[0]
+    assert (COMPOSE.parent / broker_conf).resolve() == MOSQUITTO
+
+
+# ---- Kubernetes ----
+
+
+def test_k8s_ports_agree_with_the_config() -> None:
+    deployment, service = k8s_one("Deployment"), k8s_one("Service")
+    config = yaml.safe_load(k8s_one("ConfigMap")["data"]["rsu.yaml"])
+    config_port = RsuConfig.model_validate(config).server.port
+    container = rsu_container(deployment)
+    named = {p["name"]: p["containerPort"] for p in container["ports"] if "name" in p}
+    assert set(named.values()) == {config_port}
+    probes = [k for k in container if k.endswith("Probe")]
+    assert {"livenessProbe", "readinessProbe"} <= set(probes)
+    for probe in probes:
+        assert "grpc" in container[probe], f"{probe} must be Kubernetes' native grpc probe"
+        assert container[probe]["grpc"]["port"] == config_port, probe
+    targets = [p["targetPort"] for p in service["spec"]["ports"]]
+    assert [named.get(t, t) for t in targets] == [config_port]
+
+
+def test_k8s_mounts_the_configmap_where_the_daemon_reads_it() -> None:
+    deployment, configmap = k8s_one("Deployment"), k8s_one("ConfigMap")
+    pod = deployment["spec"]["template"]["spec"]
+    container = rsu_container(deployment)
+    path = Path(config_arg(container["args"]))
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in container["volumeMounts"]:
+        if Path(mount["mountPath"]) == path.parent:
+            volume = volumes[mount["name"]]["configMap"]
+            break
+    else:
+        pytest.fail(f"nothing mounted at {path.parent}")
+    assert volume["name"] == configmap["metadata"]["name"]
+    assert {i["path"]: i["key"] for i in volume["items"]}[path.name] in configmap["data"]
+    grace = RsuConfig.model_validate(
+        yaml.safe_load(configmap["data"]["rsu.yaml"])
+    ).server.grace_period_s
+    assert pod["terminationGracePeriodSeconds"] >= grace + STOP_MARGIN_S
+
+
+def test_k8s_selectors_match() -> None:
+    deployment, service = k8s_one("Deployment"), k8s_one("Service")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    for selector in (deployment["spec"]["selector"]["matchLabels"], service["spec"]["selector"]):
+        assert selector.items() <= labels.items()
+    namespaces = {o["metadata"].get("namespace") for o in k8s_objects() if o["kind"] != "Namespace"}
+    namespaces |= {o["metadata"]["name"] for o in k8s_objects() if o["kind"] == "Namespace"}
+    assert len(namespaces) == 1
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    listed = set(kustomization["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+# ---- MQTT broker ----
+
+
+def test_mosquitto_conf() -> None:
+    directives: dict[str, list[str]] = {}
+    for line in MOSQUITTO.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            directives.setdefault(key, []).append(value.strip())
+    assert directives["listener"] == ["1883"]
+    assert directives["persistence"] == ["true"]
+    assert directives["persistence_location"][0].endswith("/")
+    assert directives["allow_anonymous"] == ["false"] and "password_file" in directives
+    repeatable = {"log_type", "listener", "log_dest"}
+    assert all(len(v) == 1 for k, v in directives.items() if k not in repeatable)
+
+
+# ---- the health probe, against a real daemon on loopback ----
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def probe(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(HEALTHCHECK), str(config)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "VICOOP_HEALTH_TARGET": ""},
+    )
+
+
+def test_healthcheck_target_follows_the_config() -> None:
+    sys.path.insert(0, str(HEALTHCHECK.parent))
+    try:
+        import healthcheck
+    finally:
+        sys.path.pop(0)
+    assert healthcheck.target_from_config(str(EXAMPLE)) == f"127.0.0.1:{example().server.port}"
+
+
+def test_daemon_serves_health_and_stops_on_sigterm_within_the_grace_period(tmp_path: Path) -> None:
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    data["server"].update(host="127.0.0.1", port=free_port())
+    config = tmp_path / "rsu.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    log = tmp_path / "daemon.log"
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "vicoop.cli", "rsu", "run", "--config", str(config)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while (result := probe(config)).returncode != 0:
+            assert daemon.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, result.stderr
+            time.sleep(0.3)
+        assert "SERVING" in result.stdout
+        started = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=data["server"]["grace_period_s"] + STOP_MARGIN_S) == 0, (
+            log.read_text()
+        )
+        assert time.monotonic() - started <= data["server"]["grace_period_s"] + STOP_MARGIN_S
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert probe(config).returncode == 1

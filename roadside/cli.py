@@ -20,7 +20,9 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.port is not None:
-        config = config.model_copy(update={"server": config.server.model_copy(update={"port": args.port})})
+        config = config.model_copy(
+            update={"server": config.server.model_copy(update={"port": args.port})}
+        )
     asyncio.run(serve(config))
     return 0
 

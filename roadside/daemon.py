@@ -118,7 +118,12 @@ async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with RoadsideDaemon(config) as daemon:
-        log.info("RSU %s publishing at %.1f Hz on %s", config.rsu_id, config.publish.rate_hz, daemon.target)
+        log.info(
+            "RSU %s publishing at %.1f Hz on %s",
+            config.rsu_id,
+            config.publish.rate_hz,
+            daemon.target,
+        )
         await stop.wait()
         log.info("stopping (grace period %.1f s)", config.server.grace_period_s)
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -13,14 +13,27 @@ Positions are metres in the RSU's ENU frame (``frame.origin``); ``vehicle.geo`` 
 WGS84 or to your vehicle's body frame. ``vehicle.testing.FakeRoadside`` runs an RSU in your tests.
 """
 
-from vehicle.client import ClientState, PerceptionStream, ReconnectPolicy, RoadsideClient, StreamStats
+from vehicle.client import (
+    ClientState,
+    PerceptionStream,
+    ReconnectPolicy,
+    RoadsideClient,
+    StreamStats,
+)
 from vehicle.errors import (
     ClientStateError,
     RoadsideUnavailable,
     SubscriptionRejected,
     VehicleError,
 )
-from vehicle.geo import EgoObjects, EgoPose, enu_to_wgs84, objects_to_ego, objects_to_wgs84, wgs84_to_enu
+from vehicle.geo import (
+    EgoObjects,
+    EgoPose,
+    enu_to_wgs84,
+    objects_to_ego,
+    objects_to_wgs84,
+    wgs84_to_enu,
+)
 from vehicle.sync import SyncPerceptionStream, SyncRoadsideClient
 from vicoop.model import (
     Circle,

@@ -96,7 +96,9 @@ class StreamStats:
     connected: bool = False
 
 
-def _as_region(roi: RegionOfInterest | Sequence[tuple[float, float]] | None) -> RegionOfInterest | None:
+def _as_region(
+    roi: RegionOfInterest | Sequence[tuple[float, float]] | None,
+) -> RegionOfInterest | None:
     if roi is None or isinstance(roi, Circle | Polygon):
         return roi
     return Polygon(tuple((float(x), float(y)) for x, y in roi))
@@ -155,7 +157,11 @@ class PerceptionStream:
                         return  # the client was closed under the stream: it just ends
                     except TimeoutError:
                         self.stats.stale_events += 1
-                        log.warning("no frame for %.1f s from %s; reconnecting", self._stale_after_s, self._client.target)
+                        log.warning(
+                            "no frame for %.1f s from %s; reconnecting",
+                            self._stale_after_s,
+                            self._client.target,
+                        )
                         break
                     if data is grpc.aio.EOF:
                         break
@@ -165,7 +171,11 @@ class PerceptionStream:
                         frame = codec.frame_from_proto(response.frame, received_at)
                     except (DecodeError, CodecError) as exc:
                         self.stats.decode_errors += 1
-                        log.warning("skipped a frame from %s that could not be decoded: %s", self._client.target, exc)
+                        log.warning(
+                            "skipped a frame from %s that could not be decoded: %s",
+                            self._client.target,
+                            exc,
+                        )
                         continue
                     self.stats.frames += 1
                     self.stats.connected = True
@@ -179,7 +189,12 @@ class PerceptionStream:
                     raise SubscriptionRejected(exc.code().name, exc.details() or "") from None
                 if self._client.state is not ClientState.OPEN:
                     return
-                log.info("stream from %s ended: %s %s", self._client.target, exc.code().name, exc.details())
+                log.info(
+                    "stream from %s ended: %s %s",
+                    self._client.target,
+                    exc.code().name,
+                    exc.details(),
+                )
             finally:
                 call.cancel()
                 self.stats.connected = False
@@ -258,7 +273,9 @@ class RoadsideClient:
             request_serializer=roadside_pb2.GetSiteRequest.SerializeToString,
             response_deserializer=roadside_pb2.GetSiteResponse.FromString,
         )
-        response = await method(roadside_pb2.GetSiteRequest(), timeout=timeout_s, wait_for_ready=True)
+        response = await method(
+            roadside_pb2.GetSiteRequest(), timeout=timeout_s, wait_for_ready=True
+        )
         return SiteInfo(
             rsu_id=response.rsu_id,
             origin=codec.origin_from_proto(response.origin),

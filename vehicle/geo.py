@@ -59,8 +59,12 @@ def enu_to_wgs84(positions: Array, origin: GeodeticOrigin) -> Array:
     """(M, 3) ENU metres about ``origin`` -> (M, 3) latitude (deg), longitude (deg), altitude (m)."""
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     lat, lon, alt = pymap3d.enu2geodetic(
-        positions[:, 0], positions[:, 1], positions[:, 2],
-        origin.latitude_deg, origin.longitude_deg, origin.altitude_m,
+        positions[:, 0],
+        positions[:, 1],
+        positions[:, 2],
+        origin.latitude_deg,
+        origin.longitude_deg,
+        origin.altitude_m,
     )
     return np.column_stack([lat, lon, alt])
 
@@ -69,8 +73,12 @@ def wgs84_to_enu(points: Array, origin: GeodeticOrigin) -> Array:
     """(M, 3) latitude (deg), longitude (deg), altitude (m) -> (M, 3) ENU metres about ``origin``."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     e, n, u = pymap3d.geodetic2enu(
-        points[:, 0], points[:, 1], points[:, 2],
-        origin.latitude_deg, origin.longitude_deg, origin.altitude_m,
+        points[:, 0],
+        points[:, 1],
+        points[:, 2],
+        origin.latitude_deg,
+        origin.longitude_deg,
+        origin.altitude_m,
     )
     return np.column_stack([e, n, u])
 
@@ -92,8 +100,12 @@ def objects_to_ego(frame: PerceptionFrame, ego: EgoPose) -> EgoObjects:
     ego_origin = GeodeticOrigin(ego.latitude_deg, ego.longitude_deg, ego.altitude_m)
     # RSU ENU -> ECEF -> ego ENU is exact for positions; vectors only need the rotation.
     x, y, z = pymap3d.enu2ecef(
-        frame.positions[:, 0], frame.positions[:, 1], frame.positions[:, 2],
-        frame.origin.latitude_deg, frame.origin.longitude_deg, frame.origin.altitude_m,
+        frame.positions[:, 0],
+        frame.positions[:, 1],
+        frame.positions[:, 2],
+        frame.origin.latitude_deg,
+        frame.origin.longitude_deg,
+        frame.origin.altitude_m,
     )
     e, n, u = pymap3d.ecef2enu(x, y, z, ego.latitude_deg, ego.longitude_deg, ego.altitude_m)
     enu_rsu_to_ego = _enu_rotation(ego_origin) @ _enu_rotation(frame.origin).T

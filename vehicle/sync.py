@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -26,7 +26,9 @@ T = TypeVar("T")
 class SyncPerceptionStream:
     """A perception stream iterated with a plain ``for``; ``close()`` ends it."""
 
-    def __init__(self, owner: SyncRoadsideClient, stream: PerceptionStream, timeout_s: float | None) -> None:
+    def __init__(
+        self, owner: SyncRoadsideClient, stream: PerceptionStream, timeout_s: float | None
+    ) -> None:
         self._owner = owner
         self._stream = stream
         self._iterator = stream.__aiter__()
@@ -54,12 +56,17 @@ class SyncRoadsideClient:
 
     def __init__(self, target: str, **kwargs: Any) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="vicoop-rsu-client", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="vicoop-rsu-client", daemon=True
+        )
         self._client = RoadsideClient(target, **kwargs)
         self._streams: list[SyncPerceptionStream] = []
 
-    def _call(self, coro: Coroutine[Any, Any, T], timeout_s: float | None) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+    def _call(self, awaitable: Awaitable[T], timeout_s: float | None) -> T:
+        async def wait() -> T:
+            return await awaitable
+
+        future: Future[T] = asyncio.run_coroutine_threadsafe(wait(), self._loop)
         return future.result(timeout_s)
 
     def __enter__(self) -> SyncRoadsideClient:

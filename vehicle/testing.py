@@ -42,7 +42,9 @@ class FakeRoadside:
     ) -> None:
         self.site = SiteInfo(rsu_id, origin, publish_rate_hz)
         self.clock = clock
-        self.hub = PerceptionHub(publish_rate_hz, queue_frames=queue_frames, max_subscribers=max_subscribers)
+        self.hub = PerceptionHub(
+            publish_rate_hz, queue_frames=queue_frames, max_subscribers=max_subscribers
+        )
         self.sequence = 0
         self._objects: tuple[DetectedObject, ...] = ()
         self._port = 0
@@ -75,7 +77,9 @@ class FakeRoadside:
         """Stop, stay down ``down_for_s``, and start again on the same port."""
         rate = self._ticker_rate
         await self.stop()
-        self.hub = PerceptionHub(self.site.publish_rate_hz, self.hub.queue_frames, self.hub.max_subscribers)
+        self.hub = PerceptionHub(
+            self.site.publish_rate_hz, self.hub.queue_frames, self.hub.max_subscribers
+        )
         await asyncio.sleep(down_for_s)
         await self.start()
         if rate:

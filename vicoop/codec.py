@@ -62,9 +62,7 @@ def object_to_proto(obj: DetectedObject) -> perception_pb2.DetectedObject:
         position_m=common_pb2.Vector3(x=obj.position[0], y=obj.position[1], z=obj.position[2]),
         velocity_mps=common_pb2.Vector3(x=obj.velocity[0], y=obj.velocity[1], z=obj.velocity[2]),
         heading_rad=obj.heading_rad,
-        size=common_pb2.ObjectSize(
-            length_m=obj.size[0], width_m=obj.size[1], height_m=obj.size[2]
-        ),
+        size=common_pb2.ObjectSize(length_m=obj.size[0], width_m=obj.size[1], height_m=obj.size[2]),
         position_covariance_m2=common_pb2.Covariance3(
             xx=cov[0], xy=cov[1], xz=cov[2], yy=cov[3], yz=cov[4], zz=cov[5]
         ),
@@ -226,7 +224,9 @@ def _point(x: float, y: float, name: str) -> tuple[float, float]:
     )
 
 
-def region_from_proto(pb: perception_pb2.RegionOfInterest, name: str = "region") -> RegionOfInterest | None:
+def region_from_proto(
+    pb: perception_pb2.RegionOfInterest, name: str = "region"
+) -> RegionOfInterest | None:
     shape = pb.WhichOneof("shape")
     if shape is None:
         return None

@@ -39,7 +39,10 @@ def _describe(name: str, frame: PerceptionFrame) -> str:
 async def _vehicle(target: str, name: str, out: TextIO, **subscription: object) -> None:
     async with RoadsideClient(target) as rsu:
         site = await rsu.site()
-        print(f"[{name}] connected to RSU {site.rsu_id} at {site.origin.latitude_deg:.5f},{site.origin.longitude_deg:.5f}", file=out)
+        print(
+            f"[{name}] connected to RSU {site.rsu_id} at {site.origin.latitude_deg:.5f},{site.origin.longitude_deg:.5f}",
+            file=out,
+        )
         async for frame in rsu.perception(client_id=name, **subscription):  # type: ignore[arg-type]
             print(_describe(name, frame), file=out, flush=True)
 
@@ -53,7 +56,10 @@ async def run_demo(duration_s: float | None, out: TextIO = sys.stdout) -> None:
             loop.add_signal_handler(sig, stop.set)
     config = RsuConfig.model_validate({"server": {"port": 0}})
     async with RoadsideDaemon(config) as rsu:
-        print(f"RSU {config.rsu_id} streaming perception on {rsu.target} at {config.publish.rate_hz:g} Hz", file=out)
+        print(
+            f"RSU {config.rsu_id} streaming perception on {rsu.target} at {config.publish.rate_hz:g} Hz",
+            file=out,
+        )
         vehicles = [
             asyncio.create_task(_vehicle(rsu.target, "vehicle-1", out, max_rate_hz=2.0)),
             asyncio.create_task(
@@ -90,5 +96,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     demo = roles.add_parser("demo", help="an RSU and two vehicle clients on embedded defaults")
-    demo.add_argument("--duration", type=float, default=None, help="stop after S seconds (default: until Ctrl-C)")
+    demo.add_argument(
+        "--duration", type=float, default=None, help="stop after S seconds (default: until Ctrl-C)"
+    )
     demo.set_defaults(run=_run)

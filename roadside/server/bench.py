@@ -87,7 +87,7 @@ class _BareServer:
         await self._server.stop(1.0)
 
 
-async def _drive(publish: Callable[[int], None], rate_hz: float, ticks: int) -> None:
+async def _drive(publish: Callable[[int], object], rate_hz: float, ticks: int) -> None:
     """Call ``publish(tick_ns)`` on a fixed grid of ``rate_hz`` ticks, ``ticks`` times."""
     period = round(NS_PER_S / rate_hz)
     tick = -(-time.time_ns() // period) * period
@@ -110,10 +110,15 @@ async def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float =
 def _start_clients(port: int, subscribers: int, warmup_frames: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
-            sys.executable, "-m", "roadside.server.bench_client",
-            "--target", f"127.0.0.1:{port}",
-            "--subscribers", str(subscribers),
-            "--warmup-frames", str(warmup_frames),
+            sys.executable,
+            "-m",
+            "roadside.server.bench_client",
+            "--target",
+            f"127.0.0.1:{port}",
+            "--subscribers",
+            str(subscribers),
+            "--warmup-frames",
+            str(warmup_frames),
         ],
         stdout=subprocess.PIPE,
     )
@@ -140,7 +145,9 @@ def _summary(client: dict[str, Any], published: int, server_cpu_s: float) -> dic
     }
 
 
-async def _run_baseline(args: argparse.Namespace, frame: PerceptionFrame, warmup: int, ticks: int) -> dict[str, Any]:
+async def _run_baseline(
+    args: argparse.Namespace, frame: PerceptionFrame, warmup: int, ticks: int
+) -> dict[str, Any]:
     server = _BareServer()
     await server.start()
     clients = _start_clients(server.port, args.subscribers, warmup)
@@ -153,7 +160,9 @@ async def _run_baseline(args: argparse.Namespace, frame: PerceptionFrame, warmup
             nonlocal sequence
             sequence += 1
             stamp = roadside_pb2.StreamPerceptionResponse(
-                frame=perception_pb2.PerceptionFrame(sequence=sequence, valid_at_ns=tick_ns, published_at_ns=time.time_ns())
+                frame=perception_pb2.PerceptionFrame(
+                    sequence=sequence, valid_at_ns=tick_ns, published_at_ns=time.time_ns()
+                )
             ).SerializeToString()
             server.publish(payload + stamp)  # concatenated messages merge: the stamp wins
 
@@ -170,7 +179,11 @@ async def _run_baseline(args: argparse.Namespace, frame: PerceptionFrame, warmup
 async def _run_ours(args: argparse.Namespace, warmup: int, ticks: int) -> dict[str, Any]:
     config = RsuConfig.model_validate(
         {
-            "server": {"port": 0, "max_subscribers": max(args.subscribers, 1), "grace_period_s": 1.0},
+            "server": {
+                "port": 0,
+                "max_subscribers": max(args.subscribers, 1),
+                "grace_period_s": 1.0,
+            },
             "publish": {"rate_hz": args.rate},
             "source": {"objects": args.objects},
         }
@@ -196,7 +209,10 @@ async def run_stream_bench(args: argparse.Namespace) -> dict[str, Any]:
     warmup = max(1, math.ceil(WARMUP_S * args.rate))
     ticks = max(1, round(args.duration * args.rate))
     frame = PerceptionFrame(
-        rsu_id="bench", sequence=0, valid_at_ns=0, published_at_ns=0,
+        rsu_id="bench",
+        sequence=0,
+        valid_at_ns=0,
+        published_at_ns=0,
         origin=RsuConfig().origin.to_model(),
         objects=SyntheticTraffic(args.objects).snapshot(time.time_ns()).objects,
     )

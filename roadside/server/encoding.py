@@ -19,7 +19,7 @@ from vicoop.model import PerceptionFrame
 class EncodedFrame:
     """A ``StreamPerceptionResponse`` for ``frame``, ready to send whole or for a subset."""
 
-    __slots__ = ("frame", "_header", "_objects", "_all")
+    __slots__ = ("_all", "_header", "_objects", "frame")
 
     def __init__(self, frame: PerceptionFrame) -> None:
         self.frame = frame

@@ -56,7 +56,9 @@ class SubscriptionFilter:
             keep &= np.isin(frame.classes, self._classes)
         if self._circle is not None:
             xy = frame.positions[:, :2]
-            d2 = (xy[:, 0] - self._circle.center_x_m) ** 2 + (xy[:, 1] - self._circle.center_y_m) ** 2
+            d2 = (xy[:, 0] - self._circle.center_x_m) ** 2 + (
+                xy[:, 1] - self._circle.center_y_m
+            ) ** 2
             keep &= d2 <= self._circle.radius_m**2
         elif self._polygon is not None:
             xy = frame.positions

@@ -74,7 +74,9 @@ class HubStats:
 class PerceptionHub:
     """Publishes frames to any number of subscribers."""
 
-    def __init__(self, publish_rate_hz: float, queue_frames: int = 4, max_subscribers: int = 2000) -> None:
+    def __init__(
+        self, publish_rate_hz: float, queue_frames: int = 4, max_subscribers: int = 2000
+    ) -> None:
         self.publish_rate_hz = publish_rate_hz
         self.queue_frames = queue_frames
         self.max_subscribers = max_subscribers
@@ -94,7 +96,9 @@ class PerceptionHub:
                 f"this RSU serves at most {self.max_subscribers} subscribers at once"
             )
         subscriber = Subscriber(
-            next(self._ids), SubscriptionFilter(subscription, self.publish_rate_hz), self.queue_frames
+            next(self._ids),
+            SubscriptionFilter(subscription, self.publish_rate_hz),
+            self.queue_frames,
         )
         self._subscribers[subscriber.id] = subscriber
         self._subscriptions_total += 1

@@ -93,7 +93,7 @@ class RoadsideServer:
         if self.reflection_enabled:
             services.append(reflection.SERVICE_NAME)
             reflection.enable_server_reflection(services, server)
-        port = server.add_insecure_port(f"{self.host}:{self.requested_port}")
+        port: int = server.add_insecure_port(f"{self.host}:{self.requested_port}")
         if port == 0:
             raise RoadsideError(f"cannot listen on {self.host}:{self.requested_port}")
         await server.start()
@@ -119,14 +119,18 @@ class RoadsideServer:
         self._server = None
         log.info("RSU %s stopped", self.site.rsu_id)
 
-    async def _get_site(self, request: bytes, context: grpc.aio.ServicerContext) -> roadside_pb2.GetSiteResponse:
+    async def _get_site(
+        self, request: bytes, context: grpc.aio.ServicerContext
+    ) -> roadside_pb2.GetSiteResponse:
         return roadside_pb2.GetSiteResponse(
             rsu_id=self.site.rsu_id,
             origin=codec.origin_to_proto(self.site.origin),
             publish_rate_hz=self.site.publish_rate_hz,
         )
 
-    async def _reject(self, context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+    async def _reject(
+        self, context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str
+    ) -> None:
         self.rejected_requests += 1
         peer = context.peer()
         log.warning("rejected a subscription from %s: %s", peer, message)
@@ -152,7 +156,12 @@ class RoadsideServer:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
         try:
             with self.hub.subscribe(subscription) as subscriber:
-                log.debug("subscriber %d (%s) from %s", subscriber.id, subscriber.client_id, context.peer())
+                log.debug(
+                    "subscriber %d (%s) from %s",
+                    subscriber.id,
+                    subscriber.client_id,
+                    context.peer(),
+                )
                 while (data := await subscriber.next()) is not None:
                     yield data
         except TooManySubscribers as exc:

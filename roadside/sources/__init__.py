@@ -8,7 +8,7 @@ from typing import Any
 from roadside.sources.base import FrameSource, Snapshot
 from roadside.sources.synthetic import SyntheticTraffic
 
-__all__ = ["FrameSource", "Snapshot", "SyntheticTraffic", "REGISTRY", "build_source"]
+__all__ = ["REGISTRY", "FrameSource", "Snapshot", "SyntheticTraffic", "build_source"]
 
 # kind -> factory taking the validated source configuration.
 REGISTRY: dict[str, Callable[[Any], FrameSource]] = {

@@ -86,4 +86,6 @@ class SyntheticTraffic(FrameSource):
             )
             for i in range(len(positions))
         )
-        return Snapshot(objects, (SensorStatus(_SENSOR.sensor_id, _SENSOR.kind, _SENSOR.health, now_ns),))
+        return Snapshot(
+            objects, (SensorStatus(_SENSOR.sensor_id, _SENSOR.kind, _SENSOR.health, now_ns),)
+        )

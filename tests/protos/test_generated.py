@@ -24,7 +24,8 @@ def test_generated_code_is_not_stale(tmp_path: Path) -> None:
             f"{committed.name} is stale: run `make protos` and commit the result"
         )
     generated_here = {
-        p.name for p in (generate.PROTO_ROOT / generate.PROTO_PACKAGE_DIR).iterdir()
+        p.name
+        for p in (generate.PROTO_ROOT / generate.PROTO_PACKAGE_DIR).iterdir()
         if p.name.endswith(generate.GENERATED_SUFFIXES)
     }
     assert generated_here == {p.name for p in written if p.name != "__init__.py"}

@@ -29,7 +29,9 @@ async def _frames(target: str, count: int) -> list[object]:
 
 
 async def test_daemon_publishes_consecutive_frames_on_its_tick_grid() -> None:
-    config = RsuConfig.model_validate({"server": {"port": 0}, "publish": {"rate_hz": 50}, "source": {"objects": 5}})
+    config = RsuConfig.model_validate(
+        {"server": {"port": 0}, "publish": {"rate_hz": 50}, "source": {"objects": 5}}
+    )
     async with RoadsideDaemon(config) as daemon:
         frames = await asyncio.wait_for(_frames(daemon.target, 5), 10)
     sequences = [f.sequence for f in frames]  # type: ignore[attr-defined]
@@ -48,10 +50,14 @@ def _free_port() -> int:
 async def test_rsu_process_serves_its_config_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     config = tmp_path / "rsu.yaml"
-    config.write_text(f"rsu_id: pole-17\nserver:\n  port: {port}\n  grace_period_s: 1.0\npublish:\n  rate_hz: 20\n")
+    config.write_text(
+        f"rsu_id: pole-17\nserver:\n  port: {port}\n  grace_period_s: 1.0\npublish:\n  rate_hz: 20\n"
+    )
     proc = subprocess.Popen(
         [*VICOOP, "rsu", "run", "--config", str(config)],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         async with RoadsideClient(f"127.0.0.1:{port}") as rsu:
@@ -59,7 +65,7 @@ async def test_rsu_process_serves_its_config_and_stops_cleanly_on_sigterm(tmp_pa
             assert site.rsu_id == "pole-17"
             stream = rsu.perception()
             received = 0
-            async for frame in stream:
+            async for _frame in stream:
                 received += 1
                 if received == 3:
                     proc.send_signal(signal.SIGTERM)
@@ -81,4 +87,7 @@ def test_a_bad_config_file_is_one_clear_error(tmp_path: Path) -> None:
     for args in (["rsu", "check-config", str(config)], ["rsu", "run", "--config", str(config)]):
         result = subprocess.run([*VICOOP, *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2
-        assert result.stderr.strip() == f"vicoop: error: {config}: publish.rate_hz: Input should be greater than 0 (got 0)"
+        assert (
+            result.stderr.strip()
+            == f"vicoop: error: {config}: publish.rate_hz: Input should be greater than 0 (got 0)"
+        )

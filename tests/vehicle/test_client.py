@@ -26,7 +26,9 @@ from vehicle.testing import FakeRoadside
 FAST = ReconnectPolicy(initial_backoff_s=0.05, max_backoff_s=0.2, jitter=0.0)
 
 
-async def _take(stream: PerceptionStream, count: int, timeout_s: float = 10.0) -> list[PerceptionFrame]:
+async def _take(
+    stream: PerceptionStream, count: int, timeout_s: float = 10.0
+) -> list[PerceptionFrame]:
     frames: list[PerceptionFrame] = []
 
     async def read() -> None:
@@ -40,11 +42,13 @@ async def _take(stream: PerceptionStream, count: int, timeout_s: float = 10.0) -
 
 
 async def test_frames_arrive_filtered_with_latency_and_site(fake_rsu: FakeRoadside) -> None:
-    fake_rsu.publish([
-        make_object(1, x=2.0, object_class=ObjectClass.PEDESTRIAN),
-        make_object(2, x=3.0, object_class=ObjectClass.CAR),
-        make_object(3, x=90.0, object_class=ObjectClass.PEDESTRIAN),
-    ])
+    fake_rsu.publish(
+        [
+            make_object(1, x=2.0, object_class=ObjectClass.PEDESTRIAN),
+            make_object(2, x=3.0, object_class=ObjectClass.CAR),
+            make_object(3, x=90.0, object_class=ObjectClass.PEDESTRIAN),
+        ]
+    )
     fake_rsu.every(50.0)
     async with RoadsideClient(fake_rsu.target) as rsu:
         site = await rsu.site()
@@ -62,7 +66,9 @@ async def test_polygon_given_as_vertices(fake_rsu: FakeRoadside) -> None:
     fake_rsu.publish([make_object(1, x=5.0, y=5.0), make_object(2, x=-5.0, y=5.0)])
     fake_rsu.every(50.0)
     async with RoadsideClient(fake_rsu.target) as rsu:
-        frames = await _take(rsu.perception(roi=[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]), 1)
+        frames = await _take(
+            rsu.perception(roi=[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]), 1
+        )
     assert [o.track_id for o in frames[0].objects] == [1]
 
 
@@ -83,7 +89,10 @@ async def test_stream_reconnects_and_resubscribes_after_the_rsu_restarts() -> No
 
 
 async def test_a_silent_stream_is_detected_as_stale_and_reconnected() -> None:
-    async with FakeRoadside() as fake, RoadsideClient(fake.target, reconnect=FAST, stale_after_s=0.3) as rsu:
+    async with (
+        FakeRoadside() as fake,
+        RoadsideClient(fake.target, reconnect=FAST, stale_after_s=0.3) as rsu,
+    ):
         stream = rsu.perception()
         frames = aiter(stream)
         reader = asyncio.ensure_future(anext(frames))
@@ -117,14 +126,17 @@ async def test_sequence_gaps_are_counted_as_missed_frames(fake_rsu: FakeRoadside
 async def test_unreachable_rsu_gives_up_when_told_to() -> None:
     policy = ReconnectPolicy(initial_backoff_s=0.05, max_backoff_s=0.1, give_up_after_s=0.5)
     async with RoadsideClient("127.0.0.1:1", reconnect=policy, stale_after_s=0.2) as rsu:
-        with pytest.raises(RoadsideUnavailable, match="no frame from 127.0.0.1:1"):
+        with pytest.raises(RoadsideUnavailable, match=r"no frame from 127\.0\.0\.1:1 for 0\.5 s"):
             async for _ in rsu.perception():
                 pass
 
 
 async def test_invalid_subscriptions_fail_before_any_io() -> None:
     async with RoadsideClient("127.0.0.1:1") as rsu:
-        with pytest.raises(SubscriptionRejected, match=r"INVALID_ARGUMENT: options.max_rate_hz must be in \[0, 1000\], got -2"):
+        with pytest.raises(
+            SubscriptionRejected,
+            match=r"INVALID_ARGUMENT: options.max_rate_hz must be in \[0, 1000\], got -2",
+        ):
             rsu.perception(max_rate_hz=-2)
         with pytest.raises(SubscriptionRejected, match="not a simple polygon"):
             rsu.perception(roi=[(0, 0), (10, 10), (10, 0), (0, 10)])
@@ -179,7 +191,9 @@ def test_sync_wrapper_for_blocking_code() -> None:
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(ready, stop),))
     thread.start()
     try:
-        target = asyncio.run_coroutine_threadsafe(asyncio.wait_for(asyncio.shield(ready), 10), loop).result(10)
+        target = asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(asyncio.shield(ready), 10), loop
+        ).result(10)
         with SyncRoadsideClient(target) as rsu:
             assert rsu.site().rsu_id == "fake-rsu"
             stream = rsu.perception(classes=[ObjectClass.BUS], next_timeout_s=5)

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_object
-from vehicle import EgoPose, GeodeticOrigin, PerceptionFrame, enu_to_wgs84, objects_to_ego, objects_to_wgs84, wgs84_to_enu
+from vehicle import (
+    EgoPose,
+    GeodeticOrigin,
+    PerceptionFrame,
+    enu_to_wgs84,
+    objects_to_ego,
+    objects_to_wgs84,
+    wgs84_to_enu,
+)
 
 ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
 WGS84_A, WGS84_E2 = 6378137.0, 6.69437999014e-3
@@ -22,7 +30,9 @@ def test_one_kilometre_north_matches_the_meridian_radius() -> None:
     phi = math.radians(ORIGIN.latitude_deg)
     meridian_radius = WGS84_A * (1 - WGS84_E2) / (1 - WGS84_E2 * math.sin(phi) ** 2) ** 1.5
     lat, lon, alt = enu_to_wgs84(np.array([[0.0, 1000.0, 0.0]]), ORIGIN)[0]
-    assert lat - ORIGIN.latitude_deg == pytest.approx(math.degrees(1000.0 / meridian_radius), rel=1e-4)
+    assert lat - ORIGIN.latitude_deg == pytest.approx(
+        math.degrees(1000.0 / meridian_radius), rel=1e-4
+    )
     assert lon == pytest.approx(ORIGIN.longitude_deg, abs=1e-12)
     assert alt == pytest.approx(ORIGIN.altitude_m + 0.0785, abs=0.001)  # the ellipsoid falls away
 
@@ -40,7 +50,9 @@ def test_objects_to_wgs84_uses_the_frame_origin() -> None:
 
 
 def test_ego_facing_north_at_the_rsu_origin() -> None:
-    ego = EgoPose.from_compass(ORIGIN.latitude_deg, ORIGIN.longitude_deg, ORIGIN.altitude_m, heading_deg=0.0)
+    ego = EgoPose.from_compass(
+        ORIGIN.latitude_deg, ORIGIN.longitude_deg, ORIGIN.altitude_m, heading_deg=0.0
+    )
     assert ego.yaw_rad == pytest.approx(math.pi / 2)
     frame = _frame(
         make_object(1, x=0.0, y=10.0),  # ahead

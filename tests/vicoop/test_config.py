@@ -26,10 +26,19 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("publish:\n  rate_hz: -5\n", "publish.rate_hz: Input should be greater than 0 (got -5)"),
-        ("server:\n  port: 70000\n", "server.port: Input should be less than or equal to 65535 (got 70000)"),
-        ("origin:\n  latitude_deg: north\n", "origin.latitude_deg: Input should be a valid number, unable to parse string as a number (got 'north')"),
+        (
+            "server:\n  port: 70000\n",
+            "server.port: Input should be less than or equal to 65535 (got 70000)",
+        ),
+        (
+            "origin:\n  latitude_deg: north\n",
+            "origin.latitude_deg: Input should be a valid number, unable to parse string as a number (got 'north')",
+        ),
         ("publsh:\n  rate_hz: 5\n", "publsh: Extra inputs are not permitted"),
-        ("rsu_id: 'has spaces'\n", "rsu_id: String should match pattern '^[A-Za-z0-9_.-]+$' (got 'has spaces')"),
+        (
+            "rsu_id: 'has spaces'\n",
+            "rsu_id: String should match pattern '^[A-Za-z0-9_.-]+$' (got 'has spaces')",
+        ),
     ],
 )
 def test_a_bad_value_names_the_file_and_the_field(tmp_path: Path, text: str, message: str) -> None:

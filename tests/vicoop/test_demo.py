@@ -26,7 +26,9 @@ async def test_demo_vehicles_print_what_they_receive() -> None:
 def test_vicoop_demo_command_runs_and_stops_after_its_duration() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "vicoop.cli", "demo", "--duration", "2"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "[vehicle-1] connected to RSU rsu-demo-1" in result.stdout

@@ -11,9 +11,27 @@ import sys
 
 def test_stream_bench_prints_its_figures_and_counts_add_up() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING", "bench", "stream",
-         "--subscribers", "3", "--rate", "20", "--objects", "10", "--duration", "1", "--json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "vicoop.cli",
+            "--log-level",
+            "WARNING",
+            "bench",
+            "stream",
+            "--subscribers",
+            "3",
+            "--rate",
+            "20",
+            "--objects",
+            "10",
+            "--duration",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
@@ -23,6 +41,13 @@ def test_stream_bench_prints_its_figures_and_counts_add_up() -> None:
     assert out["frames_dropped"] >= 0
     for figures in (out, out["baseline"]):
         assert set(figures["latency_ms"]) == {"p50", "p99", "max"}
-        assert 0 < figures["latency_ms"]["p50"] <= figures["latency_ms"]["p99"] <= figures["latency_ms"]["max"]
+        assert (
+            0
+            < figures["latency_ms"]["p50"]
+            <= figures["latency_ms"]["p99"]
+            <= figures["latency_ms"]["max"]
+        )
         assert figures["cpu_s"] > 0
-    assert out["latency_p99_ratio"] == out["latency_ms"]["p99"] / out["baseline"]["latency_ms"]["p99"]
+    assert (
+        out["latency_p99_ratio"] == out["latency_ms"]["p99"] / out["baseline"]["latency_ms"]["p99"]
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import make_object
 from roadside.server.filtering import SubscriptionFilter
+from tests.conftest import make_object
 from vicoop.model import Circle, GeodeticOrigin, ObjectClass, PerceptionFrame, Polygon, Subscription
 
 ORIGIN = GeodeticOrigin(50.0, 7.0, 0.0)
@@ -21,14 +21,21 @@ def test_no_filter_passes_everything() -> None:
 
 def test_circle_keeps_objects_inside_and_on_the_edge() -> None:
     f = SubscriptionFilter(Subscription(region=Circle(10.0, 0.0, 5.0)), publish_rate_hz=20)
-    frame = _frame(make_object(1, x=10), make_object(2, x=15), make_object(3, x=15.01), make_object(4, x=-10))
+    frame = _frame(
+        make_object(1, x=10), make_object(2, x=15), make_object(3, x=15.01), make_object(4, x=-10)
+    )
     assert f.select(frame).tolist() == [0, 1]
 
 
 def test_polygon_keeps_objects_inside_and_on_the_boundary() -> None:
     square = Polygon(((0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)))
     f = SubscriptionFilter(Subscription(region=square), publish_rate_hz=20)
-    frame = _frame(make_object(1, x=5, y=5), make_object(2, x=10, y=5), make_object(3, x=11, y=5), make_object(4, x=5, y=-0.1))
+    frame = _frame(
+        make_object(1, x=5, y=5),
+        make_object(2, x=10, y=5),
+        make_object(3, x=11, y=5),
+        make_object(4, x=5, y=-0.1),
+    )
     assert f.select(frame).tolist() == [0, 1]
 
 

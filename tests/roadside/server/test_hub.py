@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import make_object
 from protos.vicoop.v1 import roadside_pb2
 from roadside.server import PerceptionHub
+from tests.conftest import make_object
 from vicoop.model import Circle, GeodeticOrigin, ObjectClass, PerceptionFrame, Subscription
 
 ORIGIN = GeodeticOrigin(50.0, 7.0, 0.0)
@@ -14,7 +14,11 @@ ORIGIN = GeodeticOrigin(50.0, 7.0, 0.0)
 
 def _frame(seq: int, objects: int = 3) -> PerceptionFrame:
     return PerceptionFrame(
-        "rsu", seq, seq * 50_000_000, seq * 50_000_000, ORIGIN,
+        "rsu",
+        seq,
+        seq * 50_000_000,
+        seq * 50_000_000,
+        ORIGIN,
         objects=tuple(make_object(i, x=10.0 * i, valid_at_ns=0) for i in range(objects)),
     )
 

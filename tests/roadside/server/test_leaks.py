@@ -25,14 +25,18 @@ async def _until(condition: object, timeout_s: float = 20.0) -> None:
     async def wait() -> None:
         while not condition():  # type: ignore[operator]
             await asyncio.sleep(0.02)
+
     await asyncio.wait_for(wait(), timeout_s)
 
 
 async def _connect_read_vanish(target: str, clients: int) -> None:
     """``clients`` vehicles each subscribe, read one frame, and drop the connection."""
+
     async def one() -> None:
         channel = grpc.aio.insecure_channel(target)
-        call = channel.unary_stream(METHOD, request_serializer=None, response_deserializer=None)(REQUEST)
+        call = channel.unary_stream(METHOD, request_serializer=None, response_deserializer=None)(
+            REQUEST
+        )
         await call.read()
         await channel.close(grace=None)  # no goodbye: the stream is cut mid-flight
 

@@ -16,7 +16,11 @@ from tests.conftest import make_object
 from vehicle.testing import FakeRoadside
 
 
-async def _first_response(stub: roadside_pb2_grpc.RoadsideStub, rsu: FakeRoadside, options: perception_pb2.SubscriptionOptions) -> roadside_pb2.StreamPerceptionResponse:
+async def _first_response(
+    stub: roadside_pb2_grpc.RoadsideStub,
+    rsu: FakeRoadside,
+    options: perception_pb2.SubscriptionOptions,
+) -> roadside_pb2.StreamPerceptionResponse:
     call = stub.StreamPerception(roadside_pb2.StreamPerceptionRequest(options=options))
     await _until(lambda: rsu.hub.subscriber_count > 0)
     rsu.publish([make_object(1, x=1.0), make_object(2, x=80.0)])
@@ -30,6 +34,7 @@ async def _until(condition: object, timeout_s: float = 5.0) -> None:
     async def wait() -> None:
         while not condition():  # type: ignore[operator]
             await asyncio.sleep(0.01)
+
     await asyncio.wait_for(wait(), timeout_s)
 
 
@@ -70,7 +75,9 @@ async def test_bad_subscription_gets_invalid_argument_and_the_rsu_carries_on(
 ) -> None:
     async with grpc.aio.insecure_channel(fake_rsu.target) as channel:
         method = channel.unary_stream(
-            "/vicoop.v1.Roadside/StreamPerception", request_serializer=None, response_deserializer=None
+            "/vicoop.v1.Roadside/StreamPerception",
+            request_serializer=None,
+            response_deserializer=None,
         )
         with pytest.raises(grpc.aio.AioRpcError) as excinfo:
             async for _ in method(request_bytes):
@@ -85,7 +92,10 @@ async def test_bad_subscription_gets_invalid_argument_and_the_rsu_carries_on(
 
 
 async def test_subscriptions_past_the_limit_get_resource_exhausted() -> None:
-    async with FakeRoadside(max_subscribers=1) as rsu, grpc.aio.insecure_channel(rsu.target) as channel:
+    async with (
+        FakeRoadside(max_subscribers=1) as rsu,
+        grpc.aio.insecure_channel(rsu.target) as channel,
+    ):
         stub = roadside_pb2_grpc.RoadsideStub(channel)
         first = stub.StreamPerception(roadside_pb2.StreamPerceptionRequest())
         await _until(lambda: rsu.hub.subscriber_count == 1)
@@ -100,7 +110,11 @@ async def test_subscriptions_past_the_limit_get_resource_exhausted() -> None:
 async def test_get_site_health_and_reflection(fake_rsu: FakeRoadside) -> None:
     async with grpc.aio.insecure_channel(fake_rsu.target) as channel:
         site = await roadside_pb2_grpc.RoadsideStub(channel).GetSite(roadside_pb2.GetSiteRequest())
-        assert (site.rsu_id, site.origin.latitude_deg, site.publish_rate_hz) == ("fake-rsu", 50.9375, 20.0)
+        assert (site.rsu_id, site.origin.latitude_deg, site.publish_rate_hz) == (
+            "fake-rsu",
+            50.9375,
+            20.0,
+        )
 
         health = health_pb2_grpc.HealthStub(channel)
         for service in ("", "vicoop.v1.Roadside"):
@@ -108,11 +122,15 @@ async def test_get_site_health_and_reflection(fake_rsu: FakeRoadside) -> None:
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
         reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+
         async def ask() -> reflection_pb2.ServerReflectionResponse:
-            responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            responses = reflection.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            )
             async for response in responses:
                 return response
             raise AssertionError("no reflection response")
+
         names = {s.name for s in (await ask()).list_services_response.service}
         assert {"vicoop.v1.Roadside", "grpc.health.v1.Health"} <= names
 
@@ -126,9 +144,11 @@ async def test_graceful_stop_ends_open_streams_cleanly_and_sets_not_serving() ->
         await _until(lambda: rsu.hub.subscriber_count == 1)
         rsu.publish([make_object(1)])
         received = []
+
         async def read_all() -> None:
             async for response in call:
                 received.append(response.frame.sequence)
+
         reader = asyncio.create_task(read_all())
         await _until(lambda: received == [1])
         await rsu.stop(grace_period_s=2.0)

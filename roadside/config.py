@@ -44,6 +44,8 @@ class PublishConfig(StrictModel):
     """The publish loop."""
 
     rate_hz: float = Field(20.0, gt=0, le=100)
+    # How often the daemon logs its counters (subscribers, frames, drops, rejected requests).
+    stats_log_interval_s: float = Field(60.0, gt=0)
 
 
 class SyntheticSourceConfig(StrictModel):

@@ -94,6 +94,8 @@ class RoadsideDaemon:
         period_ns = round(NS_PER_S / self.config.publish.rate_hz)
         # Ticks sit on a fixed grid (multiples of the period), so they never drift.
         tick = -(-self.clock() // period_ns) * period_ns
+        stats_every_ns = round(self.config.publish.stats_log_interval_s * NS_PER_S)
+        next_stats_ns = tick + stats_every_ns
         while True:
             delay_ns = tick - self.clock()
             if delay_ns > 0:
@@ -107,7 +109,24 @@ class RoadsideDaemon:
                 self.publish_at(tick)
             except Exception:  # a source bug must not take the RSU down; it is logged each tick
                 log.exception("publishing the frame for %d failed", tick)
+            if tick >= next_stats_ns:
+                self._log_stats()
+                next_stats_ns = tick + stats_every_ns
             tick += period_ns
+
+    def _log_stats(self) -> None:
+        stats = self.hub.stats()
+        log.info(
+            "subscribers %d (%d since start), frames published %d, delivered %d, dropped %d, "
+            "ticks missed %d, subscriptions rejected %d",
+            stats.subscribers,
+            stats.subscriptions_total,
+            stats.frames_published,
+            stats.frames_delivered,
+            stats.frames_dropped,
+            self.ticks_missed,
+            self.server.rejected_requests,
+        )
 
 
 async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:

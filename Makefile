@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[all,dev]'
 	touch $(STAMP)
 
-# buf (the protobuf linter) comes from the npm registry, pinned in package-lock.json.
-$(TOOLS_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+# buf (the protobuf linter) comes from the npm registry, at the exact version package.json pins
+# (no lock file: npm's lock omits the other platforms' optional binaries, and `npm ci` then fails).
+$(TOOLS_STAMP): package.json
+	npm install --no-package-lock --no-audit --no-fund --loglevel=error
 	touch $(TOOLS_STAMP)
 
 demo: $(STAMP)

@@ -6,10 +6,11 @@ field names; positions in the site's ENU frame.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
+from roadside.sources.fused_config import SensorsSourceConfig
 from vicoop.config import StrictModel
 from vicoop.model import GeodeticOrigin
 
@@ -65,5 +66,8 @@ class RsuConfig(StrictModel):
     origin: OriginConfig = OriginConfig()
     server: ServerConfig = ServerConfig()
     publish: PublishConfig = PublishConfig()
-    # Further kinds (the fused sensor pipeline, the HIL rig) join this as a tagged union on `kind`.
-    source: SyntheticSourceConfig = SyntheticSourceConfig()
+    # Tagged union on `kind`: "synthetic" (default) or "sensors" (roadside.sources.fused_config);
+    # further kinds (the HIL rig) join it.
+    source: Annotated[SyntheticSourceConfig | SensorsSourceConfig, Field(discriminator="kind")] = (
+        SyntheticSourceConfig()
+    )

@@ -56,6 +56,7 @@ class RoadsideDaemon:
         return self.server.target
 
     async def start(self) -> None:
+        await self.source.start()  # sources that own sockets or buses open them here
         await self.server.start()
         self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
 
@@ -66,6 +67,7 @@ class RoadsideDaemon:
                 await self._loop_task
             self._loop_task = None
         await self.server.stop(self.config.server.grace_period_s)
+        await self.source.stop()
 
     async def __aenter__(self) -> RoadsideDaemon:
         await self.start()

@@ -13,7 +13,14 @@ __all__ = ["REGISTRY", "FrameSource", "Snapshot", "SyntheticTraffic", "build_sou
 # kind -> factory taking the validated source configuration.
 REGISTRY: dict[str, Callable[[Any], FrameSource]] = {
     "synthetic": lambda cfg: SyntheticTraffic(cfg.objects, cfg.seed, cfg.arm_length_m),
+    "sensors": lambda cfg: _sensor_fusion(cfg),
 }
+
+
+def _sensor_fusion(config: Any) -> FrameSource:
+    from roadside.sources.fused import SensorFusion  # numpy/scipy/opencv only when configured
+
+    return SensorFusion(config)
 
 
 def build_source(config: Any) -> FrameSource:

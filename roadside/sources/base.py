@@ -26,3 +26,9 @@ class FrameSource(abc.ABC):
     @abc.abstractmethod
     def snapshot(self, now_ns: int) -> Snapshot:
         """Objects predicted to ``now_ns`` (ns since the Unix epoch) and sensor state."""
+
+    async def start(self) -> None:  # noqa: B027 (optional hook)
+        """Open the sockets or buses the source reads (the daemon calls it before publishing)."""
+
+    async def stop(self) -> None:  # noqa: B027 (optional hook)
+        """Close what ``start`` opened."""

@@ -1,0 +1,376 @@
+"""The multi-sensor multi-object tracker: IMM filters, GNN association, M-of-N track management.
+
+Pure and synchronous: ``step(scans, now_ns)`` takes in any number of calibrated scans (each
+carries its measurement time) and returns the confirmed tracks predicted to ``now_ns``.
+
+Per scan, in measurement-time order:
+
+1. every track's IMM is mixed and predicted to the scan time;
+2. measurements are gated (Mahalanobis, in the ground plane) and assigned by global nearest
+   neighbour;
+3. assigned tracks get an extended-Kalman update per motion model (position, and radial speed
+   for a radar), model probabilities, class belief and size are updated;
+4. tracks inside the scan's coverage record a hit or a miss; tentative tracks are confirmed with
+   M hits in their last N opportunities (or deleted when they failed to), confirmed tracks are
+   deleted after M misses in their last N opportunities or when nothing updated them for
+   ``max_coast_s``;
+5. measurements that fell in no gate start tentative tracks.
+
+Late measurements: a scan older than the newest one processed, but within ``late_window_s`` of
+it, rolls the tracker back to its state just before the first later scan and replays them all in
+time order, so the result is exactly the one in-order arrival would have given. Older scans are
+counted in ``stats.too_late`` and dropped.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from roadside.fusion.association import REGISTRY as ASSOCIATORS
+from roadside.fusion.association import Associator
+from roadside.fusion.base import (
+    CLASS_SIZE_TABLE,
+    CLASSES,
+    N_CLASSES,
+    STATE_DIM,
+    FloatArray,
+    IntArray,
+    Scan,
+    Tracker,
+    TrackEstimates,
+    class_index,
+)
+from roadside.fusion.config import TrackerConfig
+from roadside.fusion.imm import ImmFilter, Measurements
+from roadside.fusion.motion import REGISTRY as MOTION_MODELS
+from vicoop.model import NS_PER_S
+
+_POP16 = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.int64)
+_CLASS_VALUES = np.array([int(c) for c in CLASSES], dtype=np.int64)
+
+
+def popcount(v: IntArray) -> IntArray:
+    """Number of set bits of each (non-negative, < 2**32) value."""
+    out: IntArray = _POP16[v & 0xFFFF] + _POP16[(v >> 16) & 0xFFFF]
+    return out
+
+
+@dataclass
+class TrackerStats:
+    """Counters since the tracker was made."""
+
+    scans: int = 0
+    measurements: int = 0
+    out_of_sequence: int = 0
+    too_late: int = 0
+    tracks_born: int = 0
+    tracks_confirmed: int = 0
+    tracks_deleted: int = 0
+
+
+@dataclass
+class _State:
+    """All tracks (confirmed or not), as arrays over N; copied for late-measurement replay."""
+
+    r: int
+    ids: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    x: FloatArray = field(init=False)
+    p: FloatArray = field(init=False)
+    mu: FloatArray = field(init=False)
+    t_ns: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    last_hit_ns: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hits: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    chances: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    confirmed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    class_p: FloatArray = field(init=False)
+    size_sum: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
+    size_n: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
+    heading: FloatArray = field(default_factory=lambda: np.zeros(0))
+    sensors: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    next_id: int = 1
+
+    def __post_init__(self) -> None:
+        self.x = np.zeros((0, self.r, STATE_DIM))
+        self.p = np.zeros((0, self.r, STATE_DIM, STATE_DIM))
+        self.mu = np.zeros((0, self.r))
+        self.class_p = np.zeros((0, N_CLASSES))
+
+    def copy(self) -> _State:
+        out = _State.__new__(_State)
+        for f in fields(self):
+            v = getattr(self, f.name)
+            setattr(out, f.name, v.copy() if isinstance(v, np.ndarray) else v)
+        return out
+
+    def keep(self, mask: np.ndarray) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                setattr(self, f.name, v[mask])
+
+    def append(self, other: _State) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                setattr(self, f.name, np.concatenate([v, getattr(other, f.name)]))
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class _Processed:
+    measured_at_ns: int
+    before: _State
+    scan: Scan
+
+
+class MultiSensorTracker(Tracker):
+    """The RSU's tracker; see the module docstring. ``config`` holds every tunable."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        cfg = self.config
+        self.imm = ImmFilter(
+            [MOTION_MODELS[m.name](m.accel_psd, m.turn_psd) for m in cfg.motion_models], cfg.mean_sojourn_s
+        )
+        self.associator: Associator = ASSOCIATORS[cfg.associator](cfg.gate_probability)
+        self.gate_d2 = getattr(self.associator, "gate_d2", 13.8)
+        self.stats = TrackerStats()
+        self._state = _State(self.imm.r)
+        self._history: collections.deque[_Processed] = collections.deque()
+        self._latest_ns: int | None = None
+        self._sensor_bits: dict[str, int] = {}
+        self._sensor_names: list[str] = []
+        self._window_ns = round(cfg.late_window_s * NS_PER_S)
+        self._confirm_mask = (1 << cfg.confirm_n) - 1
+        self._delete_mask = (1 << cfg.delete_n) - 1
+        self._history_mask = (1 << max(cfg.confirm_n, cfg.delete_n)) - 1
+
+    # -- public API -------------------------------------------------------------------------
+
+    def step(self, scans: Sequence[Scan], now_ns: int) -> TrackEstimates:
+        for scan in sorted(scans, key=lambda s: s.measured_at_ns):
+            self.ingest(scan)
+        self.expire(now_ns)
+        return self.predict(now_ns)
+
+    def ingest(self, scan: Scan) -> None:
+        """Fuse one scan (in or out of time order, see the module docstring)."""
+        t = scan.measured_at_ns
+        if self._latest_ns is not None and t < self._latest_ns:
+            if t < self._latest_ns - self._window_ns or not self._history or t < self._history[0].measured_at_ns:
+                self.stats.too_late += 1
+                return
+            self.stats.out_of_sequence += 1
+            replay: list[_Processed] = []
+            while self._history and self._history[-1].measured_at_ns > t:
+                replay.append(self._history.pop())
+            replay.reverse()
+            self._state = replay[0].before
+            self._apply(scan)
+            for entry in replay:
+                self._apply(entry.scan)
+            return
+        self._apply(scan)
+
+    def expire(self, now_ns: int) -> None:
+        """Delete tracks that nothing has updated for ``max_coast_s`` before ``now_ns``."""
+        st = self._state
+        stale = (now_ns - st.last_hit_ns) > round(self.config.max_coast_s * NS_PER_S)
+        if stale.any():
+            self.stats.tracks_deleted += int(stale.sum())
+            st.keep(~stale)
+
+    def predict(self, now_ns: int) -> TrackEstimates:
+        st = self._state
+        sel = np.flatnonzero(st.confirmed)
+        dt = (now_ns - st.t_ns[sel]) / NS_PER_S
+        xp, pp, c = self.imm.mix_predict(st.x[sel], st.p[sel], st.mu[sel], dt)
+        xc, pc = self.imm.combine(xp, pp, c)
+        k = st.class_p[sel].argmax(axis=1) if sel.size else np.zeros(0, np.int64)
+        conf = st.class_p[sel][np.arange(sel.size), k] if sel.size else np.zeros(0)
+        sizes = np.where(st.size_n[sel] > 0, st.size_sum[sel] / np.maximum(st.size_n[sel], 1), CLASS_SIZE_TABLE[k])
+        speed = np.hypot(xc[:, 2], xc[:, 3])
+        heading = np.where(speed > 0.5, np.arctan2(xc[:, 3], xc[:, 2]), st.heading[sel])
+        hits = popcount(st.hits[sel] & self._confirm_mask)
+        existence = hits / np.maximum(np.minimum(st.chances[sel], self.config.confirm_n), 1)
+        names = self._sensor_names
+        masks = st.sensors[sel].tolist()
+        sensor_ids = tuple(tuple(n for b, n in enumerate(names) if m >> b & 1) for m in masks)
+        return TrackEstimates(
+            valid_at_ns=now_ns,
+            ids=st.ids[sel].copy(),
+            states=xc,
+            covariances=pc,
+            classes=_CLASS_VALUES[k],
+            class_confidences=conf,
+            sizes=sizes,
+            headings=heading,
+            existence=np.clip(existence, 0.0, 1.0),
+            sensor_ids=sensor_ids,
+        )
+
+    @property
+    def track_count(self) -> int:
+        """Tracks held, tentative ones included."""
+        return len(self._state)
+
+    # -- one scan ---------------------------------------------------------------------------
+
+    def _apply(self, scan: Scan) -> None:
+        if self._window_ns > 0:
+            self._history.append(_Processed(scan.measured_at_ns, self._state.copy(), scan))
+            cutoff = scan.measured_at_ns - self._window_ns
+            while len(self._history) > 1 and self._history[0].measured_at_ns < cutoff:
+                self._history.popleft()
+        self._latest_ns = scan.measured_at_ns if self._latest_ns is None else max(self._latest_ns, scan.measured_at_ns)
+        self._process(self._state, scan)
+
+    def _sensor_bit(self, sensor_id: str) -> int:
+        bit = self._sensor_bits.get(sensor_id)
+        if bit is None:
+            bit = len(self._sensor_names)
+            if bit >= 62:
+                raise ValueError("a tracker fuses at most 62 sensors")
+            self._sensor_bits[sensor_id] = bit
+            self._sensor_names.append(sensor_id)
+        return bit
+
+    def _process(self, st: _State, scan: Scan) -> None:
+        t = scan.measured_at_ns
+        n, k = len(st), len(scan)
+        self.stats.scans += 1
+        self.stats.measurements += k
+        bit = 1 << self._sensor_bit(scan.sensor_id)
+        if n:
+            dt = (t - st.t_ns) / NS_PER_S
+            xp, pp, c = self.imm.mix_predict(st.x, st.p, st.mu, dt)
+            xc, pc = self.imm.combine(xp, pp, c)
+            assignment = self.associator.associate(xc[:, :2], pc[:, :2, :2], scan.positions, scan.covariances)
+            rows, cols = assignment.tracks, assignment.measurements
+            if rows.size:
+                meas = self._measurements(scan, cols)
+                x_new, p_new, mu_new = self.imm.update(xp[rows], pp[rows], c[rows], meas)
+                xp[rows], pp[rows], c[rows] = x_new, p_new, mu_new
+            st.x, st.p, st.mu = xp, pp, c
+            st.t_ns = np.full(n, t, dtype=np.int64)
+            hit = np.zeros(n, dtype=bool)
+            hit[rows] = True
+            covered = hit | (scan.coverage.contains(xc[:, :2]) if scan.coverage is not None else True)
+            st.hits = np.where(covered, ((st.hits << 1) | hit) & self._history_mask, st.hits)
+            st.chances = st.chances + covered
+            st.last_hit_ns[rows] = t
+            st.sensors[rows] |= bit
+            self._update_attributes(st, scan, rows, cols)
+            self._manage(st)
+            born_from = ~assignment.gated
+        else:
+            born_from = np.ones(k, dtype=bool)
+        if born_from.any():
+            self._birth(st, scan, np.flatnonzero(born_from), bit)
+
+    def _measurements(self, scan: Scan, cols: IntArray) -> Measurements:
+        z = scan.positions[cols]
+        r = scan.covariances[cols]
+        if scan.radial_speeds is None:
+            return Measurements(z, r)
+        b = cols.size
+        z3 = np.column_stack([z, scan.radial_speeds[cols]])
+        r3 = np.zeros((b, 3, 3))
+        r3[:, :2, :2] = r
+        r3[:, 2, 2] = scan.radial_speed_var
+        return Measurements(z3, r3, scan.sensor_position)
+
+    def _update_attributes(self, st: _State, scan: Scan, rows: IntArray, cols: IntArray) -> None:
+        if rows.size == 0:
+            return
+        if scan.classes is not None:
+            ci = class_index(scan.classes[cols])
+            known = ci >= 0
+            if known.any():
+                r, ci = rows[known], ci[known]
+                score = np.clip(scan.class_scores[cols][known] if scan.class_scores is not None else 0.8, 0.05, 0.99)
+                # Confusion model: the reported class with probability `score`, any other uniformly.
+                lik = np.broadcast_to(((1.0 - score) / (N_CLASSES - 1))[:, None], (r.size, N_CLASSES)).copy()
+                lik[np.arange(r.size), ci] = score
+                post = st.class_p[r] * lik
+                post /= post.sum(axis=1, keepdims=True)
+                # A little forgetting so a track can change its mind.
+                st.class_p[r] = 0.98 * post + 0.02 / N_CLASSES
+        if scan.sizes is not None:
+            s = scan.sizes[cols]
+            known_s = np.isfinite(s)
+            st.size_sum[rows] += np.where(known_s, s, 0.0)
+            st.size_n[rows] += known_s
+        x = st.x[rows]
+        vx = np.einsum("br,br->b", st.mu[rows], x[:, :, 2])
+        vy = np.einsum("br,br->b", st.mu[rows], x[:, :, 3])
+        moving = np.hypot(vx, vy) > 0.5
+        st.heading[rows] = np.where(moving, np.arctan2(vy, vx), st.heading[rows])
+
+    def _manage(self, st: _State) -> None:
+        cfg = self.config
+        tentative = ~st.confirmed
+        recent = popcount(st.hits & self._confirm_mask)
+        confirm = tentative & (recent >= cfg.confirm_m)
+        self.stats.tracks_confirmed += int(confirm.sum())
+        st.confirmed = st.confirmed | confirm
+        failed = tentative & ~confirm & (st.chances >= cfg.confirm_n)
+        window = np.minimum(st.chances, cfg.delete_n)
+        misses = window - popcount(st.hits & self._delete_mask)
+        lost = st.confirmed & (misses >= cfg.delete_m)
+        drop = failed | lost
+        if drop.any():
+            self.stats.tracks_deleted += int(drop.sum())
+            st.keep(~drop)
+
+    def _birth(self, st: _State, scan: Scan, cols: IntArray, bit: int) -> None:
+        cfg = self.config
+        b = cols.size
+        r = self.imm.r
+        x = np.zeros((b, STATE_DIM))
+        x[:, :2] = scan.positions[cols]
+        p = np.zeros((b, STATE_DIM, STATE_DIM))
+        p[:, :2, :2] = scan.covariances[cols]
+        sv2 = cfg.init_speed_sigma_mps**2
+        if scan.radial_speeds is not None:
+            # The radar measured the speed along the line of sight; only the rest is unknown.
+            d = x[:, :2] - np.asarray(scan.sensor_position)
+            u = d / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-3)[:, None]
+            x[:, 2:4] = u * scan.radial_speeds[cols][:, None]
+            uu = u[:, :, None] * u[:, None, :]
+            p[:, 2:4, 2:4] = sv2 * (np.eye(2) - uu) + scan.radial_speed_var * uu
+        else:
+            p[:, 2, 2] = p[:, 3, 3] = sv2
+        p[:, 4, 4] = cfg.init_turn_sigma_radps**2
+        new = _State(r)
+        new.ids = np.arange(st.next_id, st.next_id + b, dtype=np.int64)
+        new.x = np.repeat(x[:, None], r, axis=1)
+        new.p = np.repeat(p[:, None], r, axis=1)
+        new.mu = np.full((b, r), 1.0 / r)
+        new.t_ns = np.full(b, scan.measured_at_ns, dtype=np.int64)
+        new.last_hit_ns = new.t_ns.copy()
+        new.hits = np.ones(b, dtype=np.int64)
+        new.chances = np.ones(b, dtype=np.int64)
+        new.confirmed = np.zeros(b, dtype=bool) if cfg.confirm_m > 1 else np.ones(b, dtype=bool)
+        new.class_p = np.full((b, N_CLASSES), 1.0 / N_CLASSES)
+        new.size_sum = np.zeros((b, 3))
+        new.size_n = np.zeros((b, 3))
+        new.heading = np.zeros(b)
+        new.sensors = np.full(b, bit, dtype=np.int64)
+        rows = np.arange(b)
+        self._update_attributes(new, scan, rows, cols)
+        new.heading = np.where(np.hypot(x[:, 2], x[:, 3]) > 0.5, np.arctan2(x[:, 3], x[:, 2]), 0.0)
+        st.append(new)
+        st.next_id += b
+        self.stats.tracks_born += b
+        if cfg.confirm_m <= 1:
+            self.stats.tracks_confirmed += b
+
+
+__all__ = ["MultiSensorTracker", "TrackerStats", "popcount"]

@@ -1,0 +1,208 @@
+"""The fused sensor pipeline as a frame source (``source.kind: sensors``).
+
+Sensor inputs (VRAD radar datagrams or an ARS408 CAN bus, camera JSON datagrams; see
+``roadside.ingest``) -> calibration to the ENU ground plane -> the tracker -> snapshot. Inputs
+queue their calibrated scans as they arrive; ``snapshot(now_ns)`` hands them all to the tracker
+and returns the tracks predicted to ``now_ns`` with every sensor's health: a sensor with no
+accepted cycle for ``degraded_after_s`` is DEGRADED, for ``silent_after_s`` SILENT (or one that
+was never heard), and the others keep the tracks going.
+
+``start()``/``stop()`` open and close the inputs' sockets and buses; ``ports`` tells which UDP
+port each input is bound to (useful with port 0).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from roadside.calibration import CameraProjector, RadarProjector
+from roadside.fusion import REGISTRY as TRACKERS
+from roadside.fusion.base import CLASS_SIZE_TABLE, Coverage, Scan, class_index
+from roadside.ingest import (
+    Ars408Decoder,
+    Ars408Reader,
+    CameraFrame,
+    Ingest,
+    IngestStats,
+    JsonCameraDecoder,
+    RadarCycle,
+    UdpEndpoint,
+    VradDecoder,
+)
+from roadside.sources.base import FrameSource, Snapshot
+from roadside.sources.fused_config import (
+    CameraSensorConfig,
+    CanArs408InputConfig,
+    RadarSensorConfig,
+    SensorsSourceConfig,
+)
+from vicoop.model import NS_PER_S, SensorHealth, SensorKind, SensorStatus
+
+
+def radar_coverage(config: RadarSensorConfig) -> Coverage:
+    m = config.mounting
+    return Coverage((m.x_m, m.y_m), m.yaw_rad, config.half_fov_rad, config.max_range_m)
+
+
+def camera_coverage(config: CameraSensorConfig) -> Coverage | None:
+    e = config.calibration.extrinsics
+    if e is None:
+        return None
+    i = config.calibration.intrinsics
+    half = math.atan2(i.width_px / 2.0, i.fx)
+    # Ground nearer than where the bottom image row meets the ground is out of view.
+    near = e.z_m / math.tan(min(e.pitch_rad + math.atan2(i.height_px - i.cy, i.fy), math.pi / 2 - 1e-3))
+    return Coverage((e.x_m, e.y_m), e.yaw_rad, half, config.max_range_m, near)
+
+
+def radar_scan(cycle: RadarCycle, projector: RadarProjector, coverage: Coverage | None) -> Scan:
+    """A radar cycle as a calibrated scan: ENU positions, covariances, radial speeds."""
+    ground = projector.project((cycle.ranges_m, cycle.azimuths_rad))
+    sizes = None
+    if cycle.lengths_m is not None and cycle.widths_m is not None:
+        sizes = np.column_stack([cycle.lengths_m, cycle.widths_m, np.full(len(cycle), np.nan)])
+    return Scan(
+        sensor_id=cycle.sensor_id,
+        kind=SensorKind.RADAR,
+        measured_at_ns=cycle.measured_at_ns,
+        positions=ground.positions,
+        covariances=ground.covariances,
+        coverage=coverage,
+        radial_speeds=cycle.radial_speeds_mps,
+        radial_speed_var=projector.noise.radial_speed_sigma_mps**2,
+        sensor_position=projector.position_xy,
+        classes=cycle.classes,
+        class_scores=np.full(len(cycle), 0.6),
+        sizes=sizes,
+    )
+
+
+def camera_scan(frame: CameraFrame, projector: CameraProjector, coverage: Coverage | None, min_score: float = 0.0) -> Scan:
+    """A camera frame as a calibrated scan (boxes scoring below ``min_score`` dropped); the box
+    height and the ground distance give the object's height."""
+    keep = frame.scores >= min_score
+    boxes, classes, scores = frame.boxes[keep], frame.classes[keep], frame.scores[keep]
+    ground = projector.project((boxes, classes))
+    sizes = np.full((boxes.shape[0], 3), np.nan)
+    if projector.config.extrinsics is not None and boxes.shape[0]:
+        e = projector.config.extrinsics
+        dist = np.hypot(ground.positions[:, 0] - e.x_m, ground.positions[:, 1] - e.y_m)
+        ci = class_index(classes)
+        depth = np.where(ci >= 0, CLASS_SIZE_TABLE[np.maximum(ci, 0), 0] / 2, 2.0)
+        # Pixel height over focal length is the angle it spans; at that distance, its height.
+        sizes[:, 2] = (boxes[:, 3] - boxes[:, 1]) / projector.config.intrinsics.fy * (dist + depth) * math.cos(e.pitch_rad)
+    return Scan(
+        sensor_id=frame.sensor_id,
+        kind=SensorKind.CAMERA,
+        measured_at_ns=frame.measured_at_ns,
+        positions=ground.positions,
+        covariances=ground.covariances,
+        coverage=coverage,
+        classes=classes,
+        class_scores=scores,
+        sizes=sizes,
+    )
+
+
+class _Sensor:
+    def __init__(self, sensor_id: str, kind: SensorKind, stats: IngestStats) -> None:
+        self.sensor_id = sensor_id
+        self.kind = kind
+        self.stats = stats
+        self.rejected_seen = 0
+        self.endpoint: Any = None
+
+
+class SensorFusion(FrameSource):
+    """Owns the tracker and the sensor inputs; see the module docstring."""
+
+    def __init__(self, config: SensorsSourceConfig) -> None:
+        self.config = config
+        self.tracker = TRACKERS[config.tracker_kind](config.tracker)
+        self._pending: list[Scan] = []
+        self._sensors: dict[str, _Sensor] = {}
+        self._radar: dict[str, tuple[RadarProjector, Coverage]] = {}
+        self._camera: dict[str, tuple[CameraProjector, Coverage | None, float]] = {}
+        for r in config.radars:
+            self._radar[r.sensor_id] = (RadarProjector(r.mounting, r.noise), radar_coverage(r))
+            if isinstance(r.input, CanArs408InputConfig):
+                decoder = Ars408Decoder(r.sensor_id, r.input.can_sensor_id, r.input.extended)
+                reader = Ars408Reader(decoder, self.add_radar, interface=r.input.interface, channel=r.input.channel)
+                sensor = _Sensor(r.sensor_id, SensorKind.RADAR, decoder.stats)
+                sensor.endpoint = reader
+            else:
+                ingest_r = Ingest(VradDecoder(r.sensor_id, r.input.wire_id), self.add_radar)
+                sensor = _Sensor(r.sensor_id, SensorKind.RADAR, ingest_r.stats)
+                sensor.endpoint = UdpEndpoint(ingest_r, r.input.host, r.input.port)
+            self._sensors[r.sensor_id] = sensor
+        for c in config.cameras:
+            self._camera[c.sensor_id] = (CameraProjector(c.calibration), camera_coverage(c), c.min_score)
+            ingest_c = Ingest(JsonCameraDecoder(c.sensor_id), self.add_camera, counter_modulus=1 << 63)
+            sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, ingest_c.stats)
+            sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port)
+            self._sensors[c.sensor_id] = sensor
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def add_radar(self, cycle: RadarCycle) -> None:
+        """Queue a decoded radar cycle for the next snapshot."""
+        projector, coverage = self._radar[cycle.sensor_id]
+        self._pending.append(radar_scan(cycle, projector, coverage))
+
+    def add_camera(self, frame: CameraFrame) -> None:
+        """Queue a decoded camera frame for the next snapshot."""
+        projector, coverage, min_score = self._camera[frame.sensor_id]
+        self._pending.append(camera_scan(frame, projector, coverage, min_score))
+
+    def ingest_stats(self) -> dict[str, IngestStats]:
+        """Per sensor: accepted cycles and rejections by reason."""
+        return {s.sensor_id: s.stats for s in self._sensors.values()}
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """The UDP port each UDP input listens on, by sensor id."""
+        return {s.sensor_id: s.endpoint.port for s in self._sensors.values() if isinstance(s.endpoint, UdpEndpoint)}
+
+    async def start(self) -> None:
+        started: list[_Sensor] = []
+        try:
+            for s in self._sensors.values():
+                await s.endpoint.start()
+                started.append(s)
+        except BaseException:
+            for s in started:
+                await s.endpoint.stop()
+            raise
+
+    async def stop(self) -> None:
+        for s in self._sensors.values():
+            await s.endpoint.stop()
+
+    # -- output -----------------------------------------------------------------------------
+
+    def snapshot(self, now_ns: int) -> Snapshot:
+        scans, self._pending = self._pending, []
+        estimates = self.tracker.step(scans, now_ns)
+        return Snapshot(estimates.to_objects(), self.sensor_status(now_ns))
+
+    def sensor_status(self, now_ns: int) -> tuple[SensorStatus, ...]:
+        """Every sensor's health at ``now_ns``."""
+        degraded = round(self.config.degraded_after_s * NS_PER_S)
+        silent = round(self.config.silent_after_s * NS_PER_S)
+        out = []
+        for s in self._sensors.values():
+            last = s.stats.last_accepted_ns
+            rejected = s.stats.rejected_total
+            new_rejects = rejected > s.rejected_seen
+            s.rejected_seen = rejected
+            if last is None or now_ns - last > silent:
+                health = SensorHealth.SILENT
+            elif now_ns - last > degraded or new_rejects:
+                health = SensorHealth.DEGRADED
+            else:
+                health = SensorHealth.OK
+            out.append(SensorStatus(s.sensor_id, s.kind, health, last or 0))
+        return tuple(out)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
-from roadside.sources.fused_config import SensorsSourceConfig
+from roadside.sources.fused_config import SensorsSourceConfig, kind_or
 from vicoop.config import StrictModel
 from vicoop.model import GeodeticOrigin
 
@@ -68,6 +68,7 @@ class RsuConfig(StrictModel):
     publish: PublishConfig = PublishConfig()
     # Tagged union on `kind`: "synthetic" (default) or "sensors" (roadside.sources.fused_config);
     # further kinds (the HIL rig) join it.
-    source: Annotated[SyntheticSourceConfig | SensorsSourceConfig, Field(discriminator="kind")] = (
-        SyntheticSourceConfig()
-    )
+    source: Annotated[
+        Annotated[SyntheticSourceConfig, Tag("synthetic")] | Annotated[SensorsSourceConfig, Tag("sensors")],
+        Discriminator(kind_or("synthetic")),
+    ] = SyntheticSourceConfig()

@@ -122,7 +122,9 @@ class Ars408Decoder:
                 raise ParseError("bad_time")
             counter = (data[1] << 8) | data[2]
             self.guard.check(counter)
-            self._pending = _Pending(counter, round(timestamp_s * NS_PER_S), data[0])
+            whole = math.floor(timestamp_s)
+            t_ns = whole * NS_PER_S + round((timestamp_s - whole) * NS_PER_S)
+            self._pending = _Pending(counter, t_ns, data[0])
             return self._complete()
         pending = self._pending
         if pending is None:

@@ -7,9 +7,10 @@ a free one (the daemon's ``source.ports`` tells which).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from roadside.calibration.config import (
     CameraCalibrationConfig,
@@ -44,7 +45,22 @@ class CanArs408InputConfig(StrictModel):
     extended: bool = False
 
 
-RadarInputConfig = Annotated[VradUdpInputConfig | CanArs408InputConfig, Field(discriminator="kind")]
+def kind_or(default: str) -> Callable[[Any], str | None]:
+    """A tagged union's discriminator: the value's ``kind``, or ``default`` when it has none."""
+
+    def discriminate(value: Any) -> str | None:
+        if isinstance(value, dict):
+            kind = value.get("kind", default)
+            return kind if isinstance(kind, str) else None
+        return getattr(value, "kind", None)
+
+    return discriminate
+
+
+RadarInputConfig = Annotated[
+    Annotated[VradUdpInputConfig, Tag("udp")] | Annotated[CanArs408InputConfig, Tag("can_ars408")],
+    Discriminator(kind_or("udp")),
+]
 
 
 class JsonUdpInputConfig(StrictModel):

@@ -190,7 +190,7 @@ def test_motion_models() -> None:
 
 def test_turning_target_is_followed_by_the_imm() -> None:
     tracker = MultiSensorTracker()
-    w, v, r = 0.3, 8.0, 8.0 / 0.3
+    w, _v, r = 0.3, 8.0, 8.0 / 0.3
     for i in range(60):
         t = i * 0.05
         p = (r * math.sin(w * t), r - r * math.cos(w * t))

@@ -38,6 +38,7 @@ MAX_RATE_HZ = 1000.0
 MAX_EXTENT_M = 100_000.0
 MAX_POLYGON_VERTICES = 1000
 MAX_CLIENT_ID_CHARS = 128
+MAX_ID_CHARS = 64
 
 E = TypeVar("E", bound=enum.IntEnum)
 
@@ -69,6 +70,7 @@ def object_to_proto(obj: DetectedObject) -> perception_pb2.DetectedObject:
         existence_probability=obj.existence_probability,
         sensor_ids=obj.sensor_ids,
         valid_at_ns=obj.valid_at_ns,
+        vehicle_id=obj.vehicle_id,
     )
 
 
@@ -144,6 +146,12 @@ def _within(value: float, name: str, low: float, high: float) -> float:
     return value
 
 
+def _bounded_text(value: str, name: str, limit: int) -> str:
+    if len(value) > limit:
+        raise CodecError(f"{name} must be at most {limit} characters, got {len(value)}")
+    return value
+
+
 def _enum(enum_type: type[E], value: int, name: str) -> E:
     try:
         return enum_type(value)
@@ -185,6 +193,7 @@ def object_from_proto(pb: perception_pb2.DetectedObject, name: str = "object") -
         ),
         valid_at_ns=pb.valid_at_ns,
         sensor_ids=tuple(pb.sensor_ids),
+        vehicle_id=_bounded_text(pb.vehicle_id, f"{name}.vehicle_id", MAX_ID_CHARS),
     )
 
 

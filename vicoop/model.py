@@ -120,6 +120,8 @@ class DetectedObject:
     existence_probability: float
     valid_at_ns: int
     sensor_ids: tuple[str, ...] = ()
+    # The id a connected vehicle reported for itself, when its report matched this track.
+    vehicle_id: str = ""
 
     @property
     def speed_mps(self) -> float:

@@ -20,7 +20,7 @@ SENSOR_HEALTH_DEGRADED: SensorHealth
 SENSOR_HEALTH_SILENT: SensorHealth
 
 class DetectedObject(_message.Message):
-    __slots__ = ("track_id", "object_class", "class_confidence", "position_m", "velocity_mps", "heading_rad", "size", "position_covariance_m2", "existence_probability", "sensor_ids", "valid_at_ns")
+    __slots__ = ("track_id", "object_class", "class_confidence", "position_m", "velocity_mps", "heading_rad", "size", "position_covariance_m2", "existence_probability", "sensor_ids", "valid_at_ns", "vehicle_id")
     TRACK_ID_FIELD_NUMBER: _ClassVar[int]
     OBJECT_CLASS_FIELD_NUMBER: _ClassVar[int]
     CLASS_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,7 @@ class DetectedObject(_message.Message):
     EXISTENCE_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     SENSOR_IDS_FIELD_NUMBER: _ClassVar[int]
     VALID_AT_NS_FIELD_NUMBER: _ClassVar[int]
+    VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     track_id: int
     object_class: _common_pb2.ObjectClass
     class_confidence: float
@@ -43,7 +44,8 @@ class DetectedObject(_message.Message):
     existence_probability: float
     sensor_ids: _containers.RepeatedScalarFieldContainer[str]
     valid_at_ns: int
-    def __init__(self, track_id: _Optional[int] = ..., object_class: _Optional[_Union[_common_pb2.ObjectClass, str]] = ..., class_confidence: _Optional[float] = ..., position_m: _Optional[_Union[_common_pb2.Vector3, _Mapping]] = ..., velocity_mps: _Optional[_Union[_common_pb2.Vector3, _Mapping]] = ..., heading_rad: _Optional[float] = ..., size: _Optional[_Union[_common_pb2.ObjectSize, _Mapping]] = ..., position_covariance_m2: _Optional[_Union[_common_pb2.Covariance3, _Mapping]] = ..., existence_probability: _Optional[float] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., valid_at_ns: _Optional[int] = ...) -> None: ...
+    vehicle_id: str
+    def __init__(self, track_id: _Optional[int] = ..., object_class: _Optional[_Union[_common_pb2.ObjectClass, str]] = ..., class_confidence: _Optional[float] = ..., position_m: _Optional[_Union[_common_pb2.Vector3, _Mapping]] = ..., velocity_mps: _Optional[_Union[_common_pb2.Vector3, _Mapping]] = ..., heading_rad: _Optional[float] = ..., size: _Optional[_Union[_common_pb2.ObjectSize, _Mapping]] = ..., position_covariance_m2: _Optional[_Union[_common_pb2.Covariance3, _Mapping]] = ..., existence_probability: _Optional[float] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., valid_at_ns: _Optional[int] = ..., vehicle_id: _Optional[str] = ...) -> None: ...
 
 class SensorStatus(_message.Message):
     __slots__ = ("sensor_id", "kind", "health", "last_measurement_ns")

@@ -1,8 +1,11 @@
 from protos.vicoop.v1 import common_pb2 as _common_pb2
 from protos.vicoop.v1 import perception_pb2 as _perception_pb2
+from protos.vicoop.v1 import vehicle_pb2 as _vehicle_pb2
+from protos.vicoop.v1 import zones_pb2 as _zones_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -32,3 +35,31 @@ class StreamPerceptionResponse(_message.Message):
     FRAME_FIELD_NUMBER: _ClassVar[int]
     frame: _perception_pb2.PerceptionFrame
     def __init__(self, frame: _Optional[_Union[_perception_pb2.PerceptionFrame, _Mapping]] = ...) -> None: ...
+
+class StreamZonesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamZonesResponse(_message.Message):
+    __slots__ = ("zones", "revision")
+    ZONES_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    zones: _containers.RepeatedCompositeFieldContainer[_zones_pb2.Zone]
+    revision: int
+    def __init__(self, zones: _Optional[_Iterable[_Union[_zones_pb2.Zone, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ReportVehicleStateRequest(_message.Message):
+    __slots__ = ("report",)
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    report: _vehicle_pb2.VehicleReport
+    def __init__(self, report: _Optional[_Union[_vehicle_pb2.VehicleReport, _Mapping]] = ...) -> None: ...
+
+class ReportVehicleStateResponse(_message.Message):
+    __slots__ = ("accepted", "rejected", "rejections")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    rejected: int
+    rejections: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ..., rejections: _Optional[_Iterable[str]] = ...) -> None: ...

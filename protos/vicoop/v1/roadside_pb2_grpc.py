@@ -47,6 +47,16 @@ class RoadsideStub:
                 request_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamPerceptionRequest.SerializeToString,
                 response_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamPerceptionResponse.FromString,
                 _registered_method=True)
+        self.StreamZones = channel.unary_stream(
+                '/vicoop.v1.Roadside/StreamZones',
+                request_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamZonesRequest.SerializeToString,
+                response_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamZonesResponse.FromString,
+                _registered_method=True)
+        self.ReportVehicleState = channel.stream_unary(
+                '/vicoop.v1.Roadside/ReportVehicleState',
+                request_serializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateRequest.SerializeToString,
+                response_deserializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateResponse.FromString,
+                _registered_method=True)
 
 
 class RoadsideServicer:
@@ -70,6 +80,22 @@ class RoadsideServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamZones(self, request, context):
+        """The pilot zones the RSU holds: the whole set at once, then again at every change, until the
+        subscriber cancels.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportVehicleState(self, request_iterator, context):
+        """A connected vehicle's reports of its own state, until it closes the stream. Each report is
+        validated on its own; a bad one is counted and skipped, never ends the stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoadsideServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -82,6 +108,16 @@ def add_RoadsideServicer_to_server(servicer, server):
                     servicer.StreamPerception,
                     request_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamPerceptionRequest.FromString,
                     response_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamPerceptionResponse.SerializeToString,
+            ),
+            'StreamZones': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamZones,
+                    request_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamZonesRequest.FromString,
+                    response_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamZonesResponse.SerializeToString,
+            ),
+            'ReportVehicleState': grpc.stream_unary_rpc_method_handler(
+                    servicer.ReportVehicleState,
+                    request_deserializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateRequest.FromString,
+                    response_serializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -141,6 +177,60 @@ class Roadside:
             '/vicoop.v1.Roadside/StreamPerception',
             vicoop_dot_v1_dot_roadside__pb2.StreamPerceptionRequest.SerializeToString,
             vicoop_dot_v1_dot_roadside__pb2.StreamPerceptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamZones(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/vicoop.v1.Roadside/StreamZones',
+            vicoop_dot_v1_dot_roadside__pb2.StreamZonesRequest.SerializeToString,
+            vicoop_dot_v1_dot_roadside__pb2.StreamZonesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportVehicleState(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/vicoop.v1.Roadside/ReportVehicleState',
+            vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateRequest.SerializeToString,
+            vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -171,7 +171,7 @@ class StoneSoupTracker:
                 track.append(pred)
                 pred_xy = np.array([[pred.state_vector[0, 0], pred.state_vector[2, 0]]])
                 hit = False
-            covered = hit or scan.coverage is None or bool(scan.coverage.contains(pred_xy)[0])
+            covered = hit or scan.coverage is None or pred_xy is None or bool(scan.coverage.contains(pred_xy)[0])
             if covered:
                 meta["hits"] = ((meta["hits"] << 1) | hit) & 0xFF
                 meta["chances"] += 1
@@ -240,7 +240,7 @@ def _assign(associator: Any, hypotheses: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def _in_view(xy: np.ndarray, coverages: list[Coverage | None], radius_m: float) -> np.ndarray:
-    inside = np.hypot(xy[:, 0], xy[:, 1]) <= radius_m
+    inside: np.ndarray = np.hypot(xy[:, 0], xy[:, 1]) <= radius_m
     for c in coverages:
         if c is not None:
             inside &= c.contains(xy)

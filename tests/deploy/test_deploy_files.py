@@ -81,12 +81,14 @@ def seconds(value: Any) -> float:
 # ---- the RSU configuration ----
 
 
-def model_paths(model: type[Any], prefix: str = "") -> set[str]:
+def model_paths(model: Any, prefix: str = "") -> set[str]:
+    """Every leaf field of a validated configuration; for a tagged union (``source``) the
+    fields of the variant the file chose."""
     paths = set()
-    for name, field in model.model_fields.items():
-        sub = field.annotation
-        if isinstance(sub, type) and hasattr(sub, "model_fields"):
-            paths |= model_paths(sub, f"{prefix}{name}.")
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if hasattr(type(value), "model_fields"):
+            paths |= model_paths(value, f"{prefix}{name}.")
         else:
             paths.add(prefix + name)
     return paths
@@ -109,7 +111,7 @@ def test_example_config_validates() -> None:
 
 def test_example_config_spells_out_every_field() -> None:
     data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    assert data_paths(data) == model_paths(RsuConfig)
+    assert data_paths(data) == model_paths(example())
 
 
 def test_a_broken_config_is_rejected() -> None:

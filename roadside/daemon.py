@@ -26,13 +26,20 @@ class RoadsideDaemon:
     """One RSU site: publishes ``source``'s snapshots at ``config.publish.rate_hz``.
 
     ``clock`` returns ns since the Unix epoch; it is read by the publish loop only, and passed to
-    the source as each tick's time.
+    the source as each tick's time. ``stepped`` runs no publish loop: whoever drives the daemon
+    (the HIL rig in lock-step with a simulator) calls ``publish_at(tick_ns)`` for each tick.
     """
 
     def __init__(
-        self, config: RsuConfig, source: FrameSource | None = None, clock: Clock = time.time_ns
+        self,
+        config: RsuConfig,
+        source: FrameSource | None = None,
+        clock: Clock = time.time_ns,
+        *,
+        stepped: bool = False,
     ) -> None:
         self.config = config
+        self.stepped = stepped
         self.source = source if source is not None else build_source(config.source)
         self.clock = clock
         self.hub = PerceptionHub(
@@ -58,7 +65,8 @@ class RoadsideDaemon:
     async def start(self) -> None:
         await self.source.start()  # sources that own sockets or buses open them here
         await self.server.start()
-        self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
+        if not self.stepped:
+            self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
 
     async def stop(self) -> None:
         if self._loop_task is not None:

@@ -6,6 +6,7 @@
     vicoop rsu check-config rsu.yaml       validate a configuration file and print it
     vicoop demo [--duration S]             an RSU and two vehicle clients, on embedded defaults
     vicoop bench stream ... --json         RSU -> vehicle streaming against a bare gRPC baseline
+    vicoop hil run --scenario PATH ...     drive the stack from SUMO, inject faults, score it
 
 Each role's package adds its own subcommands (``roadside.cli``, ``vicoop.bench``); this module
 only wires them together.
@@ -33,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     roadside_cli.add_parser(roles)
     demo.add_parser(roles)
     bench.add_parser(roles)
+    try:
+        from hil import cli as hil_cli
+    except ImportError:  # the hil extra is not installed
+        pass
+    else:
+        hil_cli.add_parser(roles)
     return parser
 
 

@@ -1,8 +1,10 @@
-"""``vicoop demo``: an RSU and two vehicle clients on one machine, on embedded defaults.
+"""``vicoop demo``: SUMO traffic, an RSU and two vehicle clients on one machine.
 
-The RSU publishes built-in synthetic intersection traffic; one vehicle subscribes to everything
-at 2 Hz, the other only to pedestrians and cyclists within 40 m of the junction centre. Both
-print what they receive. Stops on Ctrl-C or after ``--duration`` seconds.
+The HIL rig runs the bundled SUMO scenario (one signalised crossing) in real time and feeds its
+simulated radars and cameras to a real RSU daemon, which fuses them and streams the tracks; one
+vehicle subscribes to everything at 2 Hz, the other only to cyclists, buses and trucks within
+40 m of the junction centre. Both print what they receive; at the end the rig scores the tracks
+against SUMO's ground truth. Stops on Ctrl-C or after ``--duration`` seconds.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import asyncio
 import contextlib
 import signal
 import sys
+import tempfile
+from pathlib import Path
 from typing import TextIO
 
-from roadside.config import RsuConfig
-from roadside.daemon import RoadsideDaemon
 from vehicle import Circle, ObjectClass, PerceptionFrame, RoadsideClient, objects_to_wgs84
 
 
@@ -49,42 +51,68 @@ async def _vehicle(target: str, name: str, out: TextIO, **subscription: object) 
 
 async def run_demo(duration_s: float | None, out: TextIO = sys.stdout) -> None:
     """Run the demo until ``duration_s`` passes (None: until SIGINT/SIGTERM)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    config = RsuConfig.model_validate({"server": {"port": 0}})
-    async with RoadsideDaemon(config) as rsu:
-        print(
-            f"RSU {config.rsu_id} streaming perception on {rsu.target} at {config.publish.rate_hz:g} Hz",
-            file=out,
+    from hil.cli import BUNDLED, resolve_scenario
+    from hil.rig import Rig, RigOptions
+
+    with tempfile.TemporaryDirectory(prefix="vicoop-demo-") as workdir:
+        sumocfg, site, _ = resolve_scenario(BUNDLED, Path(workdir))
+        rig = Rig(
+            RigOptions(
+                sumocfg=sumocfg,
+                site=site,
+                duration_s=duration_s or 1e9,
+                realtime=True,
+                clients=1,
+                rsu_mode="inprocess",
+                warmup_s=60.0,
+                workdir=Path(workdir),
+            )
         )
-        vehicles = [
-            asyncio.create_task(_vehicle(rsu.target, "vehicle-1", out, max_rate_hz=2.0)),
-            asyncio.create_task(
-                _vehicle(
-                    rsu.target,
-                    "vehicle-2",
-                    out,
-                    roi=Circle(0.0, 0.0, 40.0),
-                    classes={ObjectClass.PEDESTRIAN, ObjectClass.BICYCLE},
-                    max_rate_hz=1.0,
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, rig.stop_event.set)
+        vehicles: list[asyncio.Task[None]] = []
+
+        async def ready(targets: list[str]) -> None:
+            rsu = site.rsus[0].rsu
+            print(
+                f"SUMO scenario {sumocfg.parent.name}: RSU {rsu.rsu_id} fusing {len(site.rsus[0].sensors.radars)} radars "
+                f"and {len(site.rsus[0].sensors.cameras)} cameras, streaming perception on {targets[0]} "
+                f"at {rsu.publish.rate_hz:g} Hz",
+                file=out,
+                flush=True,
+            )
+            vehicles.append(
+                asyncio.create_task(_vehicle(targets[0], "vehicle-1", out, max_rate_hz=2.0))
+            )
+            vehicles.append(
+                asyncio.create_task(
+                    _vehicle(
+                        targets[0],
+                        "vehicle-2",
+                        out,
+                        roi=Circle(0.0, 0.0, 40.0),
+                        classes={ObjectClass.BICYCLE, ObjectClass.BUS, ObjectClass.TRUCK},
+                        max_rate_hz=1.0,
+                    )
                 )
-            ),
-        ]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), duration_s)
-        for task in vehicles:
-            task.cancel()
-        results = await asyncio.gather(*vehicles, return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        stats = rsu.hub.stats()
+            )
+
+        rig.on_ready = ready
+        run = asyncio.create_task(rig.run())
+        try:
+            result = await run
+        finally:
+            for task in vehicles:
+                task.cancel()
+            results = await asyncio.gather(*vehicles, return_exceptions=True)
+        for res in results:
+            if isinstance(res, Exception):
+                raise res
         print(
-            f"demo stopped: {stats.frames_published} frames published, {stats.frames_delivered} delivered, "
-            f"{stats.frames_dropped} dropped",
+            f"demo stopped: {result['frames_received']} frames scored against SUMO: MOTA {result['mota']}, "
+            f"position RMSE {result['position_rmse_m']} m, latency p99 {result['latency_ms']['p99']} ms",
             file=out,
         )
 
@@ -95,7 +123,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    demo = roles.add_parser("demo", help="an RSU and two vehicle clients on embedded defaults")
+    demo = roles.add_parser(
+        "demo", help="SUMO traffic through an RSU to two vehicle clients (the bundled HIL scenario)"
+    )
     demo.add_argument(
         "--duration", type=float, default=None, help="stop after S seconds (default: until Ctrl-C)"
     )

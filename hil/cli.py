@@ -1,0 +1,190 @@
+"""``vicoop hil …``: the hardware-in-the-loop rig.
+
+::
+
+    vicoop hil run --scenario PATH --duration S [--realtime] [--faults NAME,...|all]
+                   [--clients N] [--rsu HOST:PORT] --json OUT.json [--report OUT.html]
+    vicoop hil site --scenario PATH [--junction ID ...] [--out FILE]
+
+``PATH`` is a scenario folder or its ``.sumocfg``; without ``--scenario`` the bundled one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hil.errors import ScenarioError
+from hil.faults import REGISTRY
+from hil.site import SITE_SUFFIX, Site, dump_site, find_site, find_sumocfg, generate_site, load_site
+from vicoop.model import GeodeticOrigin
+
+log = logging.getLogger(__name__)
+BUNDLED = Path(__file__).parent / "scenarios" / "crossing"
+
+
+def resolve_scenario(
+    scenario: Path,
+    workdir: Path,
+    junctions: list[str] | None = None,
+    fallback: GeodeticOrigin | None = None,
+) -> tuple[Path, Site, Path]:
+    """The scenario's ``.sumocfg``, its site and the site file's path: the scenario's own site
+    file, or one generated for its signalised junctions (written into ``workdir``; the scenario
+    folder is left as it is)."""
+    if not scenario.exists():
+        raise ScenarioError(f"{scenario}: no such scenario folder or file")
+    sumocfg = find_sumocfg(scenario)
+    site_path = None if junctions else find_site(scenario)
+    if site_path is not None:
+        site = load_site(site_path)
+        return (site_path.parent / site.sumo_config).resolve(), site, site_path
+    target = workdir / (sumocfg.name.removesuffix(".sumocfg") + SITE_SUFFIX)
+    kwargs: dict[str, Any] = {"fallback_origin": fallback} if fallback is not None else {}
+    site = generate_site(sumocfg, junctions, site_path=target, **kwargs)
+    dump_site(site, target)
+    log.info("generated the site file %s", target)
+    return sumocfg.resolve(), site, target
+
+
+def _origin(text: str | None) -> GeodeticOrigin | None:
+    if not text:
+        return None
+    lat, lon, *alt = (float(v) for v in text.split(","))
+    return GeodeticOrigin(lat, lon, alt[0] if alt else 0.0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hil.report import write_report
+    from hil.rig import Rig, RigOptions
+
+    out_json = Path(args.json) if args.json else None
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="vicoop-hil-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    sumocfg, site, site_path = resolve_scenario(
+        Path(args.scenario), workdir, args.junction, _origin(args.origin)
+    )
+    faults = tuple(f.strip() for f in args.faults.split(",") if f.strip()) if args.faults else ()
+    options = RigOptions(
+        sumocfg=sumocfg,
+        site=site,
+        duration_s=args.duration,
+        realtime=args.realtime,
+        faults=faults,
+        clients=args.clients,
+        rsu_target=args.rsu,
+        warmup_s=args.warmup,
+        seed=args.seed,
+        match_m=args.match_m,
+        workdir=workdir,
+    )
+    result = asyncio.run(Rig(options).run())
+    result["site_file"] = str(site_path)
+    report_data = result.pop("_report")
+    text = json.dumps(result, indent=2)
+    if out_json is not None:
+        out_json.write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    if args.report:
+        write_report(Path(args.report), result, report_data)
+    failed = [name for name, f in result["faults"].items() if not f.get("passed")]
+    print(
+        f"hil: {result['mode']} {result['duration_s']:g} s: MOTA {result['mota']}, IDF1 {result['idf1']}, "
+        f"HOTA {result['hota']}, latency p99 {result['latency_ms']['p99']} ms, frames lost {result['frames_lost']}"
+        + (
+            f", faults failed: {', '.join(failed)}"
+            if failed
+            else (", every fault passed" if faults else "")
+        ),
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
+def _site(args: argparse.Namespace) -> int:
+    scenario = Path(args.scenario)
+    sumocfg = find_sumocfg(scenario)
+    out = (
+        Path(args.out)
+        if args.out
+        else sumocfg.with_name(sumocfg.name.removesuffix(".sumocfg") + SITE_SUFFIX)
+    )
+    site = generate_site(
+        sumocfg,
+        args.junction,
+        site_path=out,
+        **({"fallback_origin": o} if (o := _origin(args.origin)) else {}),
+    )
+    dump_site(site, out)
+    print(out)
+    return 0
+
+
+def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hil = roles.add_parser(
+        "hil", help="hardware-in-the-loop rig: SUMO, simulated sensors, faults, scoring"
+    )
+    commands = hil.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a scenario through the stack and score it")
+    run.add_argument(
+        "--scenario",
+        default=str(BUNDLED),
+        help="scenario folder or .sumocfg (default: the bundled crossing)",
+    )
+    run.add_argument(
+        "--duration", type=float, default=60.0, help="simulated seconds to run (default 60)"
+    )
+    run.add_argument(
+        "--realtime",
+        action="store_true",
+        help="pace to the wall clock (default: lock-step, as fast as possible)",
+    )
+    run.add_argument("--faults", default="", help=f"comma-separated: {', '.join(REGISTRY)}; or all")
+    run.add_argument("--clients", type=int, default=10, help="vehicle clients (default 10)")
+    run.add_argument(
+        "--rsu",
+        help="HOST:PORT of an RSU already running (real time only); sensors go to HOST at the site file's ports",
+    )
+    run.add_argument("--json", help="write the result here (default: stdout)")
+    run.add_argument("--report", help="write an HTML report here")
+    run.add_argument(
+        "--junction", action="append", help="generate the site for this junction (repeatable)"
+    )
+    run.add_argument(
+        "--origin", help="LAT,LON[,ALT]: fallback origin for a net without a geo reference"
+    )
+    run.add_argument(
+        "--warmup",
+        type=float,
+        default=60.0,
+        help="simulated seconds before the run starts (default 60)",
+    )
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument(
+        "--match-m", type=float, default=2.0, help="track-to-truth match distance, m (default 2)"
+    )
+    run.add_argument(
+        "--workdir", help="where to write generated files (default: a temporary folder)"
+    )
+    run.set_defaults(run=_run)
+
+    site = commands.add_parser("site", help="generate a site file for a SUMO scenario")
+    site.add_argument("--scenario", required=True, help="scenario folder or .sumocfg")
+    site.add_argument(
+        "--junction",
+        action="append",
+        help="a junction id (repeatable; default: every signalised one)",
+    )
+    site.add_argument(
+        "--origin", help="LAT,LON[,ALT]: fallback origin for a net without a geo reference"
+    )
+    site.add_argument("--out", help="the site file to write (default: beside the .sumocfg)")
+    site.set_defaults(run=_site)

@@ -1,0 +1,391 @@
+"""The rig's async adapters: the RSU (in this process, as a process, or elsewhere), the sensor
+feed over UDP, and the vehicle clients that record what they receive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hil.faults import ProbeRecord
+from hil.links import LossyLink
+from hil.scoring import ReceivedFrame
+from hil.sensors import CameraModel, measure_camera, measure_radar
+from hil.site import SiteRsu, rsu_yaml
+from hil.truth import GroundTruth
+from roadside.config import RsuConfig
+from roadside.daemon import RoadsideDaemon
+from roadside.ingest import camera as camera_format
+from roadside.ingest import udp_radar
+from roadside.sources.fused import SensorFusion
+from vehicle import ReconnectPolicy, RoadsideClient
+from vicoop.model import NS_PER_S, SensorHealth, SensorKind
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], int]
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- the RSU ----------------------------------------------------------------------------------
+
+
+class InProcessRsu:
+    """The real RSU daemon in this process; ``stepped`` for lock-step (the rig publishes)."""
+
+    def __init__(self, config: RsuConfig, clock: Clock, stepped: bool) -> None:
+        self.config = config
+        self.clock = clock
+        self.stepped = stepped
+        self.daemon: RoadsideDaemon | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.config.server.host}:{self.config.server.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.daemon is not None
+
+    async def start(self) -> None:
+        self.daemon = RoadsideDaemon(self.config, clock=self.clock, stepped=self.stepped)
+        await self.daemon.start()
+
+    async def stop(self) -> None:
+        if self.daemon is not None:
+            daemon, self.daemon = self.daemon, None
+            await daemon.stop()
+
+    def datagrams_handled(self) -> int:
+        if self.daemon is None or not isinstance(self.daemon.source, SensorFusion):
+            return 0
+        return sum(
+            s.accepted + s.rejected_total for s in self.daemon.source.ingest_stats().values()
+        )
+
+
+class ProcessRsu:
+    """The real RSU as its own process: ``vicoop rsu run --config FILE``."""
+
+    def __init__(self, config: RsuConfig, workdir: Path) -> None:
+        self.config = config
+        self.path = workdir / f"{config.rsu_id}.rsu.yaml"
+        self.path.write_text(rsu_yaml(config), encoding="utf-8")
+        self.log_path = workdir / f"{config.rsu_id}.rsu.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def target(self) -> str:
+        return f"{self.config.server.host}:{self.config.server.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None
+
+    async def start(self) -> None:
+        log_file = self.log_path.open("ab")
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 (starting it does not block; waiting is in a thread)
+            [sys.executable, "-m", "vicoop.cli", "rsu", "run", "--config", str(self.path)],
+            stdout=log_file,
+            stderr=log_file,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log_file.close()
+        self.starts += 1
+        async with RoadsideClient(self.target) as client:
+            await client.site(timeout_s=30.0)
+
+    async def stop(self) -> None:
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(proc.wait, 15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            await asyncio.to_thread(proc.wait)
+
+    def datagrams_handled(self) -> int:
+        return 0
+
+
+class ExternalRsu:
+    """An RSU already running elsewhere (``--rsu HOST:PORT``): the rig cannot stop or start it."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.running = True
+
+    async def start(self) -> None:
+        async with RoadsideClient(self.target) as client:
+            await client.site(timeout_s=30.0)
+
+    async def stop(self) -> None:
+        return None
+
+    def datagrams_handled(self) -> int:
+        return 0
+
+
+RsuHandle = InProcessRsu | ProcessRsu | ExternalRsu
+
+
+# -- sensors ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _SensorState:
+    sensor_id: str
+    kind: SensorKind
+    port: int
+    period_ns: int
+    latency_ns: int
+    next_ns: int
+    counter: int = 0
+    sent: int = 0
+    silenced: int = 0
+
+
+@dataclass
+class SensorFeed:
+    """One RSU's simulated sensors: measures ground truth on each sensor's schedule and turns
+    each cycle into its datagram (VRAD radar, JSON camera), due at measurement time + latency."""
+
+    site: SiteRsu
+    host: str
+    ports: dict[str, int]
+    start_ns: int
+    seed: int
+    link: LossyLink = field(default_factory=LossyLink)
+    silent: set[SensorKind] = field(default_factory=set)
+    clutter_per_scan: float | None = None
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+        self.link_rng = np.random.default_rng(self.seed + 1000)
+        src = self.site.sensors
+        self.radars = {r.sensor_id: r for r in src.radars}
+        self.cameras = {c.sensor_id: CameraModel(c) for c in src.cameras}
+        self.state: dict[str, _SensorState] = {}
+        for i, r in enumerate(src.radars):
+            sim = self.site.radar_sim(r.sensor_id)
+            period = round(NS_PER_S / sim.rate_hz)
+            self.state[r.sensor_id] = _SensorState(
+                r.sensor_id,
+                SensorKind.RADAR,
+                self.ports[r.sensor_id],
+                period,
+                round(sim.latency_ms * 1e6),
+                self.start_ns + i * 0,
+            )
+        for c in src.cameras:
+            sim_c = self.site.camera_sim(c.sensor_id)
+            period = round(NS_PER_S / sim_c.rate_hz)
+            self.state[c.sensor_id] = _SensorState(
+                c.sensor_id,
+                SensorKind.CAMERA,
+                self.ports[c.sensor_id],
+                period,
+                round(sim_c.latency_ms * 1e6),
+                self.start_ns,
+            )
+
+    def measure(self, truth: GroundTruth) -> list[tuple[int, int, bytes]]:
+        """Datagrams of every sensor due at ``truth.t_ns``: (arrival ns, port, bytes)."""
+        out: list[tuple[int, int, bytes]] = []
+        t = truth.t_ns
+        for sid, st in self.state.items():
+            if t < st.next_ns:
+                continue
+            st.next_ns += st.period_ns * max(1, (t - st.next_ns) // st.period_ns + 1)
+            st.counter += 1
+            if st.kind in self.silent:
+                st.silenced += 1
+                continue
+            if st.kind == SensorKind.RADAR:
+                r = measure_radar(
+                    truth,
+                    self.radars[sid],
+                    self.site.radar_sim(sid),
+                    self.rng,
+                    None
+                    if self.clutter_per_scan is None
+                    else self.site.radar_sim(sid).clutter_per_scan * self.clutter_per_scan,
+                )
+                data = udp_radar.encode_arrays(
+                    getattr(self.radars[sid].input, "wire_id", 1),
+                    st.counter,
+                    t,
+                    r.ranges_m,
+                    r.azimuths_rad,
+                    r.radial_speeds_mps,
+                    r.rcs_dbsm,
+                )
+            else:
+                c = measure_camera(truth, self.cameras[sid], self.site.camera_sim(sid), self.rng)
+                data = camera_format.encode(
+                    sid, st.counter, t, c.boxes, c.classes.tolist(), c.scores.tolist()
+                )
+            st.sent += 1
+            for arrive in self.link.route(t + st.latency_ns, self.link_rng):
+                out.append((arrive, st.port, data))
+        return out
+
+
+class UdpSender:
+    """Sends datagrams to the RSU's sensor inputs at their arrival times.
+
+    In real time each is scheduled on the event loop at its wall time; in lock-step they wait in
+    a heap until the rig's simulation clock reaches them (``flush``)."""
+
+    def __init__(self, host: str, realtime: bool) -> None:
+        self.host = host
+        self.realtime = realtime
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        self._heap: list[tuple[int, int, int, bytes]] = []
+        self._n = 0
+        self.sent = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _send(self, port: int, data: bytes) -> None:
+        with contextlib.suppress(
+            OSError
+        ):  # nobody listening (RSU restarting): the datagram is lost
+            self.sock.sendto(data, (self.host, port))
+            self.sent += 1
+
+    def submit(self, arrive_ns: int, port: int, data: bytes) -> None:
+        if self.realtime:
+            loop = asyncio.get_running_loop()
+            delay = (arrive_ns - time.time_ns()) / NS_PER_S
+            loop.call_at(loop.time() + max(0.0, delay), self._send, port, data)
+        else:
+            self._n += 1
+            heapq.heappush(self._heap, (arrive_ns, self._n, port, data))
+
+    def flush(self, now_ns: int) -> int:
+        """Lock-step: send everything due by ``now_ns``; returns how many were sent."""
+        n = 0
+        while self._heap and self._heap[0][0] <= now_ns:
+            _, _, port, data = heapq.heappop(self._heap)
+            self._send(port, data)
+            n += 1
+        return n
+
+
+# -- vehicle clients --------------------------------------------------------------------------
+
+
+class Probe:
+    """A vehicle client (the real vehicle library) recording what it receives.
+
+    ``keep_tracks`` stores every frame's tracks and sensor health for scoring. Latency is the
+    receive time minus the frame's ``valid_at`` (wall time in real time; in lock-step, wall time
+    since the rig published that tick, looked up in ``published_wall``)."""
+
+    def __init__(
+        self,
+        name: str,
+        target: str,
+        t0_ns: int,
+        keep_tracks: bool,
+        realtime: bool,
+        published_wall: dict[int, int] | None = None,
+        sim_clock: Clock | None = None,
+    ) -> None:
+        self.name = name
+        self.target = target
+        self.t0_ns = t0_ns
+        self.keep_tracks = keep_tracks
+        self.realtime = realtime
+        self.published_wall = published_wall if published_wall is not None else {}
+        self.sim_clock = sim_clock
+        self.record = ProbeRecord(name)
+        self.frames: list[ReceivedFrame] = []
+        self.health: list[tuple[float, int, dict[str, tuple[SensorKind, SensorHealth]]]] = []
+        self.newest: list[tuple[float, float]] = []  # (t_s, receive - newest measurement, s)
+        self.last_sequence = 0
+        self.connected = False
+        self.reading = asyncio.Event()
+        self.reading.set()
+        self._last: tuple[int, int] | None = None  # (sequence, valid_at)
+        self.task: asyncio.Task[None] | None = None
+        self.stream_stats: object | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name=f"probe-{self.name}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _run(self) -> None:
+        clock = time.time_ns if self.realtime or self.sim_clock is None else self.sim_clock
+        policy = ReconnectPolicy(initial_backoff_s=0.05, max_backoff_s=1.0)
+        async with RoadsideClient(
+            self.target, reconnect=policy, clock=clock, stale_after_s=1.0 if self.realtime else 30.0
+        ) as rsu:
+            stream = rsu.perception(client_id=self.name)
+            self.stream_stats = stream.stats
+            async for frame in stream:
+                wall = time.time_ns()
+                self.connected = True
+                self.last_sequence = frame.sequence
+                if frame.valid_at_ns < self.t0_ns:
+                    continue  # lock-step: the ticks published while the clients connect
+                t_s = (frame.valid_at_ns - self.t0_ns) / NS_PER_S
+                if self.realtime:
+                    latency = (wall - frame.valid_at_ns) / NS_PER_S
+                else:
+                    latency = (wall - self.published_wall.get(frame.valid_at_ns, wall)) / NS_PER_S
+                if self._last is not None and frame.sequence > self._last[0] + 1:
+                    self.record.gaps.append((t_s, frame.sequence - self._last[0] - 1))
+                self._last = (frame.sequence, frame.valid_at_ns)
+                self.record.frames.append((t_s, latency, len(frame.objects)))
+                self.record.reconnects = stream.stats.reconnects
+                self.last_sequence = frame.sequence
+                if self.keep_tracks:
+                    self.frames.append(
+                        ReceivedFrame(
+                            frame.valid_at_ns,
+                            np.array([o.track_id for o in frame.objects], dtype=np.int64),
+                            frame.positions[:, :2].copy(),
+                            frame.velocities[:, :2].copy(),
+                        )
+                    )
+                    self.health.append(
+                        (
+                            t_s,
+                            len(frame.objects),
+                            {s.sensor_id: (s.kind, s.health) for s in frame.sensors},
+                        )
+                    )
+                    newest = max((s.last_measurement_ns for s in frame.sensors), default=0)
+                    if newest and self.realtime:
+                        self.newest.append((t_s, (wall - newest) / NS_PER_S))
+                if not self.reading.is_set():
+                    await self.reading.wait()

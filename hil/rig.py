@@ -1,0 +1,563 @@
+"""The rig: SUMO drives simulated sensors into real RSU daemons; vehicle clients score what
+they receive.
+
+Two ways to keep time:
+
+- real time: each SUMO step is taken when the wall clock reaches it; sensor datagrams leave at
+  measurement time + latency (wall time), the RSU runs its own publish loop on wall time (as a
+  process of its own by default), and latency is what a vehicle would see.
+- lock-step (as fast as possible): simulation time is the only clock. Each step: SUMO advances,
+  the sensors' datagrams due by then are sent over UDP and the rig waits until the RSU has taken
+  every one, the rig publishes the RSU's tick for that time (the daemon runs ``stepped`` in this
+  process, its clock the simulation's) and waits until every vehicle client has received it. So
+  neither SUMO nor the stack can run ahead of the other. Latency is then the stack's own
+  processing time (wall time from publishing a tick to receiving it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hil.errors import HilError
+from hil.faults import Evidence, Fault, make_faults, schedule
+from hil.geo import NetToEnu
+from hil.links import TcpProxy
+from hil.participants import (
+    ExternalRsu,
+    InProcessRsu,
+    Probe,
+    ProcessRsu,
+    RsuHandle,
+    SensorFeed,
+    UdpSender,
+    free_port,
+)
+from hil.scoring import TrackingScore, percentiles_ms, score
+from hil.site import Site, SiteRsu
+from hil.sumo import SumoSim
+from hil.truth import FloatArray, TruthHistory
+from roadside.config import RsuConfig
+from roadside.sources.fused import camera_coverage, radar_coverage
+from vicoop.model import NS_PER_S, SensorKind
+
+log = logging.getLogger(__name__)
+
+LOCKSTEP_EPOCH_NS = 1_700_000_000 * NS_PER_S
+
+
+@dataclass
+class RigOptions:
+    """How to run a scenario (see ``vicoop hil run --help``)."""
+
+    sumocfg: Path
+    site: Site
+    duration_s: float = 60.0
+    realtime: bool = False
+    faults: tuple[str, ...] = ()
+    clients: int = 10
+    # "process" (real time default), "inprocess" (lock-step, and the demo), "external" (--rsu).
+    rsu_mode: str = "auto"
+    rsu_target: str | None = None
+    # Simulated seconds SUMO runs before the rig starts, so traffic is flowing.
+    warmup_s: float = 60.0
+    seed: int = 1
+    match_m: float = 2.0
+    workdir: Path = field(default_factory=lambda: Path("."))
+
+
+@dataclass
+class _RsuRun:
+    site: SiteRsu
+    config: RsuConfig
+    to_enu: NetToEnu
+    feed: SensorFeed
+    handle: RsuHandle
+    history: TruthHistory = field(default_factory=TruthHistory)
+    proxy: TcpProxy | None = None
+    probes: list[Probe] = field(default_factory=list)
+    published: int = 0
+
+    @property
+    def vehicle_target(self) -> str:
+        return self.proxy.target if self.proxy is not None else self.handle.target
+
+    def coverage_contains(self, xy: FloatArray) -> np.ndarray:
+        src = self.site.sensors
+        covs = [radar_coverage(r) for r in src.radars] + [
+            c for c in (camera_coverage(c) for c in src.cameras) if c is not None
+        ]
+        inside = np.zeros(len(xy), dtype=bool)
+        for c in covs:
+            inside |= c.contains(xy)
+        return inside
+
+
+class Rig:
+    """One run of a scenario; ``await Rig(options).run()`` returns the result (the JSON)."""
+
+    def __init__(self, options: RigOptions) -> None:
+        self.o = options
+        self.faults: list[Fault] = make_faults(options.faults) if options.faults else []
+        schedule(self.faults, options.duration_s)
+        mode = options.rsu_mode
+        if mode == "auto":
+            mode = (
+                "external"
+                if options.rsu_target
+                else ("process" if options.realtime else "inprocess")
+            )
+        if mode == "external" and not options.realtime:
+            raise HilError("--rsu drives an RSU on another box: only in real time (add --realtime)")
+        if mode == "external" and len(options.site.rsus) != 1:
+            raise HilError("--rsu needs a site with one RSU")
+        self.mode = mode
+        self.realtime = options.realtime
+        self.sim_ns = LOCKSTEP_EPOCH_NS
+        self.t0_ns = 0
+        self.rsus: list[_RsuRun] = []
+        self.published_wall: dict[int, int] = {}
+        self.stalled: Probe | None = None
+        self.barrier_timeouts = 0
+        self._background: set[asyncio.Task[Any]] = set()
+        self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
+        self.stop_event = asyncio.Event()
+
+    # -- FaultTarget ---------------------------------------------------------------------------
+
+    def set_sensor_silent(self, kind: SensorKind, silent: bool) -> None:
+        for r in self.rsus:
+            (r.feed.silent.add if silent else r.feed.silent.discard)(kind)
+
+    def set_clutter(self, per_scan: float | None) -> None:
+        for r in self.rsus:
+            r.feed.clutter_per_scan = per_scan
+
+    def set_udp_link(self, loss: float, reorder: float, reorder_delay_ms: float) -> None:
+        for r in self.rsus:
+            r.feed.link.loss, r.feed.link.reorder = loss, reorder
+            r.feed.link.reorder_delay_ns = round(reorder_delay_ms * 1e6)
+
+    def set_vehicle_link(self, delay_s: float, down: bool) -> None:
+        for r in self.rsus:
+            if r.proxy is not None:
+                r.proxy.delay_s = delay_s
+                r.proxy.down() if down else r.proxy.up()
+
+    def stall_client(self, stalled: bool) -> None:
+        if self.stalled is not None:
+            self.stalled.record.stalled = True
+            (self.stalled.reading.clear if stalled else self.stalled.reading.set)()
+
+    def stop_rsu(self) -> None:
+        if self.mode == "external":
+            raise HilError("rsu_restart needs an RSU the rig started (not --rsu)")
+        for r in self.rsus:
+            self._spawn(r.handle.stop())
+
+    def start_rsu(self) -> None:
+        for r in self.rsus:
+            self._spawn(r.handle.start())
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- setting up ----------------------------------------------------------------------------
+
+    def _clock(self) -> int:
+        return self.sim_ns
+
+    def _configure(self, sumo: SumoSim, site_rsu: SiteRsu, index: int) -> _RsuRun:
+        o = self.o
+        src = site_rsu.sensors
+        host = "127.0.0.1"
+        ports: dict[str, int] = {}
+        radars, cameras = [], []
+        for r in src.radars:
+            port = r.input.port if getattr(r.input, "port", 0) else free_port()  # type: ignore[union-attr]
+            ports[r.sensor_id] = port
+            radars.append(r.model_copy(update={"input": r.input.model_copy(update={"port": port})}))
+        for c in src.cameras:
+            port = c.input.port or free_port()
+            ports[c.sensor_id] = port
+            cameras.append(
+                c.model_copy(update={"input": c.input.model_copy(update={"port": port})})
+            )
+        server_port = site_rsu.rsu.server.port or free_port(1)
+        config = site_rsu.rsu.model_copy(
+            update={
+                "source": src.model_copy(
+                    update={"radars": tuple(radars), "cameras": tuple(cameras)}
+                ),
+                "server": site_rsu.rsu.server.model_copy(
+                    update={"port": server_port, "grace_period_s": 0.5}
+                ),
+            }
+        )
+        if self.mode == "external":
+            assert o.rsu_target is not None
+            host = o.rsu_target.rsplit(":", 1)[0]
+            handle: RsuHandle = ExternalRsu(o.rsu_target)
+        elif self.mode == "process":
+            handle = ProcessRsu(config, o.workdir)
+        else:
+            handle = InProcessRsu(
+                config,
+                self._clock if not self.realtime else time.time_ns,
+                stepped=not self.realtime,
+            )
+        if o.site.geo_referenced:
+            to_enu = NetToEnu.fit(
+                sumo.to_lonlat, site_rsu.rsu.origin.to_model(), site_rsu.junction_xy_m
+            )
+        else:
+            to_enu = NetToEnu.translation(site_rsu.junction_xy_m)
+        feed = SensorFeed(site_rsu, host, ports, 0, o.seed * 100 + index)
+        return _RsuRun(site_rsu, config, to_enu, feed, handle)
+
+    def _make_probes(self) -> None:
+        n = max(self.o.clients, len(self.rsus))
+        for i in range(n):
+            r = self.rsus[i % len(self.rsus)]
+            r.probes.append(
+                Probe(
+                    f"vehicle-{i + 1}",
+                    r.vehicle_target,
+                    self.t0_ns,
+                    keep_tracks=len(r.probes) == 0,
+                    realtime=self.realtime,
+                    published_wall=self.published_wall,
+                    sim_clock=self._clock,
+                )
+            )
+        if any(f.name == "stalled_client" for f in self.faults):
+            r = self.rsus[0]
+            self.stalled = Probe(
+                "vehicle-stalled",
+                r.vehicle_target,
+                self.t0_ns,
+                False,
+                self.realtime,
+                self.published_wall,
+                self._clock,
+            )
+            self.stalled.record.stalled = True
+            r.probes.append(self.stalled)
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        o = self.o
+        sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed)
+        sumo.start()
+        try:
+            for _ in range(round(o.warmup_s / o.site.step_length_s)):
+                sumo.step()
+            self.rsus = [self._configure(sumo, s, i) for i, s in enumerate(o.site.rsus)]
+            for r in self.rsus:
+                sumo.watch(r.site.junction, o.site.watch_radius_m)
+            sender = UdpSender(self.rsus[0].feed.host, self.realtime)
+            try:
+                return await self._run_with(sumo, sender)
+            finally:
+                sender.close()
+        finally:
+            sumo.close()
+
+    async def _run_with(self, sumo: SumoSim, sender: UdpSender) -> dict[str, Any]:
+        o = self.o
+        step_ns = round(o.site.step_length_s * NS_PER_S)
+        started = []
+        try:
+            for r in self.rsus:
+                await r.handle.start()
+                started.append(r)
+                if any(f.name.startswith("vehicle_link") for f in self.faults):
+                    host, port = r.handle.target.rsplit(":", 1)
+                    r.proxy = TcpProxy(host, int(port))
+                    await r.proxy.start()
+            self.t0_ns = (time.time_ns() + NS_PER_S // 2) if self.realtime else LOCKSTEP_EPOCH_NS
+            self.t0_ns -= self.t0_ns % step_ns
+            for r in self.rsus:
+                r.feed.start_ns = self.t0_ns
+                for st in r.feed.state.values():
+                    st.next_ns = self.t0_ns
+            self._make_probes()
+            for r in self.rsus:
+                for p in r.probes:
+                    p.start()
+            if not self.realtime:
+                await self._wait_connected()
+            if self.on_ready is not None:
+                self._spawn(self.on_ready([r.vehicle_target for r in self.rsus]))
+            wall_start = time.monotonic()
+            steps = round(o.duration_s / o.site.step_length_s)
+            await self._loop(sumo, sender, steps, step_ns)
+            wall_s = time.monotonic() - wall_start
+            if self.realtime:
+                await asyncio.sleep(0.3)  # the last frames in flight
+        finally:
+            for r in self.rsus:
+                for p in r.probes:
+                    await p.stop()
+            for task in list(self._background):
+                with contextlib.suppress(Exception):
+                    await task
+            for r in started:
+                await r.handle.stop()
+                if r.proxy is not None:
+                    await r.proxy.stop()
+        return self._result(wall_s)
+
+    async def _wait_connected(self) -> None:
+        # Lock-step: publish a first tick until every client has it, so none misses the start.
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline:
+            self.sim_ns = self.t0_ns - NS_PER_S
+            for r in self.rsus:
+                self._publish(r, self.sim_ns)
+            await asyncio.sleep(0.05)
+            if all(p.connected for r in self.rsus for p in r.probes):
+                return
+        raise HilError("vehicle clients could not connect to the RSU")
+
+    def _publish(self, r: _RsuRun, t_ns: int) -> None:
+        handle = r.handle
+        if isinstance(handle, InProcessRsu) and handle.daemon is not None:
+            self.published_wall[t_ns] = time.time_ns()
+            frame = handle.daemon.publish_at(t_ns)
+            r.published = frame.sequence
+
+    async def _loop(self, sumo: SumoSim, sender: UdpSender, steps: int, step_ns: int) -> None:
+        loop = asyncio.get_running_loop()
+        mono0 = loop.time() + (self.t0_ns - time.time_ns()) / NS_PER_S
+        pending = sorted(((f.start_s, 0, f) for f in self.faults), key=lambda x: x[0])
+        events: list[tuple[float, int, Fault]] = [*pending, *((f.end_s, 1, f) for f in self.faults)]
+        events.sort(key=lambda e: (e[0], e[1]))
+        for k in range(steps):
+            if self.stop_event.is_set():
+                break
+            t_ns = self.t0_ns + k * step_ns
+            t_s = k * step_ns / NS_PER_S
+            if self.realtime:
+                delay = mono0 + t_s - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            self.sim_ns = t_ns
+            while events and events[0][0] <= t_s + 1e-9:
+                _, is_end, fault = events.pop(0)
+                log.info("fault %s %s at %.1f s", fault.name, "ends" if is_end else "begins", t_s)
+                fault.end(self) if is_end else fault.begin(self)
+            sumo.step()
+            expected_before = (
+                [r.handle.datagrams_handled() for r in self.rsus] if not self.realtime else []
+            )
+            for r in self.rsus:
+                truth = sumo.road_users(r.site.junction, r.to_enu, t_ns)
+                r.history.add(truth)
+                for arrive, port, data in r.feed.measure(truth):
+                    sender.submit(arrive, port, data)
+            if not self.realtime:
+                await self._lockstep_tick(sender, t_ns, expected_before)
+            if sumo.expected_remaining() == 0:
+                log.info("the scenario ended after %.1f s", t_s)
+                break
+
+    async def _lockstep_tick(self, sender: UdpSender, t_ns: int, before: list[int]) -> None:
+        # Every datagram due by now reaches the RSU before its tick: wait until it took them all.
+        sent = sender.flush(t_ns)
+        if sent:
+            deadline = time.monotonic() + 1.0
+            while sum(r.handle.datagrams_handled() for r in self.rsus) - sum(before) < sent:
+                if not all(r.handle.running for r in self.rsus) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.0005 if time.monotonic() + 0.9 < deadline else 0.002)
+        for r in self.rsus:
+            self._publish(r, t_ns)
+        await asyncio.sleep(0)
+        # ... and every vehicle client gets the tick before time moves on.
+        deadline = time.monotonic() + 1.0
+        while True:
+            waiting = [
+                p
+                for r in self.rsus
+                if r.handle.running
+                for p in r.probes
+                if p is not self.stalled and p.connected and p.last_sequence < r.published
+            ]
+            if not waiting:
+                break
+            if time.monotonic() > deadline:
+                self.barrier_timeouts += 1
+                break
+            await asyncio.sleep(0.0002)
+
+    # -- results -------------------------------------------------------------------------------
+
+    def _result(self, wall_s: float) -> dict[str, Any]:
+        o = self.o
+        per_rsu: dict[str, Any] = {}
+        scores: list[TrackingScore] = []
+        health_rows = []
+        for r in self.rsus:
+            scorer = r.probes[0]
+            s = score(scorer.frames, r.history, r.coverage_contains, o.match_m, start_ns=self.t0_ns)
+            scores.append(s)
+            per_rsu[r.config.rsu_id] = {
+                **s.as_dict(),
+                "target": r.handle.target,
+                "sensors": self._sensor_health(r),
+            }
+            health_rows.append(scorer.health)
+        probes = [p for r in self.rsus for p in r.probes]
+        clean = [p for p in probes if p is not self.stalled]
+        windows = [(f.start_s, f.end_s + f.recovery_s) for f in self.faults]
+
+        def in_fault(t: float) -> bool:
+            return any(a - 0.5 <= t < b for a, b in windows)
+
+        latencies = [lat for p in clean for _, lat, _ in p.record.frames]
+        latencies_clean = [lat for p in clean for t, lat, _ in p.record.frames if not in_fault(t)]
+        lost = sum(m for p in clean for _, m in p.record.gaps)
+        lost_clean = sum(m for p in clean for t, m in p.record.gaps if not in_fault(t))
+        main = scores[0]
+        ev = Evidence(
+            probes=[p.record for p in probes],
+            health=health_rows[0],
+            timeline=main.timeline,
+            silent_after_s=self.rsus[0].site.sensors.silent_after_s,
+            period_s=1.0 / self.rsus[0].config.publish.rate_hz,
+        )
+        faults = {f.name: f.report(ev) for f in self.faults}
+        mota_clean = _clean_mota(main.timeline, in_fault)
+        newest = [x for r in self.rsus for _, x in r.probes[0].newest]
+        return {
+            "scenario": str(o.sumocfg),
+            "mode": "realtime" if self.realtime else "lockstep",
+            "rsu_mode": self.mode,
+            "duration_s": o.duration_s,
+            "wall_s": round(wall_s, 3),
+            "vehicle_clients": len(probes),
+            "mota": _fin(_weighted(scores, "mota")),
+            "idf1": _fin(_weighted(scores, "idf1")),
+            "hota": _fin(_weighted(scores, "hota")),
+            "position_rmse_m": _fin(_weighted(scores, "position_rmse_m")),
+            "velocity_rmse_mps": _fin(_weighted(scores, "velocity_rmse_mps")),
+            "latency_ms": percentiles_ms(latencies),
+            "latency_basis": "receive - valid_at (wall clock)"
+            if self.realtime
+            else "receive - publish call (wall clock; lock-step)",
+            "latency_ms_outside_faults": percentiles_ms(latencies_clean),
+            "measurement_to_vehicle_ms": percentiles_ms(newest),
+            "frames_published": {
+                r.config.rsu_id: max((p.last_sequence for p in r.probes), default=0)
+                for r in self.rsus
+            },
+            "frames_received": sum(len(p.record.frames) for p in clean),
+            "frames_lost": lost,
+            "frames_lost_outside_faults": lost_clean,
+            "mota_outside_faults": _fin(mota_clean),
+            "barrier_timeouts": self.barrier_timeouts,
+            "faults": faults,
+            "rsus": per_rsu,
+            "_report": {
+                "latencies_ms": [round(x * 1000, 3) for x in latencies],
+                "timeline": [list(row) for row in main.timeline],
+                "fault_windows": [(f.name, f.start_s, f.end_s) for f in self.faults],
+                "map": _map_data(self.rsus[0], self.t0_ns),
+            },
+        }
+
+    def _sensor_health(self, r: _RsuRun) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        rows = r.probes[0].health
+        for sid, st in r.feed.state.items():
+            hs = [h[2][sid][1].name for h in rows if sid in h[2]]
+            out[sid] = {
+                "kind": st.kind.name.lower(),
+                "cycles_measured": st.counter,
+                "datagrams_sent": st.sent,
+                "silenced_by_fault": st.silenced,
+                "health_share": {
+                    name: round(hs.count(name) / len(hs), 4) for name in sorted(set(hs))
+                }
+                if hs
+                else {},
+            }
+        out["udp_link"] = {
+            "datagrams": r.feed.link.sent,
+            "lost": r.feed.link.lost,
+            "reordered": r.feed.link.reordered,
+        }
+        return out
+
+
+def _fin(v: float) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(float(v), 4)
+
+
+def _weighted(scores: list[TrackingScore], attr: str) -> float:
+    vals = [
+        (getattr(s, attr), s.ground_truth_objects)
+        for s in scores
+        if math.isfinite(getattr(s, attr))
+    ]
+    total = sum(w for _, w in vals)
+    if not vals:
+        return math.nan
+    if total == 0:
+        return float(np.mean([v for v, _ in vals]))
+    return float(sum(v * w for v, w in vals) / total)
+
+
+def _clean_mota(
+    timeline: tuple[tuple[float, int, int, int, int, int], ...], in_fault: Callable[[float], bool]
+) -> float:
+    rows = [r for r in timeline if not in_fault(r[0])]
+    gt = sum(r[1] for r in rows)
+    return 1.0 - sum(r[3] + r[4] + r[5] for r in rows) / gt if gt else math.nan
+
+
+def _map_data(r: _RsuRun, t0_ns: int) -> dict[str, Any]:
+    """Tracks and ground truth of the first RSU, thinned to 2 Hz, for the report's map."""
+    truth: dict[int, list[tuple[float, float]]] = {}
+    tracks: dict[int, list[tuple[float, float]]] = {}
+    frames = r.probes[0].frames
+    for f in frames[:: max(1, round(r.config.publish.rate_hz / 2))]:
+        g = r.history.at(f.valid_at_ns)
+        if g is not None:
+            inside = r.coverage_contains(g.positions) if len(g) else np.zeros(0, dtype=bool)
+            for i, xy in zip(g.ids[inside].tolist(), g.positions[inside].tolist(), strict=True):
+                truth.setdefault(i, []).append((round(xy[0], 1), round(xy[1], 1)))
+        for i, xy in zip(f.ids.tolist(), f.positions.tolist(), strict=True):
+            tracks.setdefault(i, []).append((round(xy[0], 1), round(xy[1], 1)))
+    src = r.site.sensors
+    sensors = [
+        ("radar", s.mounting.x_m, s.mounting.y_m, s.mounting.yaw_rad, s.half_fov_rad, s.max_range_m)
+        for s in src.radars
+    ]
+    for c in src.cameras:
+        cov = camera_coverage(c)
+        if cov is not None:
+            sensors.append(
+                (
+                    "camera",
+                    cov.position[0],
+                    cov.position[1],
+                    cov.boresight_rad,
+                    cov.half_fov_rad,
+                    cov.max_range_m,
+                )
+            )
+    return {"truth": list(truth.values()), "tracks": list(tracks.values()), "sensors": sensors}

@@ -1,0 +1,81 @@
+"""`vicoop hil run` in lock-step on the bundled scenario: the JSON a test engineer reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("libsumo")
+VICOOP = [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING"]
+
+
+@pytest.mark.slow
+def test_lockstep_run_with_faults_writes_the_scores(tmp_path: Path) -> None:
+    out, report = tmp_path / "out.json", tmp_path / "report.html"
+    result = subprocess.run(
+        [
+            *VICOOP,
+            "hil",
+            "run",
+            "--duration",
+            "50",
+            "--clients",
+            "3",
+            "--faults",
+            "radar_silent,rsu_restart",
+            "--json",
+            str(out),
+            "--report",
+            str(report),
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    r = json.loads(out.read_text())
+    assert r["mode"] == "lockstep" and r["rsu_mode"] == "inprocess"
+    assert 0.6 <= r["mota"] <= 1.0 and 0.3 <= r["idf1"] <= 1.0 and 0.3 <= r["hota"] <= 1.0
+    assert 0.0 < r["position_rmse_m"] < 1.5 and 0.0 < r["velocity_rmse_mps"] < 3.0
+    assert (
+        set(r["latency_ms"]) == {"p50", "p99", "max"}
+        and 0 < r["latency_ms"]["p50"] <= r["latency_ms"]["p99"] <= r["latency_ms"]["max"]
+    )
+    assert r["frames_lost_outside_faults"] == 0 and r["barrier_timeouts"] <= 40
+    assert {name: f["passed"] for name, f in r["faults"].items()} == {
+        "radar_silent": True,
+        "rsu_restart": True,
+    }
+    sensors = r["rsus"]["crossing-B1"]["sensors"]
+    assert (
+        sensors["radar-1"]["silenced_by_fault"] > 0
+        and sensors["camera-1"]["silenced_by_fault"] == 0
+    )
+    page = report.read_text()
+    assert (
+        "<svg" in page and "radar_silent" in page and "http" not in page.replace("http-equiv", "")
+    )
+
+
+def test_unknown_fault_and_missing_scenario_are_one_line_errors(tmp_path: Path) -> None:
+    for args, message in (
+        (["--faults", "gremlins"], "vicoop: error: unknown faults ['gremlins']"),
+        (
+            ["--scenario", str(tmp_path / "nowhere")],
+            f"vicoop: error: {tmp_path / 'nowhere'}: no such scenario",
+        ),
+    ):
+        result = subprocess.run(
+            [*VICOOP, "hil", "run", "--duration", "1", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2
+        assert result.stderr.strip().startswith(message)

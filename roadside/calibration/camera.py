@@ -4,12 +4,18 @@ A detection box ``(u0, v0, u1, v1)`` px touches the ground at the middle of its 
 ``((u0 + u1) / 2, v1)``. That pixel is undistorted (OpenCV model, ``cv2.undistortPoints``) and
 mapped by the ground homography G (undistorted pixel -> ENU ground, either configured or built
 from the intrinsics and extrinsics: G = (K R_cw M)^-1, M placing the ground plane) to the
-object's nearest ground point; the object's centre lies further along the line of sight by about
-(length + width) / pi of its class (the mean over headings of half its extent along the ray).
+object's ground contact point. An image row is a line on the ground across the camera's
+horizontal viewing direction (``view_axis_rad``), so the bottom edge is the footprint's nearest
+point along that direction, half the footprint's extent along it short of the centre:
+(length + width) / pi of its class on average over headings. The centre lies that much further
+along the axis, 1 / cos(angle between line of sight and axis) as much along the line of sight
+(``roadside.fusion.base.near_side_offsets``); the tracker redoes this with each track's heading.
 
 The covariance is J diag(sigma^2 / 2, sigma^2) J^T, with sigma the edge noise in pixels and J the
 2x2 Jacobian of undistortion followed by the homography at that pixel, plus the centre offset's
-uncertainty along the line of sight.
+uncertainty along the line of sight and, across it, the perspective shift of the box's middle off
+the centre's bearing (0.1 length^2 / distance: metres for a bus near the pole, centimetres for a
+car further off).
 """
 
 from __future__ import annotations
@@ -24,12 +30,16 @@ from roadside.calibration.config import CameraCalibrationConfig, ExtrinsicsConfi
 from roadside.fusion.base import CLASS_SIZE_TABLE, IntArray, class_index
 
 _UNKNOWN_SIZE = (4.0, 1.8)
+# Standard deviation across the line of sight of a box's middle, in units of length^2 / distance.
+_ACROSS_SPREAD = 0.1
 
 
 def camera_rotation(extrinsics: ExtrinsicsConfig) -> FloatArray:
     """R_wc (3x3): columns are the camera's x (right), y (down), z (optical axis) in ENU."""
     yaw, pitch, roll = extrinsics.yaw_rad, extrinsics.pitch_rad, extrinsics.roll_rad
-    forward = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), -math.sin(pitch)])
+    forward = np.array(
+        [math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), -math.sin(pitch)]
+    )
     right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
     down = np.cross(forward, right)
     c, s = math.cos(roll), math.sin(roll)
@@ -80,15 +90,35 @@ class CameraProjector(Projector[tuple[FloatArray, IntArray]]):
         self.g = ground_homography(config)
         self._distorted = bool(np.any(self.dist != 0.0))
         if config.extrinsics is not None:
-            self.position_xy: tuple[float, float] | None = (config.extrinsics.x_m, config.extrinsics.y_m)
+            self.position_xy: tuple[float, float] | None = (
+                config.extrinsics.x_m,
+                config.extrinsics.y_m,
+            )
         else:
             self.position_xy = config.position_xy_m
+        self.view_axis_rad = self._view_axis()
+
+    def _view_axis(self) -> float:
+        """The camera's horizontal viewing direction, rad counter-clockwise from east: across the
+        ground line of the bottom image row, away from where lower rows land."""
+        i = self.config.intrinsics
+        v = float(i.height_px - 1)
+        (p0, p_right, p_below), _ = apply_homography(
+            self.g, np.array([[i.cx, v], [i.cx + 1.0, v], [i.cx, v + 1.0]])
+        )
+        row = p_right - p0
+        axis = np.array([-row[1], row[0]])
+        if axis @ (p0 - p_below) < 0:
+            axis = -axis
+        return math.atan2(axis[1], axis[0])
 
     def undistort(self, pixels: FloatArray) -> FloatArray:
         """(K, 2) distorted pixels to undistorted pixels (same camera matrix)."""
         if not self._distorted or pixels.shape[0] == 0:
             return pixels.astype(np.float64, copy=True)
-        out = cv2.undistortPoints(pixels.reshape(-1, 1, 2).astype(np.float64), self.k, self.dist, P=self.k)
+        out = cv2.undistortPoints(
+            pixels.reshape(-1, 1, 2).astype(np.float64), self.k, self.dist, P=self.k
+        )
         return np.asarray(out, dtype=np.float64).reshape(-1, 2)
 
     def pixels_to_ground(self, pixels: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -97,7 +127,9 @@ class CameraProjector(Projector[tuple[FloatArray, IntArray]]):
         if not self._distorted:
             return apply_homography(self.g, pixels)
         eps = 0.5
-        stacked = np.concatenate([pixels, pixels + np.array([eps, 0.0]), pixels + np.array([0.0, eps])])
+        stacked = np.concatenate(
+            [pixels, pixels + np.array([eps, 0.0]), pixels + np.array([0.0, eps])]
+        )
         und = self.undistort(stacked)
         base, du, dv = und[:k], und[k : 2 * k], und[2 * k :]
         d = np.stack([(du - base) / eps, (dv - base) / eps], axis=2)
@@ -113,11 +145,22 @@ class CameraProjector(Projector[tuple[FloatArray, IntArray]]):
         cov = j @ np.diag([sigma2 / 2.0, sigma2]) @ j.transpose(0, 2, 1)
         if self.position_xy is not None and ground.shape[0]:
             ci = class_index(classes)
-            lw = np.where((ci >= 0)[:, None], CLASS_SIZE_TABLE[np.maximum(ci, 0), :2], _UNKNOWN_SIZE)
-            offset = (lw[:, 0] + lw[:, 1]) / math.pi
+            lw = np.where(
+                (ci >= 0)[:, None], CLASS_SIZE_TABLE[np.maximum(ci, 0), :2], _UNKNOWN_SIZE
+            )
             ray = ground - np.asarray(self.position_xy)
             u = ray / np.maximum(np.hypot(ray[:, 0], ray[:, 1]), 1e-6)[:, None]
+            cos_los = u @ np.array([math.cos(self.view_axis_rad), math.sin(self.view_axis_rad)])
+            offset = (lw[:, 0] + lw[:, 1]) / math.pi / np.maximum(cos_los, 0.5)
             ground = ground + u * offset[:, None]
-            spread = 0.3 * (lw[:, 0] - lw[:, 1]) / 2.0 + 0.1
-            cov = cov + (spread**2)[:, None, None] * (u[:, :, None] * u[:, None, :])
+            spread2 = (0.3 * (lw[:, 0] - lw[:, 1]) / 2.0 + 0.1) ** 2
+            cov = cov + spread2[:, None, None] * (u[:, :, None] * u[:, None, :])
+            # The box's horizontal middle is the centre's bearing only for a small object: the
+            # near end of a long one spans more pixels than the far end, by about L^2 / d.
+            across = (
+                _ACROSS_SPREAD * lw[:, 0] ** 2 / np.maximum(np.hypot(ray[:, 0], ray[:, 1]), 1.0)
+            ) ** 2
+            v = np.column_stack([-u[:, 1], u[:, 0]])
+            cov = cov + across[:, None, None] * (v[:, :, None] * v[:, None, :])
+            return GroundPoints(ground, cov, offset, spread2)
         return GroundPoints(ground, cov)

@@ -46,7 +46,10 @@ class CameraCalibrationConfig(StrictModel):
     distortion: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
     # When neither is given, the default extrinsics.
     extrinsics: ExtrinsicsConfig | None = None
-    homography: tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]] | None = None
+    homography: (
+        tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
+        | None
+    ) = None
     # With a homography only: the camera's ground position (x, y) m, to move the box's ground
     # contact point back to the object's centre along the line of sight.
     position_xy_m: tuple[float, float] | None = None
@@ -58,7 +61,11 @@ class CameraCalibrationConfig(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _default_geometry(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("extrinsics") is None and data.get("homography") is None:
+        if (
+            isinstance(data, dict)
+            and data.get("extrinsics") is None
+            and data.get("homography") is None
+        ):
             return {**data, "extrinsics": ExtrinsicsConfig()}
         return data
 
@@ -67,7 +74,9 @@ class CameraCalibrationConfig(StrictModel):
         if (self.extrinsics is None) == (self.homography is None):
             raise ValueError("give exactly one of extrinsics and homography")
         if len(self.distortion) not in (4, 5, 8, 12, 14):
-            raise ValueError(f"distortion must have 4, 5, 8, 12 or 14 coefficients, got {len(self.distortion)}")
+            raise ValueError(
+                f"distortion must have 4, 5, 8, 12 or 14 coefficients, got {len(self.distortion)}"
+            )
         return self
 
 
@@ -86,5 +95,9 @@ class RadarNoiseConfig(StrictModel):
     range_sigma_m: float = Field(default=0.25, gt=0, le=50)
     azimuth_sigma_rad: float = Field(default=0.005, gt=0, le=1)
     radial_speed_sigma_mps: float = Field(default=0.2, gt=0, le=50)
-    # Spread of the reflection point about the object's centre, m.
+    # Spread of the reflection point about the object's centre, m, whatever the object.
     extent_sigma_m: float = Field(default=0.5, ge=0, le=20)
+    # And in proportion to the object: the reflection point's standard deviation along the
+    # object's length and across its width as a fraction of them (0.15: anywhere on the middle
+    # half of a long vehicle). The tracker applies it with each track's size and heading.
+    extent_fraction: float = Field(default=0.15, ge=0, le=1)

@@ -7,11 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from roadside.fusion.base import Coverage, Scan, Tracker, TrackEstimates
+from roadside.fusion.base import CentreOffsets, Coverage, Scan, Tracker, TrackEstimates
 from roadside.fusion.config import TrackerConfig
 from roadside.fusion.tracker import MultiSensorTracker, TrackerStats
 
-__all__ = ["REGISTRY", "Coverage", "MultiSensorTracker", "Scan", "TrackEstimates", "Tracker", "TrackerConfig", "TrackerStats"]
+__all__ = [
+    "REGISTRY",
+    "CentreOffsets",
+    "Coverage",
+    "MultiSensorTracker",
+    "Scan",
+    "TrackEstimates",
+    "Tracker",
+    "TrackerConfig",
+    "TrackerStats",
+]
 
 # name -> factory(config): the tracker named in ``source.tracker_kind``.
 REGISTRY: dict[str, Callable[[TrackerConfig], Tracker]] = {

@@ -75,6 +75,46 @@ class Coverage:
 
 
 @dataclass(frozen=True, eq=False)
+class CentreOffsets:
+    """How a sensor that sees an object's near side (a camera: the bottom edge of its box) placed
+    the object's centre, so that a tracker that knows the object's heading and size can redo it.
+
+    The sensor found each object's ground contact point: its footprint's nearest point along the
+    horizontal viewing direction ``axis_rad`` (rad counter-clockwise from east; the image's rows
+    are lines across it). ``offsets`` (K,) m is how far that point was moved away from the
+    scan's ``sensor_position`` along the line of sight (the class's mean over headings), and
+    ``variances`` (K,) m^2 the variance along the line of sight that this added to the scan's
+    covariances.
+    """
+
+    axis_rad: float
+    offsets: FloatArray
+    variances: FloatArray
+
+
+def near_side_offsets(
+    lengths: FloatArray,
+    widths: FloatArray,
+    headings: FloatArray,
+    axis_rad: float,
+    lines_of_sight: FloatArray,
+) -> FloatArray:
+    """(K,) m from a footprint's nearest point along the viewing direction ``axis_rad`` to its
+    centre, measured along the (K, 2) unit ``lines_of_sight``, for (K,) ``lengths`` and
+    ``widths`` m of footprints heading (K,) ``headings`` rad.
+
+    The nearest point is half the footprint's extent along the axis short of the centre,
+    ``L/2 |cos(h - axis)| + W/2 |sin(h - axis)|``; along a line of sight at an angle to the axis
+    that is ``1 / cos`` of that angle longer (at most twice).
+    """
+    rel = headings - axis_rad
+    along_axis = 0.5 * lengths * np.abs(np.cos(rel)) + 0.5 * widths * np.abs(np.sin(rel))
+    cos_los = lines_of_sight[:, 0] * math.cos(axis_rad) + lines_of_sight[:, 1] * math.sin(axis_rad)
+    out: FloatArray = along_axis / np.maximum(cos_los, 0.5)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
 class Scan:
     """One sensor cycle's measurements, already calibrated into the ENU ground plane.
 
@@ -84,6 +124,16 @@ class Scan:
     ``classes`` (K,) holds ``ObjectClass`` values (0 when the sensor does not classify) and
     ``class_scores`` (K,) the sensor's confidence in them. ``sizes`` (K, 3) m is (length, width,
     height) with NaN where the sensor does not measure that extent.
+
+    ``extent_fraction`` says that each position is a point somewhere on the object (a radar's
+    reflection point) with a standard deviation of this fraction of the object's length along its
+    heading and of its width across, about its centre; the tracker adds that spread, from each
+    track's size and heading, to the covariances (which hold only the sensor's own noise and a
+    class-independent spread). ``centre_offsets`` (see ``CentreOffsets``) says how a near-side
+    sensor placed the centres, for the tracker to redo with each track's heading and size.
+    ``whole_object_coverage`` says the sensor only reports objects entirely inside ``coverage``
+    (a detector that drops boxes cut by the image's edge): a track counts as missed by the scan
+    only when its whole footprint is inside.
     """
 
     sensor_id: str
@@ -98,6 +148,9 @@ class Scan:
     classes: IntArray | None = None
     class_scores: FloatArray | None = None
     sizes: FloatArray | None = None
+    extent_fraction: float = 0.0
+    centre_offsets: CentreOffsets | None = None
+    whole_object_coverage: bool = False
 
     def __post_init__(self) -> None:
         k = self.positions.shape[0]
@@ -109,14 +162,23 @@ class Scan:
                 raise ValueError(f"{name} must be ({k},), got {a.shape}")
         if self.sizes is not None and self.sizes.shape != (k, 3):
             raise ValueError(f"sizes must be ({k}, 3), got {self.sizes.shape}")
+        if self.extent_fraction < 0:
+            raise ValueError(f"extent_fraction must not be negative, got {self.extent_fraction}")
+        o = self.centre_offsets
+        if o is not None and (o.offsets.shape != (k,) or o.variances.shape != (k,)):
+            raise ValueError(f"centre_offsets must hold ({k},) offsets and variances")
 
     def __len__(self) -> int:
         return int(self.positions.shape[0])
 
     @staticmethod
-    def empty(sensor_id: str, kind: SensorKind, measured_at_ns: int, coverage: Coverage | None = None) -> Scan:
+    def empty(
+        sensor_id: str, kind: SensorKind, measured_at_ns: int, coverage: Coverage | None = None
+    ) -> Scan:
         """A scan in which the sensor saw nothing (every covered track is missed)."""
-        return Scan(sensor_id, kind, measured_at_ns, np.zeros((0, 2)), np.zeros((0, 2, 2)), coverage)
+        return Scan(
+            sensor_id, kind, measured_at_ns, np.zeros((0, 2)), np.zeros((0, 2, 2)), coverage
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,8 +209,17 @@ class TrackEstimates:
         """The tracks as domain objects (z is half the height: the box centre above the ground)."""
         s = self.states.tolist()
         c = self.covariances
-        cov = np.stack([c[:, 0, 0], c[:, 0, 1], np.zeros(len(self)), c[:, 1, 1], np.zeros(len(self)),
-                        np.full(len(self), 0.25)], axis=1).tolist()
+        cov = np.stack(
+            [
+                c[:, 0, 0],
+                c[:, 0, 1],
+                np.zeros(len(self)),
+                c[:, 1, 1],
+                np.zeros(len(self)),
+                np.full(len(self), 0.25),
+            ],
+            axis=1,
+        ).tolist()
         sizes = self.sizes.tolist()
         return tuple(
             DetectedObject(
@@ -183,4 +254,6 @@ class Tracker(abc.ABC):
 
 def seconds(ns: int | IntArray) -> float | FloatArray:
     """Nanoseconds to seconds."""
-    return np.asarray(ns, dtype=np.float64) / NS_PER_S if isinstance(ns, np.ndarray) else ns / NS_PER_S
+    return (
+        np.asarray(ns, dtype=np.float64) / NS_PER_S if isinstance(ns, np.ndarray) else ns / NS_PER_S
+    )

@@ -37,20 +37,30 @@ from roadside.fusion.base import (
     CLASSES,
     N_CLASSES,
     STATE_DIM,
+    Coverage,
     FloatArray,
     IntArray,
     Scan,
     Tracker,
     TrackEstimates,
     class_index,
+    near_side_offsets,
 )
 from roadside.fusion.config import TrackerConfig
 from roadside.fusion.imm import ImmFilter, Measurements
 from roadside.fusion.motion import REGISTRY as MOTION_MODELS
-from vicoop.model import NS_PER_S
+from vicoop.model import NS_PER_S, ObjectClass
 
 _POP16 = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.int64)
 _CLASS_VALUES = np.array([int(c) for c in CLASSES], dtype=np.int64)
+_UNKNOWN_LW = CLASS_SIZE_TABLE[CLASSES.index(ObjectClass.UNKNOWN), :2]
+# Below this speed (m/s) a track's velocity does not tell its heading.
+_HEADING_SPEED = 0.5
+# Relative standard deviation of an object's length and width about its class's (or measured) ones.
+_SIZE_REL_SIGMA = 0.1
+# A track's measured scatter counts after this many measurements, with this weight for each new one.
+_SCATTER_MIN_N = 10
+_SCATTER_WEIGHT = 0.1
 
 
 def popcount(v: IntArray) -> IntArray:
@@ -91,7 +101,10 @@ class _State:
     size_n: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
     heading: FloatArray = field(default_factory=lambda: np.zeros(0))
     sensors: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    next_id: int = 1
+    # Spread of point measurements (a radar's reflections) about the track along and across its
+    # heading beyond what the filter predicts, m^2: a running mean, and how many went into it.
+    scatter: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
+    scatter_n: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __post_init__(self) -> None:
         self.x = np.zeros((0, self.r, STATE_DIM))
@@ -123,10 +136,75 @@ class _State:
 
 
 @dataclass(frozen=True, slots=True)
+class _Shape:
+    """Each track's footprint as the measurement models need it: (N, 2) length and width m (as
+    measured, else expected under its class belief, else an unknown object's), (N,) heading rad
+    and whether that is known (the track moves)."""
+
+    lw: FloatArray
+    heading: FloatArray
+    heading_known: np.ndarray
+    scatter: FloatArray
+
+    @staticmethod
+    def of(st: _State, xc: FloatArray) -> _Shape:
+        informed = st.class_p.max(axis=1) > 2.0 / N_CLASSES
+        lw = np.where(informed[:, None], st.class_p @ CLASS_SIZE_TABLE[:, :2], _UNKNOWN_LW)
+        measured = st.size_n[:, :2] > 0
+        lw = np.where(measured, st.size_sum[:, :2] / np.maximum(st.size_n[:, :2], 1), lw)
+        speed = np.hypot(xc[:, 2], xc[:, 3])
+        known = speed > _HEADING_SPEED
+        heading = np.where(known, np.arctan2(xc[:, 3], xc[:, 2]), st.heading)
+        scatter = np.where(
+            (st.scatter_n >= _SCATTER_MIN_N)[:, None], np.maximum(st.scatter, 0.0), 0.0
+        )
+        return _Shape(lw, heading, known, scatter)
+
+    def footprint_inside(self, centres: FloatArray, coverage: Coverage) -> np.ndarray:
+        """Whether each track's whole footprint (its four corners; a square of its length where
+        the heading is not known) about the (N, 2) ``centres`` is inside ``coverage``."""
+        half = 0.5 * np.where(
+            self.heading_known[:, None], self.lw, self.lw.max(axis=1, keepdims=True)
+        )
+        heading = np.where(self.heading_known, self.heading, 0.0)
+        c, s = np.cos(heading), np.sin(heading)
+        inside = np.ones(centres.shape[0], dtype=bool)
+        for sl, sw in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+            dx, dy = sl * half[:, 0], sw * half[:, 1]
+            corner = centres + np.column_stack([c * dx - s * dy, s * dx + c * dy])
+            inside &= coverage.contains(corner)
+        return inside
+
+    def extent_covariances(self, fraction: float) -> FloatArray:
+        """(N, 2, 2) m^2: a point spread with ``fraction`` of the length along the heading and of
+        the width across it, or as much as the track's scatter showed (isotropic, their mean,
+        where the heading is not known)."""
+        # The spread the track's size implies, or more when its measurements have shown more
+        # (a bus whose class no camera has told yet).
+        a = np.maximum((fraction * self.lw[:, 0]) ** 2, self.scatter[:, 0])
+        b = np.maximum((fraction * self.lw[:, 1]) ** 2, self.scatter[:, 1])
+        c, s = np.cos(self.heading), np.sin(self.heading)
+        cov = np.empty((a.shape[0], 2, 2))
+        cov[:, 0, 0] = a * c * c + b * s * s
+        cov[:, 1, 1] = a * s * s + b * c * c
+        cov[:, 0, 1] = cov[:, 1, 0] = (a - b) * c * s
+        iso = ~self.heading_known
+        if iso.any():
+            m = 0.5 * (a[iso] + b[iso])
+            cov[iso] = m[:, None, None] * np.eye(2)
+        return cov
+
+
+@dataclass(frozen=True, slots=True)
 class _Processed:
+    """A scan as fused, with the state before it, for replay. ``births`` maps the scan's
+    measurement rows that started a track (in this or any earlier application) to that track's
+    id, so that a replay gives the same track the same id."""
+
     measured_at_ns: int
     before: _State
     scan: Scan
+    births: dict[int, int]
 
 
 class MultiSensorTracker(Tracker):
@@ -136,12 +214,17 @@ class MultiSensorTracker(Tracker):
         self.config = config or TrackerConfig()
         cfg = self.config
         self.imm = ImmFilter(
-            [MOTION_MODELS[m.name](m.accel_psd, m.turn_psd) for m in cfg.motion_models], cfg.mean_sojourn_s
+            [MOTION_MODELS[m.name](m.accel_psd, m.turn_psd) for m in cfg.motion_models],
+            cfg.mean_sojourn_s,
         )
         self.associator: Associator = ASSOCIATORS[cfg.associator](cfg.gate_probability)
         self.gate_d2 = getattr(self.associator, "gate_d2", 13.8)
         self.stats = TrackerStats()
         self._state = _State(self.imm.r)
+        # Track ids are never handed out twice, replays included; while replaying, ids from
+        # _replay_first_id on are new in this replay (so no one has seen them yet).
+        self._next_id = 1
+        self._replay_first_id: int | None = None
         self._history: collections.deque[_Processed] = collections.deque()
         self._latest_ns: int | None = None
         self._sensor_bits: dict[str, int] = {}
@@ -163,7 +246,11 @@ class MultiSensorTracker(Tracker):
         """Fuse one scan (in or out of time order, see the module docstring)."""
         t = scan.measured_at_ns
         if self._latest_ns is not None and t < self._latest_ns:
-            if t < self._latest_ns - self._window_ns or not self._history or t < self._history[0].measured_at_ns:
+            if (
+                t < self._latest_ns - self._window_ns
+                or not self._history
+                or t < self._history[0].measured_at_ns
+            ):
                 self.stats.too_late += 1
                 return
             self.stats.out_of_sequence += 1
@@ -172,9 +259,13 @@ class MultiSensorTracker(Tracker):
                 replay.append(self._history.pop())
             replay.reverse()
             self._state = replay[0].before
-            self._apply(scan)
-            for entry in replay:
-                self._apply(entry.scan)
+            self._replay_first_id = self._next_id
+            try:
+                self._apply(scan)
+                for entry in replay:
+                    self._apply(entry.scan, entry.births)
+            finally:
+                self._replay_first_id = None
             return
         self._apply(scan)
 
@@ -194,14 +285,19 @@ class MultiSensorTracker(Tracker):
         xc, pc = self.imm.combine(xp, pp, c)
         k = st.class_p[sel].argmax(axis=1) if sel.size else np.zeros(0, np.int64)
         conf = st.class_p[sel][np.arange(sel.size), k] if sel.size else np.zeros(0)
-        sizes = np.where(st.size_n[sel] > 0, st.size_sum[sel] / np.maximum(st.size_n[sel], 1), CLASS_SIZE_TABLE[k])
+        sizes = np.where(
+            st.size_n[sel] > 0,
+            st.size_sum[sel] / np.maximum(st.size_n[sel], 1),
+            CLASS_SIZE_TABLE[k],
+        )
         speed = np.hypot(xc[:, 2], xc[:, 3])
         heading = np.where(speed > 0.5, np.arctan2(xc[:, 3], xc[:, 2]), st.heading[sel])
         hits = popcount(st.hits[sel] & self._confirm_mask)
         existence = hits / np.maximum(np.minimum(st.chances[sel], self.config.confirm_n), 1)
         names = self._sensor_names
         masks = st.sensors[sel].tolist()
-        sensor_ids = tuple(tuple(n for b, n in enumerate(names) if m >> b & 1) for m in masks)
+        by_mask = {m: tuple(n for b, n in enumerate(names) if m >> b & 1) for m in set(masks)}
+        sensor_ids = tuple(by_mask[m] for m in masks)
         return TrackEstimates(
             valid_at_ns=now_ns,
             ids=st.ids[sel].copy(),
@@ -222,14 +318,21 @@ class MultiSensorTracker(Tracker):
 
     # -- one scan ---------------------------------------------------------------------------
 
-    def _apply(self, scan: Scan) -> None:
+    def _apply(self, scan: Scan, births: dict[int, int] | None = None) -> None:
+        """Fuse ``scan`` into the current state; ``births`` are its rows' track ids from an earlier
+        application (a replay)."""
+        known = dict(births or {})
         if self._window_ns > 0:
-            self._history.append(_Processed(scan.measured_at_ns, self._state.copy(), scan))
+            self._history.append(_Processed(scan.measured_at_ns, self._state.copy(), scan, known))
             cutoff = scan.measured_at_ns - self._window_ns
             while len(self._history) > 1 and self._history[0].measured_at_ns < cutoff:
                 self._history.popleft()
-        self._latest_ns = scan.measured_at_ns if self._latest_ns is None else max(self._latest_ns, scan.measured_at_ns)
-        self._process(self._state, scan)
+        self._latest_ns = (
+            scan.measured_at_ns
+            if self._latest_ns is None
+            else max(self._latest_ns, scan.measured_at_ns)
+        )
+        self._process(self._state, scan, known)
 
     def _sensor_bit(self, sensor_id: str) -> int:
         bit = self._sensor_bits.get(sensor_id)
@@ -241,7 +344,7 @@ class MultiSensorTracker(Tracker):
             self._sensor_names.append(sensor_id)
         return bit
 
-    def _process(self, st: _State, scan: Scan) -> None:
+    def _process(self, st: _State, scan: Scan, births: dict[int, int]) -> None:
         t = scan.measured_at_ns
         n, k = len(st), len(scan)
         self.stats.scans += 1
@@ -251,17 +354,44 @@ class MultiSensorTracker(Tracker):
             dt = (t - st.t_ns) / NS_PER_S
             xp, pp, c = self.imm.mix_predict(st.x, st.p, st.mu, dt)
             xc, pc = self.imm.combine(xp, pp, c)
-            assignment = self.associator.associate(xc[:, :2], pc[:, :2, :2], scan.positions, scan.covariances)
+            needs_shape = (
+                scan.extent_fraction > 0
+                or scan.centre_offsets is not None
+                or scan.whole_object_coverage
+            )
+            shape = _Shape.of(st, xc) if needs_shape else None
+            spread = (
+                shape.extent_covariances(scan.extent_fraction)
+                if shape is not None and scan.extent_fraction > 0
+                else None
+            )
+            # Where on the object the sensor's point lies is part of the predicted measurement's spread.
+            track_cov = pc[:, :2, :2] if spread is None else pc[:, :2, :2] + spread
+            assignment = self.associator.associate(
+                xc[:, :2], track_cov, scan.positions, scan.covariances
+            )
             rows, cols = assignment.tracks, assignment.measurements
+            if births and self._replay_first_id is not None and rows.size:
+                self._keep_ids(st, rows, cols, births, self._replay_first_id)
             if rows.size:
-                meas = self._measurements(scan, cols)
+                if spread is not None and shape is not None:
+                    self._update_scatter(st, scan, rows, cols, shape, xc, pc)
+                meas = self._measurements(scan, rows, cols, shape, spread, xc, pc[:, 2:4, 2:4])
                 x_new, p_new, mu_new = self.imm.update(xp[rows], pp[rows], c[rows], meas)
                 xp[rows], pp[rows], c[rows] = x_new, p_new, mu_new
             st.x, st.p, st.mu = xp, pp, c
             st.t_ns = np.full(n, t, dtype=np.int64)
             hit = np.zeros(n, dtype=bool)
             hit[rows] = True
-            covered = hit | (scan.coverage.contains(xc[:, :2]) if scan.coverage is not None else True)
+            if scan.coverage is None:
+                covered = np.ones(n, dtype=bool)
+            elif scan.whole_object_coverage and shape is not None:
+                covered = hit | shape.footprint_inside(xc[:, :2], scan.coverage)
+            else:
+                covered = hit | scan.coverage.contains(xc[:, :2])
+            # A confirmed track is missed only by a sensor that has seen it: one that never has
+            # may not see it where it is (cut off, occluded, too small) and tells nothing.
+            covered &= hit | ~st.confirmed | ((st.sensors & bit) != 0)
             st.hits = np.where(covered, ((st.hits << 1) | hit) & self._history_mask, st.hits)
             st.chances = st.chances + covered
             st.last_hit_ns[rows] = t
@@ -272,11 +402,67 @@ class MultiSensorTracker(Tracker):
         else:
             born_from = np.ones(k, dtype=bool)
         if born_from.any():
-            self._birth(st, scan, np.flatnonzero(born_from), bit)
+            self._birth(st, scan, np.flatnonzero(born_from), bit, births)
 
-    def _measurements(self, scan: Scan, cols: IntArray) -> Measurements:
+    def _update_scatter(
+        self,
+        st: _State,
+        scan: Scan,
+        rows: IntArray,
+        cols: IntArray,
+        shape: _Shape,
+        xc: FloatArray,
+        pc: FloatArray,
+    ) -> None:
+        """Fold the squared innovations along and across each moving track's heading, less what
+        the track's and the sensor's own uncertainty explain, into its running scatter."""
+        known = shape.heading_known[rows]
+        if not known.any():
+            return
+        r, k = rows[known], cols[known]
+        c, s = np.cos(shape.heading[r]), np.sin(shape.heading[r])
+        axes = np.stack([np.column_stack([c, s]), np.column_stack([-s, c])], axis=1)  # (B, 2, 2)
+        y = np.einsum("bij,bj->bi", axes, scan.positions[k] - xc[r, :2])
+        base = np.einsum("bij,bjk,bik->bi", axes, pc[r, :2, :2] + scan.covariances[k], axes)
+        excess = y * y - base
+        n = st.scatter_n[r]
+        w = np.where(n == 0, 1.0, np.maximum(_SCATTER_WEIGHT, 1.0 / (n + 1)))[:, None]
+        st.scatter[r] = (1.0 - w) * st.scatter[r] + w * excess
+        st.scatter_n[r] = n + 1
+
+    def _measurements(
+        self,
+        scan: Scan,
+        rows: IntArray,
+        cols: IntArray,
+        shape: _Shape | None,
+        spread: FloatArray | None,
+        xc: FloatArray,
+        pv: FloatArray,
+    ) -> Measurements:
+        """The measurements of ``cols`` for an update of the tracks ``rows`` (predicted states
+        ``xc``, velocity covariances ``pv``): with the reflection point's spread over each track's footprint added (to the
+        position and, through the changed line of sight, to the radial speed), and a near-side
+        sensor's centres placed again with each track's heading and size."""
         z = scan.positions[cols]
         r = scan.covariances[cols]
+        if spread is not None:
+            r = r + spread[rows]
+        o = scan.centre_offsets
+        if o is not None and shape is not None:
+            known = shape.heading_known[rows]
+            if known.any():
+                k, tr = cols[known], rows[known]
+                los = z[known] - np.asarray(scan.sensor_position)
+                u = los / np.maximum(np.hypot(los[:, 0], los[:, 1]), 1e-6)[:, None]
+                offset = near_side_offsets(
+                    shape.lw[tr, 0], shape.lw[tr, 1], shape.heading[tr], o.axis_rad, u
+                )
+                var = (_SIZE_REL_SIGMA * offset) ** 2
+                z = z.copy()
+                z[known] += u * (offset - o.offsets[k])[:, None]
+                r = r.copy()
+                r[known] += (var - o.variances[k])[:, None, None] * (u[:, :, None] * u[:, None, :])
         if scan.radial_speeds is None:
             return Measurements(z, r)
         b = cols.size
@@ -284,6 +470,22 @@ class MultiSensorTracker(Tracker):
         r3 = np.zeros((b, 3, 3))
         r3[:, :2, :2] = r
         r3[:, 2, 2] = scan.radial_speed_var
+        if spread is not None:
+            # A point e off the centre is seen along another line of sight: its radial speed
+            # differs by g.e, g = (v - vr u) / rho the radial speed's gradient in position.
+            x = xc[rows]
+            d = x[:, :2] - np.asarray(scan.sensor_position)
+            rho = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-3)
+            u = d / rho[:, None]
+            vr = np.einsum("bi,bi->b", x[:, 2:4], u)
+            g = (x[:, 2:4] - vr[:, None] * u) / rho[:, None]
+            e = spread[rows]
+            eg = np.einsum("bij,bj->bi", e, g)
+            r3[:, :2, 2] = r3[:, 2, :2] = eg
+            # g is uncertain through the velocity across the line of sight: add E[g' E g] - g' E g.
+            perp = np.eye(2) - u[:, :, None] * u[:, None, :]
+            cov_g = perp @ pv[rows] @ perp / (rho * rho)[:, None, None]
+            r3[:, 2, 2] += np.einsum("bi,bi->b", g, eg) + np.einsum("bij,bji->b", e, cov_g)
         return Measurements(z3, r3, scan.sensor_position)
 
     def _update_attributes(self, st: _State, scan: Scan, rows: IntArray, cols: IntArray) -> None:
@@ -294,9 +496,15 @@ class MultiSensorTracker(Tracker):
             known = ci >= 0
             if known.any():
                 r, ci = rows[known], ci[known]
-                score = np.clip(scan.class_scores[cols][known] if scan.class_scores is not None else 0.8, 0.05, 0.99)
+                score = np.clip(
+                    scan.class_scores[cols][known] if scan.class_scores is not None else 0.8,
+                    0.05,
+                    0.99,
+                )
                 # Confusion model: the reported class with probability `score`, any other uniformly.
-                lik = np.broadcast_to(((1.0 - score) / (N_CLASSES - 1))[:, None], (r.size, N_CLASSES)).copy()
+                lik = np.broadcast_to(
+                    ((1.0 - score) / (N_CLASSES - 1))[:, None], (r.size, N_CLASSES)
+                ).copy()
                 lik[np.arange(r.size), ci] = score
                 post = st.class_p[r] * lik
                 post /= post.sum(axis=1, keepdims=True)
@@ -329,7 +537,24 @@ class MultiSensorTracker(Tracker):
             self.stats.tracks_deleted += int(drop.sum())
             st.keep(~drop)
 
-    def _birth(self, st: _State, scan: Scan, cols: IntArray, bit: int) -> None:
+    @staticmethod
+    def _keep_ids(
+        st: _State, rows: IntArray, cols: IntArray, births: dict[int, int], first_new: int
+    ) -> None:
+        """In a replay: a measurement that started the track with id k before now updates a track
+        that is new in this replay (born of the late scan, so no one has seen its id): that track
+        is the one published as k, and takes k back."""
+        alive = set(st.ids.tolist())
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            k = births.get(c)
+            if k is not None and k not in alive and st.ids[r] >= first_new:
+                alive.discard(int(st.ids[r]))
+                st.ids[r] = k
+                alive.add(k)
+
+    def _birth(
+        self, st: _State, scan: Scan, cols: IntArray, bit: int, births: dict[int, int]
+    ) -> None:
         cfg = self.config
         b = cols.size
         r = self.imm.r
@@ -349,7 +574,17 @@ class MultiSensorTracker(Tracker):
             p[:, 2, 2] = p[:, 3, 3] = sv2
         p[:, 4, 4] = cfg.init_turn_sigma_radps**2
         new = _State(r)
-        new.ids = np.arange(st.next_id, st.next_id + b, dtype=np.int64)
+        # A replay starts the same tracks from the same measurements again, under the same ids.
+        alive = set(st.ids.tolist())
+        ids = []
+        for c in cols.tolist():
+            k = births.get(c)
+            if k is None or k in alive:
+                k = self._next_id
+                self._next_id += 1
+                births[c] = k
+            ids.append(k)
+        new.ids = np.array(ids, dtype=np.int64)
         new.x = np.repeat(x[:, None], r, axis=1)
         new.p = np.repeat(p[:, None], r, axis=1)
         new.mu = np.full((b, r), 1.0 / r)
@@ -363,11 +598,12 @@ class MultiSensorTracker(Tracker):
         new.size_n = np.zeros((b, 3))
         new.heading = np.zeros(b)
         new.sensors = np.full(b, bit, dtype=np.int64)
+        new.scatter = np.zeros((b, 2))
+        new.scatter_n = np.zeros(b, dtype=np.int64)
         rows = np.arange(b)
         self._update_attributes(new, scan, rows, cols)
         new.heading = np.where(np.hypot(x[:, 2], x[:, 3]) > 0.5, np.arctan2(x[:, 3], x[:, 2]), 0.0)
         st.append(new)
-        st.next_id += b
         self.stats.tracks_born += b
         if cfg.confirm_m <= 1:
             self.stats.tracks_confirmed += b

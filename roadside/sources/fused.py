@@ -20,7 +20,7 @@ import numpy as np
 
 from roadside.calibration import CameraProjector, RadarProjector
 from roadside.fusion import REGISTRY as TRACKERS
-from roadside.fusion.base import CLASS_SIZE_TABLE, Coverage, Scan, class_index
+from roadside.fusion.base import CLASS_SIZE_TABLE, CentreOffsets, Coverage, Scan, class_index
 from roadside.ingest import (
     Ars408Decoder,
     Ars408Reader,
@@ -54,7 +54,9 @@ def camera_coverage(config: CameraSensorConfig) -> Coverage | None:
     i = config.calibration.intrinsics
     half = math.atan2(i.width_px / 2.0, i.fx)
     # Ground nearer than where the bottom image row meets the ground is out of view.
-    near = e.z_m / math.tan(min(e.pitch_rad + math.atan2(i.height_px - i.cy, i.fy), math.pi / 2 - 1e-3))
+    near = e.z_m / math.tan(
+        min(e.pitch_rad + math.atan2(i.height_px - i.cy, i.fy), math.pi / 2 - 1e-3)
+    )
     return Coverage((e.x_m, e.y_m), e.yaw_rad, half, config.max_range_m, near)
 
 
@@ -77,10 +79,16 @@ def radar_scan(cycle: RadarCycle, projector: RadarProjector, coverage: Coverage 
         classes=cycle.classes,
         class_scores=np.full(len(cycle), 0.6),
         sizes=sizes,
+        extent_fraction=projector.noise.extent_fraction,
     )
 
 
-def camera_scan(frame: CameraFrame, projector: CameraProjector, coverage: Coverage | None, min_score: float = 0.0) -> Scan:
+def camera_scan(
+    frame: CameraFrame,
+    projector: CameraProjector,
+    coverage: Coverage | None,
+    min_score: float = 0.0,
+) -> Scan:
     """A camera frame as a calibrated scan (boxes scoring below ``min_score`` dropped); the box
     height and the ground distance give the object's height."""
     keep = frame.scores >= min_score
@@ -93,7 +101,17 @@ def camera_scan(frame: CameraFrame, projector: CameraProjector, coverage: Covera
         ci = class_index(classes)
         depth = np.where(ci >= 0, CLASS_SIZE_TABLE[np.maximum(ci, 0), 0] / 2, 2.0)
         # Pixel height over focal length is the angle it spans; at that distance, its height.
-        sizes[:, 2] = (boxes[:, 3] - boxes[:, 1]) / projector.config.intrinsics.fy * (dist + depth) * math.cos(e.pitch_rad)
+        sizes[:, 2] = (
+            (boxes[:, 3] - boxes[:, 1])
+            / projector.config.intrinsics.fy
+            * (dist + depth)
+            * math.cos(e.pitch_rad)
+        )
+    offsets = None
+    if ground.centre_offsets is not None and ground.centre_offset_vars is not None:
+        offsets = CentreOffsets(
+            projector.view_axis_rad, ground.centre_offsets, ground.centre_offset_vars
+        )
     return Scan(
         sensor_id=frame.sensor_id,
         kind=SensorKind.CAMERA,
@@ -104,6 +122,9 @@ def camera_scan(frame: CameraFrame, projector: CameraProjector, coverage: Covera
         classes=classes,
         class_scores=scores,
         sizes=sizes,
+        sensor_position=projector.position_xy or (0.0, 0.0),
+        centre_offsets=offsets,
+        whole_object_coverage=True,
     )
 
 
@@ -130,7 +151,9 @@ class SensorFusion(FrameSource):
             self._radar[r.sensor_id] = (RadarProjector(r.mounting, r.noise), radar_coverage(r))
             if isinstance(r.input, CanArs408InputConfig):
                 decoder = Ars408Decoder(r.sensor_id, r.input.can_sensor_id, r.input.extended)
-                reader = Ars408Reader(decoder, self.add_radar, interface=r.input.interface, channel=r.input.channel)
+                reader = Ars408Reader(
+                    decoder, self.add_radar, interface=r.input.interface, channel=r.input.channel
+                )
                 sensor = _Sensor(r.sensor_id, SensorKind.RADAR, decoder.stats)
                 sensor.endpoint = reader
             else:
@@ -139,8 +162,14 @@ class SensorFusion(FrameSource):
                 sensor.endpoint = UdpEndpoint(ingest_r, r.input.host, r.input.port)
             self._sensors[r.sensor_id] = sensor
         for c in config.cameras:
-            self._camera[c.sensor_id] = (CameraProjector(c.calibration), camera_coverage(c), c.min_score)
-            ingest_c = Ingest(JsonCameraDecoder(c.sensor_id), self.add_camera, counter_modulus=1 << 63)
+            self._camera[c.sensor_id] = (
+                CameraProjector(c.calibration),
+                camera_coverage(c),
+                c.min_score,
+            )
+            ingest_c = Ingest(
+                JsonCameraDecoder(c.sensor_id), self.add_camera, counter_modulus=1 << 63
+            )
             sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, ingest_c.stats)
             sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port)
             self._sensors[c.sensor_id] = sensor
@@ -164,7 +193,11 @@ class SensorFusion(FrameSource):
     @property
     def ports(self) -> dict[str, int]:
         """The UDP port each UDP input listens on, by sensor id."""
-        return {s.sensor_id: s.endpoint.port for s in self._sensors.values() if isinstance(s.endpoint, UdpEndpoint)}
+        return {
+            s.sensor_id: s.endpoint.port
+            for s in self._sensors.values()
+            if isinstance(s.endpoint, UdpEndpoint)
+        }
 
     async def start(self) -> None:
         started: list[_Sensor] = []

@@ -9,6 +9,7 @@ import pytest
 
 from roadside.fusion import Coverage, MultiSensorTracker, Scan, TrackerConfig
 from roadside.fusion.association import GlobalNearestNeighbour, chi2_gate_2d, mahalanobis_2d
+from roadside.fusion.base import near_side_offsets
 from roadside.fusion.motion import ConstantVelocity, CoordinatedTurn
 from vicoop.model import NS_PER_S, ObjectClass, SensorKind
 
@@ -18,13 +19,25 @@ EVERYWHERE = Coverage((0.0, 0.0), 0.0)
 NOWHERE = Coverage((1000.0, 1000.0), 0.0, max_range_m=1.0)
 
 
-def scan(t: int, points: list[tuple[float, float]], sensor: str = "cam", var: float = 0.04,
-         coverage: Coverage | None = EVERYWHERE, cls: int | None = None, score: float = 0.9) -> Scan:
+def scan(
+    t: int,
+    points: list[tuple[float, float]],
+    sensor: str = "cam",
+    var: float = 0.04,
+    coverage: Coverage | None = EVERYWHERE,
+    cls: int | None = None,
+    score: float = 0.9,
+) -> Scan:
     k = len(points)
     return Scan(
-        sensor, SensorKind.CAMERA, t, np.array(points, dtype=float).reshape(k, 2),
-        np.broadcast_to(np.eye(2) * var, (k, 2, 2)).copy(), coverage,
-        classes=None if cls is None else np.full(k, cls), class_scores=None if cls is None else np.full(k, score),
+        sensor,
+        SensorKind.CAMERA,
+        t,
+        np.array(points, dtype=float).reshape(k, 2),
+        np.broadcast_to(np.eye(2) * var, (k, 2, 2)).copy(),
+        coverage,
+        classes=None if cls is None else np.full(k, cls),
+        class_scores=None if cls is None else np.full(k, score),
     )
 
 
@@ -67,7 +80,9 @@ def confirmed_tracker(config: TrackerConfig) -> MultiSensorTracker:
 
 
 def test_confirmed_track_deleted_after_m_misses_of_n() -> None:
-    tracker = confirmed_tracker(TrackerConfig(confirm_m=3, confirm_n=4, delete_m=6, delete_n=8, max_coast_s=10))
+    tracker = confirmed_tracker(
+        TrackerConfig(confirm_m=3, confirm_n=4, delete_m=6, delete_n=8, max_coast_s=10)
+    )
     alive = []
     for i in range(3, 9):
         tracker.step([scan(T0 + i * DT, [])], T0 + i * DT)
@@ -80,13 +95,20 @@ def test_scans_that_do_not_cover_a_track_do_not_miss_it_and_coasting_ends_it() -
     for i in range(3, 12):  # 0.9 s of scans from a sensor that cannot see the track
         tracker.step([scan(T0 + i * DT, [], coverage=NOWHERE)], T0 + i * DT)
     assert len(tracker.predict(T0 + 11 * DT)) == 1
-    assert len(tracker.step([], T0 + 2 * DT + NS_PER_S)) == 1  # exactly max_coast_s since the last hit
+    assert (
+        len(tracker.step([], T0 + 2 * DT + NS_PER_S)) == 1
+    )  # exactly max_coast_s since the last hit
     assert len(tracker.step([], T0 + 2 * DT + NS_PER_S + 1)) == 0
 
 
 def test_mahalanobis_gate_values() -> None:
     assert chi2_gate_2d(0.99) == pytest.approx(9.2103, abs=1e-4)
-    d2, logdet = mahalanobis_2d(np.zeros((1, 2)), np.eye(2)[None], np.array([[4.0, 0.0], [0.0, 2.0]]), np.stack([np.eye(2)] * 2))
+    d2, logdet = mahalanobis_2d(
+        np.zeros((1, 2)),
+        np.eye(2)[None],
+        np.array([[4.0, 0.0], [0.0, 2.0]]),
+        np.stack([np.eye(2)] * 2),
+    )
     assert d2.tolist() == [[8.0, 2.0]]
     assert logdet[0, 0] == pytest.approx(math.log(4.0))
 
@@ -103,7 +125,9 @@ def test_global_nearest_neighbour_beats_greedy() -> None:
     # Greedy would give measurement 0 (nearest to track 1) to track 1, leaving track 0 with nothing.
     tracks = np.array([[0.0, 0.0], [3.0, 0.0]])
     meas = np.array([[1.6, 0.0], [4.4, 0.0]])
-    a = GlobalNearestNeighbour(0.999).associate(tracks, np.stack([np.eye(2)] * 2) * 0.5, meas, np.stack([np.eye(2)] * 2) * 0.5)
+    a = GlobalNearestNeighbour(0.999).associate(
+        tracks, np.stack([np.eye(2)] * 2) * 0.5, meas, np.stack([np.eye(2)] * 2) * 0.5
+    )
     assert sorted(zip(a.tracks.tolist(), a.measurements.tolist(), strict=True)) == [(0, 0), (1, 1)]
 
 
@@ -116,7 +140,9 @@ def test_far_measurement_starts_a_new_track_instead_of_updating() -> None:
     assert est.states[0, 0] == pytest.approx(3.0, abs=0.2)
 
 
-def run(order: list[int], config: TrackerConfig, times: list[int], points: list[tuple[float, float]]) -> MultiSensorTracker:
+def run(
+    order: list[int], config: TrackerConfig, times: list[int], points: list[tuple[float, float]]
+) -> MultiSensorTracker:
     tracker = MultiSensorTracker(config)
     for i in order:
         tracker.step([scan(times[i], [points[i]], sensor="radar" if i % 2 else "cam")], times[i])
@@ -151,7 +177,9 @@ def test_measurement_older_than_the_window_is_dropped() -> None:
 def test_class_fusion_and_size_from_class() -> None:
     tracker = MultiSensorTracker()
     for i in range(5):
-        est = tracker.step([scan(T0 + i * DT, [moving(i)], cls=int(ObjectClass.TRUCK), score=0.8)], T0 + i * DT)
+        est = tracker.step(
+            [scan(T0 + i * DT, [moving(i)], cls=int(ObjectClass.TRUCK), score=0.8)], T0 + i * DT
+        )
     assert est.classes.tolist() == [int(ObjectClass.TRUCK)]
     assert est.class_confidences[0] > 0.95
     assert est.sizes[0].tolist() == [10.0, 2.5, 3.5]
@@ -199,3 +227,84 @@ def test_turning_target_is_followed_by_the_imm() -> None:
     assert est.states[0, 0] == pytest.approx(r * math.sin(w * t), abs=0.3)
     assert est.states[0, 1] == pytest.approx(r - r * math.cos(w * t), abs=0.3)
     assert est.states[0, 4] == pytest.approx(w, abs=0.1)
+
+
+def published_ids(tracker: MultiSensorTracker, now: int) -> dict[tuple[float, float], int]:
+    est = tracker.predict(now)
+    return {
+        (round(float(x), 1), round(float(y), 1)): int(i)
+        for i, (x, y) in zip(est.ids, est.states[:, :2], strict=True)
+    }
+
+
+def test_replay_keeps_the_id_of_a_track_born_again() -> None:
+    # Confirmed on birth, so the track from the radar scan is published before the late camera
+    # scan arrives. The late scan starts another track first; the replayed radar scan starts the
+    # published one again, which must come back under its id 1 (the late one takes id 2).
+    tracker = MultiSensorTracker(TrackerConfig(confirm_m=1, confirm_n=1))
+    t_cam, t_radar = T0, T0 + DT // 2
+    tracker.step([scan(T0 - DT, [], sensor="radar")], T0 - DT)  # history to roll back into
+    tracker.step([scan(t_radar, [(0.0, 0.0)], sensor="radar")], t_radar)
+    assert published_ids(tracker, t_radar) == {(0.0, 0.0): 1}
+    tracker.step([scan(t_cam, [(50.0, 50.0)], sensor="cam")], t_radar)
+    assert tracker.stats.out_of_sequence == 1
+    assert published_ids(tracker, t_radar) == {(0.0, 0.0): 1, (50.0, 50.0): 2}
+    # Another late scan before both: the replay again keeps both ids.
+    tracker.step([scan(t_cam - DT // 2, [(-50.0, 50.0)], sensor="cam")], t_radar)
+    assert published_ids(tracker, t_radar) == {(0.0, 0.0): 1, (50.0, 50.0): 2, (-50.0, 50.0): 3}
+
+
+def test_replay_gives_a_published_id_back_to_the_track_that_took_over_its_measurement() -> None:
+    # The late scan saw the same object first, so in the replay its track (new, id 2, never
+    # published) takes the radar measurement that started track 1: it is track 1.
+    tracker = MultiSensorTracker(TrackerConfig(confirm_m=1, confirm_n=1))
+    t_cam, t_radar = T0, T0 + DT // 2
+    tracker.step([scan(T0 - DT, [], sensor="radar")], T0 - DT)  # history to roll back into
+    tracker.step([scan(t_radar, [(0.5, 0.0)], sensor="radar")], t_radar)
+    assert published_ids(tracker, t_radar) == {(0.5, 0.0): 1}
+    tracker.step([scan(t_cam, [(0.0, 0.0)], sensor="cam")], t_radar)
+    assert tracker.track_count == 1
+    assert tracker.predict(t_radar).ids.tolist() == [1]
+    # Fresh ids are never reused: the next new track is 3, not 2.
+    tracker.step(
+        [scan(t_radar + DT, [(0.5 + 0.5, 0.0), (80.0, 0.0)], sensor="radar")], t_radar + DT
+    )
+    assert sorted(tracker.predict(t_radar + DT).ids.tolist()) == [1, 3]
+
+
+def test_near_side_offset_is_half_the_extent_along_the_viewing_axis() -> None:
+    along_axis = np.array([[1.0, 0.0]])
+    # A 12 x 2.5 m bus end-on and side-on to a camera looking east, then seen 60 deg off the axis.
+    got = near_side_offsets(
+        np.full(3, 12.0),
+        np.full(3, 2.5),
+        np.array([0.0, math.pi / 2, 0.0]),
+        0.0,
+        np.concatenate([along_axis, along_axis, [[0.5, math.sqrt(3) / 2]]]),
+    )
+    np.testing.assert_allclose(got, [6.0, 1.25, 12.0])
+
+
+def test_radar_points_spread_over_a_long_vehicle_update_its_track() -> None:
+    # A bus (the camera told the class) driving east; radar points 2.5 m ahead of and behind its
+    # centre, beyond a car-sized gate, must update it instead of starting new tracks.
+    tracker = MultiSensorTracker()
+    for i in range(6):
+        tracker.step(
+            [scan(T0 + i * DT, [moving(i)], cls=int(ObjectClass.BUS), score=0.9)], T0 + i * DT
+        )
+    for j, along in enumerate([2.5, -2.5, 2.5, -2.5]):
+        i = 6 + j
+        x, y = moving(i)
+        radar = Scan(
+            "radar",
+            SensorKind.RADAR,
+            T0 + i * DT,
+            np.array([[x + along, y]]),
+            np.eye(2)[None] * 0.04,
+            EVERYWHERE,
+            extent_fraction=0.15,
+        )
+        tracker.step([radar], T0 + i * DT)
+    assert tracker.stats.tracks_born == 1
+    assert tracker.predict(T0 + 9 * DT).ids.tolist() == [1]

@@ -30,7 +30,9 @@ class Measurements:
     sensor_position: tuple[float, float] = (0.0, 0.0)
 
 
-def measurement_model(x: FloatArray, m: int, sensor_position: tuple[float, float]) -> tuple[FloatArray, FloatArray]:
+def measurement_model(
+    x: FloatArray, m: int, sensor_position: tuple[float, float]
+) -> tuple[FloatArray, FloatArray]:
     """Predicted measurements (..., m) and Jacobians (..., m, 5) of states ``x`` (..., 5).
 
     m = 2: position (x, y); m = 3: position and radial speed from ``sensor_position``.
@@ -75,9 +77,7 @@ class ImmFilter:
             return np.ones((dt.shape[0], 1, 1))
         stay = np.exp(-np.abs(dt) / self.mean_sojourn_s)
         off = (1.0 - stay) / (r - 1)
-        pi = np.broadcast_to(off[:, None, None], (dt.shape[0], r, r)).copy()
-        idx = np.arange(r)
-        pi[:, idx, idx] = stay[:, None]
+        pi: FloatArray = off[:, None, None] + (stay - off)[:, None, None] * np.eye(r)
         return pi
 
     def mix_predict(
@@ -88,29 +88,41 @@ class ImmFilter:
         Returns the predicted (N, r, 5) states, (N, r, 5, 5) covariances and (N, r) predicted
         model probabilities.
         """
-        n = x.shape[0]
-        pi = self.transition(dt)
-        c = np.einsum("nij,ni->nj", pi, mu)
-        w = pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)
-        x0 = np.einsum("nij,nik->njk", w, x)
-        d = x[:, :, None, :] - x0[:, None, :, :]
-        p0 = np.einsum("nij,nikl->njkl", w, p) + np.einsum("nij,nijk,nijl->njkl", w, d, d)
+        n, r = mu.shape
+        if r == 1:
+            x0, p0, c = x, p, mu.copy()
+        elif not dt.any():
+            # No time passes: the mode stays (the transition matrix is the identity), and mixing
+            # gives back each model's own estimate.
+            x0, p0, c = x, p, mu.copy()
+        else:
+            pi = self.transition(dt)
+            c = (pi * mu[:, :, None]).sum(axis=1)
+            w = pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)  # (N, i, j)
+            wt = w.transpose(0, 2, 1)
+            x0 = wt @ x
+            d = x[:, :, None, :] - x0[:, None, :, :]  # (N, i, j, 5)
+            wd = w[..., None] * d
+            # sum_i w_ij (P_i + d_ij d_ij'), as batched matrix products.
+            p0 = (wt @ p.reshape(n, r, STATE_DIM * STATE_DIM)).reshape(p.shape)
+            p0 += wd.transpose(0, 2, 3, 1) @ d.transpose(0, 2, 1, 3)
         xp = np.empty_like(x0)
         pp = np.empty_like(p0)
         for j, model in enumerate(self.models):
-            xj, f, q = model.predict(x0[:, j], dt)
-            xp[:, j] = xj
-            pp[:, j] = f @ p0[:, j] @ f.transpose(0, 2, 1) + q
-        if n == 0:
-            return xp, pp, c
+            xp[:, j], pp[:, j] = model.propagate(x0[:, j], p0[:, j], dt)
         return xp, pp, c
 
     @staticmethod
     def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The moment-matched (N, 5) state and (N, 5, 5) covariance of the model mixture."""
-        xc = np.einsum("nj,njk->nk", mu, x)
+        n, r = mu.shape
+        xc = (mu[:, None, :] @ x)[:, 0]
         d = x - xc[:, None, :]
-        pc = np.einsum("nj,njkl->nkl", mu, p) + np.einsum("nj,njk,njl->nkl", mu, d, d)
+        md = mu[:, :, None] * d
+        pc = (mu[:, None, :] @ p.reshape(n, r, STATE_DIM * STATE_DIM)).reshape(
+            n, STATE_DIM, STATE_DIM
+        )
+        pc += md.transpose(0, 2, 1) @ d
         return xc, pc
 
     def update(
@@ -120,17 +132,24 @@ class ImmFilter:
         measurement each; returns the updated states, covariances and model probabilities."""
         m = meas.z.shape[1]
         hx, h = measurement_model(x, m, meas.sensor_position)
-        ht = np.swapaxes(h, -1, -2)
-        s = h @ p @ ht + meas.r[:, None]
-        s = 0.5 * (s + np.swapaxes(s, -1, -2))
-        s_inv = np.linalg.inv(s)
+        # H's first two rows pick the position; only a radial speed's row is dense.
+        ph = np.empty((*p.shape[:-1], m))  # P H', (B, r, 5, m)
+        ph[..., :2] = p[..., :2]
+        s = np.empty((*p.shape[:-2], m, m))
+        if m == 3:
+            h2 = h[..., 2, :]
+            ph[..., 2] = (p * h2[..., None, :]).sum(axis=-1)
+            s[..., 2, :] = (h2[..., :, None] * ph).sum(axis=-2)
+        s[..., :2, :] = ph[..., :2, :]
+        s += meas.r[:, None]
+        s_inv, logdet = _inverse_sym(s)
         y = meas.z[:, None, :] - hx
-        k = p @ ht @ s_inv
-        x_new = x + np.einsum("brij,brj->bri", k, y)
-        i_kh = np.eye(STATE_DIM) - k @ h
-        p_new = i_kh @ p @ np.swapaxes(i_kh, -1, -2) + k @ meas.r[:, None] @ np.swapaxes(k, -1, -2)
-        d2 = np.einsum("bri,brij,brj->br", y, s_inv, y)
-        _, logdet = np.linalg.slogdet(s)
+        k = ph @ s_inv
+        x_new = x + (k * y[..., None, :]).sum(axis=-1)
+        # P - K S K' = P - K H P; symmetrised against round-off.
+        p_new = p - k @ np.swapaxes(ph, -1, -2)
+        p_new = 0.5 * (p_new + np.swapaxes(p_new, -1, -2))
+        d2 = (s_inv * y[..., :, None] * y[..., None, :]).sum(axis=(-2, -1))
         loglik = -0.5 * (d2 + logdet + m * math.log(2.0 * math.pi))
         logw = np.log(np.maximum(c, 1e-300)) + loglik
         logw -= logw.max(axis=1, keepdims=True)
@@ -139,3 +158,35 @@ class ImmFilter:
         mu = np.maximum(mu, _MU_FLOOR)
         mu /= mu.sum(axis=1, keepdims=True)
         return x_new, p_new, mu
+
+
+def _inverse_sym(s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverses and log-determinants of symmetric positive definite (..., m, m) matrices; closed
+    form (cofactors) for m = 2 and 3, which is all a ground-plane tracker needs."""
+    m = s.shape[-1]
+    if m == 2:
+        a, b, d = s[..., 0, 0], 0.5 * (s[..., 0, 1] + s[..., 1, 0]), s[..., 1, 1]
+        det = a * d - b * b
+        inv = np.empty_like(s)
+        inv[..., 0, 0] = d
+        inv[..., 1, 1] = a
+        inv[..., 0, 1] = inv[..., 1, 0] = -b
+    elif m == 3:
+        a, d, f = s[..., 0, 0], s[..., 1, 1], s[..., 2, 2]
+        b = 0.5 * (s[..., 0, 1] + s[..., 1, 0])
+        c = 0.5 * (s[..., 0, 2] + s[..., 2, 0])
+        e = 0.5 * (s[..., 1, 2] + s[..., 2, 1])
+        ca, cb, cc = d * f - e * e, c * e - b * f, b * e - c * d
+        det = a * ca + b * cb + c * cc
+        inv = np.empty_like(s)
+        inv[..., 0, 0] = ca
+        inv[..., 1, 1] = a * f - c * c
+        inv[..., 2, 2] = a * d - b * b
+        inv[..., 0, 1] = inv[..., 1, 0] = cb
+        inv[..., 0, 2] = inv[..., 2, 0] = cc
+        inv[..., 1, 2] = inv[..., 2, 1] = b * c - a * e
+    else:
+        sym = 0.5 * (s + np.swapaxes(s, -1, -2))
+        return np.linalg.inv(sym), np.linalg.slogdet(sym)[1]
+    inv /= det[..., None, None]
+    return inv, np.log(det)

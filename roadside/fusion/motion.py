@@ -39,11 +39,23 @@ class MotionModel(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def predict(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def predict(
+        self, states: FloatArray, dt: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Predict (N, 5) ``states`` by (N,) ``dt`` seconds (which may be negative).
 
         Returns the predicted states (N, 5), the Jacobians (N, 5, 5) and the process noise (N, 5, 5).
         """
+
+    def propagate(
+        self, states: FloatArray, p: FloatArray, dt: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """The predicted (N, 5) states and (N, 5, 5) covariances F P F' + Q of (N, 5) ``states``
+        with covariances ``p`` over (N,) ``dt`` s (a model with a sparse F may do it cheaper)."""
+        x, f, q = self.predict(states, dt)
+        out: FloatArray = f @ p @ f.transpose(0, 2, 1)
+        out += q
+        return x, out
 
 
 class ConstantVelocity(MotionModel):
@@ -59,7 +71,9 @@ class ConstantVelocity(MotionModel):
         self.accel_psd = accel_psd
         self.turn_psd = turn_psd
 
-    def predict(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def predict(
+        self, states: FloatArray, dt: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         n = states.shape[0]
         f = np.broadcast_to(np.eye(STATE_DIM), (n, STATE_DIM, STATE_DIM)).copy()
         f[:, 0, 2] = dt
@@ -73,6 +87,28 @@ class ConstantVelocity(MotionModel):
         q = _white_acceleration_noise(adt, self.accel_psd)
         q[:, 4, 4] = self.turn_psd * adt + 1e-6
         return out, f, q
+
+    def propagate(
+        self, states: FloatArray, p: FloatArray, dt: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        # F is the identity but for the two dt terms and the zeroed turn rate: row, then column,
+        # operations instead of two dense products.
+        x = states.copy()
+        x[:, 0] += dt * states[:, 2]
+        x[:, 1] += dt * states[:, 3]
+        x[:, 4] = 0.0
+        d = dt[:, None]
+        out = p.copy()
+        out[:, 0, :] += d * p[:, 2, :]
+        out[:, 1, :] += d * p[:, 3, :]
+        out[:, 4, :] = 0.0
+        out[:, :, 0] += d * out[:, :, 2]
+        out[:, :, 1] += d * out[:, :, 3]
+        out[:, :, 4] = 0.0
+        adt = np.abs(dt)
+        out += _white_acceleration_noise(adt, self.accel_psd)
+        out[:, 4, 4] += self.turn_psd * adt + 1e-6
+        return x, out
 
 
 class CoordinatedTurn(MotionModel):
@@ -88,7 +124,9 @@ class CoordinatedTurn(MotionModel):
         self.accel_psd = accel_psd
         self.turn_psd = turn_psd
 
-    def predict(self, states: FloatArray, dt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def predict(
+        self, states: FloatArray, dt: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         x, y, vx, vy, w = states.T
         t = dt
         wt = w * t
@@ -99,7 +137,9 @@ class CoordinatedTurn(MotionModel):
         a = np.where(small, t - w * w * t**3 / 6.0, s / w_safe)
         b = np.where(small, w * t * t / 2.0 - w**3 * t**4 / 24.0, (1.0 - c) / w_safe)
         da = np.where(small, -w * t**3 / 3.0, (t * c * w - s) / (w_safe * w_safe))
-        db = np.where(small, t * t / 2.0 - w * w * t**4 / 8.0, (t * s * w - (1.0 - c)) / (w_safe * w_safe))
+        db = np.where(
+            small, t * t / 2.0 - w * w * t**4 / 8.0, (t * s * w - (1.0 - c)) / (w_safe * w_safe)
+        )
         out = np.empty_like(states)
         out[:, 0] = x + a * vx - b * vy
         out[:, 1] = y + b * vx + a * vy

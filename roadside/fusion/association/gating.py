@@ -10,6 +10,9 @@ from scipy.spatial import cKDTree
 
 from roadside.fusion.base import FloatArray, IntArray
 
+# Measurements looked up per track in one vectorised k-d tree query.
+_NEAREST = 4
+
 
 def chi2_gate_2d(probability: float) -> float:
     """The squared Mahalanobis distance that holds ``probability`` of a 2-D Gaussian.
@@ -22,7 +25,10 @@ def chi2_gate_2d(probability: float) -> float:
 
 
 def mahalanobis_2d(
-    track_positions: FloatArray, track_covariances: FloatArray, positions: FloatArray, covariances: FloatArray
+    track_positions: FloatArray,
+    track_covariances: FloatArray,
+    positions: FloatArray,
+    covariances: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """(N, K) squared Mahalanobis distances and log-determinants of the innovation covariance
     S = P_track + R_measurement, for every track (rows) and measurement (columns)."""
@@ -37,7 +43,10 @@ def mahalanobis_2d(
 
 
 def candidate_pairs(
-    track_positions: FloatArray, track_covariances: FloatArray, positions: FloatArray, covariances: FloatArray,
+    track_positions: FloatArray,
+    track_covariances: FloatArray,
+    positions: FloatArray,
+    covariances: FloatArray,
     gate_d2: float,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
     """The track-measurement pairs inside the Mahalanobis gate, found without the dense matrix.
@@ -47,17 +56,37 @@ def candidate_pairs(
     only those pairs get the exact Mahalanobis test. Returns the rows, columns, squared distances
     and log-determinants of the gated pairs.
     """
+
     def max_eig(c: FloatArray) -> FloatArray:
         a, b, d = c[:, 0, 0], c[:, 0, 1], c[:, 1, 1]
         out: FloatArray = 0.5 * (a + d) + np.sqrt(0.25 * (a - d) ** 2 + b * b)
         return out
 
+    n, k = track_positions.shape[0], positions.shape[0]
     radius = np.sqrt(gate_d2 * (max_eig(track_covariances) + max_eig(covariances).max()))
     tree = cKDTree(positions)
-    hits = tree.query_ball_point(track_positions, r=radius, return_sorted=False)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    rows = np.repeat(np.arange(track_positions.shape[0], dtype=np.int64), counts)
-    cols = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))
+    # The few nearest measurements of every track at once (no Python list per track); a track
+    # whose _NEAREST-th nearest is still inside its radius may have more, and is asked again.
+    nearest = min(_NEAREST, k)
+    dist, idx = tree.query(track_positions, k=nearest, distance_upper_bound=float(radius.max()))
+    dist, idx = dist.reshape(n, nearest), idx.reshape(n, nearest)
+    inside = dist <= radius[:, None]
+    rows = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], (n, nearest))[inside]
+    cols = idx[inside].astype(np.int64)
+    crowded = np.flatnonzero(inside[:, -1]) if nearest < k else np.zeros(0, np.int64)
+    if crowded.size:
+        hits = tree.query_ball_point(
+            track_positions[crowded], r=radius[crowded], return_sorted=False
+        )
+        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        keep = ~np.isin(rows, crowded)
+        rows = np.concatenate([rows[keep], np.repeat(crowded, counts)])
+        cols = np.concatenate(
+            [
+                cols[keep],
+                np.fromiter(itertools.chain.from_iterable(hits), np.int64, int(counts.sum())),
+            ]
+        )
     tc, mc = track_covariances[rows], covariances[cols]
     a = tc[:, 0, 0] + mc[:, 0, 0]
     b = tc[:, 0, 1] + mc[:, 0, 1]

@@ -44,12 +44,24 @@ class GlobalNearestNeighbour(Associator):
         if rows.size == 0:
             return Assignment(rows, cols, gated)
         gated[cols] = True
+        # A pair whose track gates no other measurement and whose measurement falls in no other
+        # gate is its own part of the problem: always assigned. Only the rest needs solving.
+        row_count = np.bincount(rows, minlength=n)
+        col_count = np.bincount(cols, minlength=k)
+        alone = (row_count[rows] == 1) & (col_count[cols] == 1)
+        out_r, out_c = rows[alone], cols[alone]
+        if alone.all():
+            return Assignment(out_r, out_c, gated)
+        rest = ~alone
+        rows, cols, cost_rc = rows[rest], cols[rest], (d2 + logdet)[rest]
         urows, ri = np.unique(rows, return_inverse=True)
         ucols, ci = np.unique(cols, return_inverse=True)
         cost = np.full((urows.size, ucols.size), _FORBIDDEN)
-        cost[ri, ci] = d2 + logdet
+        cost[ri, ci] = cost_rc
         allowed = np.zeros(cost.shape, dtype=bool)
         allowed[ri, ci] = True
         r, c = linear_sum_assignment(cost)
         ok = allowed[r, c]
-        return Assignment(urows[r[ok]], ucols[c[ok]], gated)
+        return Assignment(
+            np.concatenate([out_r, urows[r[ok]]]), np.concatenate([out_c, ucols[c[ok]]]), gated
+        )

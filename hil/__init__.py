@@ -14,4 +14,13 @@ from hil.errors import HilError, ScenarioError
 from hil.rig import Rig, RigOptions
 from hil.site import Site, SiteRsu, generate_site, load_site
 
-__all__ = ["HilError", "Rig", "RigOptions", "ScenarioError", "Site", "SiteRsu", "generate_site", "load_site"]
+__all__ = [
+    "HilError",
+    "Rig",
+    "RigOptions",
+    "ScenarioError",
+    "Site",
+    "SiteRsu",
+    "generate_site",
+    "load_site",
+]

@@ -6,7 +6,9 @@
                    [--clients N] [--rsu HOST:PORT] --json OUT.json [--report OUT.html]
     vicoop hil site --scenario PATH [--junction ID ...] [--out FILE]
 
-``PATH`` is a scenario folder or its ``.sumocfg``; without ``--scenario`` the bundled one.
+``PATH`` is a scenario folder, its ``.sumocfg`` or a site file (``*.site.yaml``); without
+``--scenario`` the bundled one. A scenario without a site file gets one generated for its
+signalised junctions (written into the work folder).
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from typing import Any
 
 from hil.errors import ScenarioError
 from hil.faults import REGISTRY
-from hil.site import SITE_SUFFIX, Site, dump_site, find_site, find_sumocfg, generate_site, load_site
+from hil.site import (
+    SITE_SUFFIX,
+    Site,
+    dump_site,
+    find_site,
+    find_sumocfg,
+    generate_site,
+    load_site,
+    rsu_yaml,
+    with_fixed_ports,
+)
 from vicoop.model import GeodeticOrigin
 
 log = logging.getLogger(__name__)
@@ -40,6 +52,9 @@ def resolve_scenario(
     folder is left as it is)."""
     if not scenario.exists():
         raise ScenarioError(f"{scenario}: no such scenario folder or file")
+    if scenario.name.endswith(SITE_SUFFIX):
+        site = load_site(scenario)
+        return (scenario.parent / site.sumo_config).resolve(), site, scenario
     sumocfg = find_sumocfg(scenario)
     site_path = None if junctions else find_site(scenario)
     if site_path is not None:
@@ -122,8 +137,17 @@ def _site(args: argparse.Namespace) -> int:
         site_path=out,
         **({"fallback_origin": o} if (o := _origin(args.origin)) else {}),
     )
+    if args.ports:
+        site = with_fixed_ports(site, args.ports, args.server_port)
     dump_site(site, out)
     print(out)
+    if args.rsu_yaml:
+        folder = Path(args.rsu_yaml)
+        folder.mkdir(parents=True, exist_ok=True)
+        for entry in site.rsus:
+            path = folder / f"{entry.rsu.rsu_id}.rsu.yaml"
+            path.write_text(rsu_yaml(entry.rsu), encoding="utf-8")
+            print(path)
     return 0
 
 
@@ -137,7 +161,7 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     run.add_argument(
         "--scenario",
         default=str(BUNDLED),
-        help="scenario folder or .sumocfg (default: the bundled crossing)",
+        help="scenario folder, .sumocfg or .site.yaml (default: the bundled crossing)",
     )
     run.add_argument(
         "--duration", type=float, default=60.0, help="simulated seconds to run (default 60)"
@@ -187,4 +211,19 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "--origin", help="LAT,LON[,ALT]: fallback origin for a net without a geo reference"
     )
     site.add_argument("--out", help="the site file to write (default: beside the .sumocfg)")
+    site.add_argument(
+        "--ports",
+        type=int,
+        help="fixed sensor UDP ports from this one up (for an RSU on another box)",
+    )
+    site.add_argument(
+        "--server-port",
+        type=int,
+        default=50051,
+        help="with --ports: the RSU's gRPC port (default 50051)",
+    )
+    site.add_argument(
+        "--rsu-yaml",
+        help="also write each RSU's configuration (vicoop rsu run --config) into this folder",
+    )
     site.set_defaults(run=_site)

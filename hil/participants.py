@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -389,3 +390,93 @@ class Probe:
                         self.newest.append((t_s, (wall - newest) / NS_PER_S))
                 if not self.reading.is_set():
                     await self.reading.wait()
+
+
+# -- vehicle clients in a process of their own (real time) ------------------------------------
+
+
+@dataclass
+class ProbeSpec:
+    name: str
+    target: str
+    keep_tracks: bool
+    stalled: bool = False
+
+
+@dataclass
+class ProbeData:
+    """What a probe in the vehicle process recorded (the attributes of ``Probe`` the rig reads)."""
+
+    name: str
+    record: ProbeRecord
+    frames: list[ReceivedFrame]
+    health: list[tuple[float, int, dict[str, tuple[SensorKind, SensorHealth]]]]
+    newest: list[tuple[float, float]]
+    last_sequence: int
+
+
+def _vehicle_process(conn: Any, specs: list[ProbeSpec]) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(_vehicle_main(conn, specs))
+
+
+async def _vehicle_main(conn: Any, specs: list[ProbeSpec]) -> None:
+    probes = {s.name: Probe(s.name, s.target, 1 << 62, s.keep_tracks, realtime=True) for s in specs}
+    for s in specs:
+        probes[s.name].record.stalled = s.stalled
+    conn.send(("ready",))
+    while True:
+        cmd = await asyncio.to_thread(conn.recv)
+        if cmd[0] == "start":
+            for p in probes.values():
+                p.t0_ns = cmd[1]
+                p.start()
+        elif cmd[0] == "stall":
+            reading = probes[cmd[1]].reading
+            reading.clear() if cmd[2] else reading.set()
+        elif cmd[0] == "stop":
+            break
+    for p in probes.values():
+        await p.stop()
+    conn.send(
+        [
+            ProbeData(p.name, p.record, p.frames, p.health, p.newest, p.last_sequence)
+            for p in probes.values()
+        ]
+    )
+
+
+class VehicleProcess:
+    """The vehicle clients of a real-time run in a process of their own (as vehicles are other
+    machines): their receive times are not held up by SUMO and the sensor models."""
+
+    def __init__(self, specs: list[ProbeSpec]) -> None:
+        import multiprocessing
+
+        self.specs = specs
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(
+            target=_vehicle_process, args=(child, specs), name="hil-vehicles", daemon=True
+        )
+
+    async def start(self, t0_ns: int | None = None) -> None:
+        self.proc.start()
+        ready = await asyncio.to_thread(self.conn.poll, 60.0)
+        if not ready:
+            raise RuntimeError("the vehicle process did not start")
+        self.conn.recv()
+
+    def begin(self, t0_ns: int) -> None:
+        self.conn.send(("start", t0_ns))
+
+    def stall(self, name: str, stalled: bool) -> None:
+        self.conn.send(("stall", name, stalled))
+
+    async def stop(self) -> list[ProbeData]:
+        if not self.proc.is_alive():
+            return []
+        self.conn.send(("stop",))
+        data: list[ProbeData] = await asyncio.to_thread(self.conn.recv)
+        await asyncio.to_thread(self.proc.join, 10.0)
+        return data

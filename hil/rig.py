@@ -36,10 +36,13 @@ from hil.participants import (
     ExternalRsu,
     InProcessRsu,
     Probe,
+    ProbeData,
+    ProbeSpec,
     ProcessRsu,
     RsuHandle,
     SensorFeed,
     UdpSender,
+    VehicleProcess,
     free_port,
 )
 from hil.scoring import TrackingScore, percentiles_ms, score
@@ -84,7 +87,7 @@ class _RsuRun:
     handle: RsuHandle
     history: TruthHistory = field(default_factory=TruthHistory)
     proxy: TcpProxy | None = None
-    probes: list[Probe] = field(default_factory=list)
+    probes: list[Probe | ProbeData] = field(default_factory=list)
     published: int = 0
 
     @property
@@ -127,6 +130,7 @@ class Rig:
         self.rsus: list[_RsuRun] = []
         self.published_wall: dict[int, int] = {}
         self.stalled: Probe | None = None
+        self.vehicles: VehicleProcess | None = None
         self.barrier_timeouts = 0
         self._background: set[asyncio.Task[Any]] = set()
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
@@ -154,7 +158,9 @@ class Rig:
                 r.proxy.down() if down else r.proxy.up()
 
     def stall_client(self, stalled: bool) -> None:
-        if self.stalled is not None:
+        if self.vehicles is not None:
+            self.vehicles.stall("vehicle-stalled", stalled)
+        elif self.stalled is not None:
             self.stalled.record.stalled = True
             (self.stalled.reading.clear if stalled else self.stalled.reading.set)()
 
@@ -184,6 +190,16 @@ class Rig:
         host = "127.0.0.1"
         ports: dict[str, int] = {}
         radars, cameras = [], []
+        if self.mode == "external":
+            inputs = [(r.sensor_id, r.input) for r in src.radars] + [
+                (c.sensor_id, c.input) for c in src.cameras
+            ]
+            unset = [sid for sid, i in inputs if not getattr(i, "port", 0)]
+            if unset:
+                raise HilError(
+                    f"with --rsu the site file must give every sensor input's port ({', '.join(unset)} "
+                    "have port 0); write one with: vicoop hil site --ports BASE --rsu-yaml DIR"
+                )
         for r in src.radars:
             port = r.input.port if getattr(r.input, "port", 0) else free_port()  # type: ignore[union-attr]
             ports[r.sensor_id] = port
@@ -287,16 +303,31 @@ class Rig:
                     host, port = r.handle.target.rsplit(":", 1)
                     r.proxy = TcpProxy(host, int(port))
                     await r.proxy.start()
+            self._make_probes()
+            if self.realtime:
+                self.vehicles = VehicleProcess(
+                    [
+                        ProbeSpec(p.name, p.target, p.keep_tracks, p.record.stalled)
+                        for r in self.rsus
+                        for p in r.probes
+                        if isinstance(p, Probe)
+                    ]
+                )
+                await self.vehicles.start()
             self.t0_ns = (time.time_ns() + NS_PER_S // 2) if self.realtime else LOCKSTEP_EPOCH_NS
             self.t0_ns -= self.t0_ns % step_ns
             for r in self.rsus:
                 r.feed.start_ns = self.t0_ns
                 for st in r.feed.state.values():
                     st.next_ns = self.t0_ns
-            self._make_probes()
-            for r in self.rsus:
-                for p in r.probes:
-                    p.start()
+            if self.vehicles is not None:
+                self.vehicles.begin(self.t0_ns)
+            else:
+                for r in self.rsus:
+                    for p in r.probes:
+                        if isinstance(p, Probe):
+                            p.t0_ns = self.t0_ns
+                            p.start()
             if not self.realtime:
                 await self._wait_connected()
             if self.on_ready is not None:
@@ -307,10 +338,17 @@ class Rig:
             wall_s = time.monotonic() - wall_start
             if self.realtime:
                 await asyncio.sleep(0.3)  # the last frames in flight
+            if self.vehicles is not None:
+                data = {d.name: d for d in await self.vehicles.stop()}
+                for r in self.rsus:
+                    r.probes = [data[p.name] for p in r.probes]
         finally:
+            if self.vehicles is not None and self.vehicles.proc.is_alive():
+                self.vehicles.proc.kill()
             for r in self.rsus:
                 for p in r.probes:
-                    await p.stop()
+                    if isinstance(p, Probe):
+                        await p.stop()
             for task in list(self._background):
                 with contextlib.suppress(Exception):
                     await task
@@ -328,7 +366,7 @@ class Rig:
             for r in self.rsus:
                 self._publish(r, self.sim_ns)
             await asyncio.sleep(0.05)
-            if all(p.connected for r in self.rsus for p in r.probes):
+            if all(p.connected for r in self.rsus for p in r.probes if isinstance(p, Probe)):
                 return
         raise HilError("vehicle clients could not connect to the RSU")
 
@@ -394,7 +432,10 @@ class Rig:
                 for r in self.rsus
                 if r.handle.running
                 for p in r.probes
-                if p is not self.stalled and p.connected and p.last_sequence < r.published
+                if isinstance(p, Probe)
+                and p is not self.stalled
+                and p.connected
+                and p.last_sequence < r.published
             ]
             if not waiting:
                 break
@@ -421,7 +462,7 @@ class Rig:
             }
             health_rows.append(scorer.health)
         probes = [p for r in self.rsus for p in r.probes]
-        clean = [p for p in probes if p is not self.stalled]
+        clean = [p for p in probes if not p.record.stalled]
         windows = [(f.start_s, f.end_s + f.recovery_s) for f in self.faults]
 
         def in_fault(t: float) -> bool:

@@ -78,6 +78,11 @@ class SiteRsu(StrictModel):
             raise ValueError(
                 f"cameras {sorted(set(self.cameras) - camera_ids)} are not in rsu.source.cameras"
             )
+        for r in source.radars:
+            if r.input.kind != "udp":
+                raise ValueError(
+                    f"radar {r.sensor_id}: the rig feeds radars over UDP (input.kind: udp)"
+                )
         for c in source.cameras:
             if c.calibration.extrinsics is None:
                 raise ValueError(f"camera {c.sensor_id}: the rig needs extrinsics to simulate it")
@@ -151,6 +156,42 @@ def dump_site(site: Site, path: Path) -> None:
         site.model_dump(mode="json"), sort_keys=False
     )
     path.write_text(text, encoding="utf-8")
+
+
+def with_fixed_ports(site: Site, base_port: int, server_port: int = 50051) -> Site:
+    """``site`` with every sensor input on its own UDP port from ``base_port`` up and every RSU's
+    server on ``server_port`` up: what an RSU on another box needs (``vicoop hil run --rsu``)."""
+    port = base_port
+    rsus = []
+    for i, entry in enumerate(site.rsus):
+        src = entry.sensors
+        radars, cameras = [], []
+        for r in src.radars:
+            radars.append(
+                r.model_copy(
+                    update={"input": r.input.model_copy(update={"port": port, "host": "0.0.0.0"})}
+                )
+            )
+            port += 1
+        for c in src.cameras:
+            cameras.append(
+                c.model_copy(
+                    update={"input": c.input.model_copy(update={"port": port, "host": "0.0.0.0"})}
+                )
+            )
+            port += 1
+        rsu = entry.rsu.model_copy(
+            update={
+                "source": src.model_copy(
+                    update={"radars": tuple(radars), "cameras": tuple(cameras)}
+                ),
+                "server": entry.rsu.server.model_copy(
+                    update={"port": server_port + i, "host": "0.0.0.0"}
+                ),
+            }
+        )
+        rsus.append(entry.model_copy(update={"rsu": rsu}))
+    return site.model_copy(update={"rsus": tuple(rsus)})
 
 
 def rsu_yaml(config: RsuConfig) -> str:

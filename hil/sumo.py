@@ -41,6 +41,17 @@ VCLASS_TO_OBJECT: dict[str, ObjectClass] = {
 }
 
 
+def _pedestrian() -> dict[int, Any]:
+    from libsumo import constants as tc
+
+    return {
+        tc.VAR_LENGTH: 0.5,
+        tc.VAR_WIDTH: 0.5,
+        tc.VAR_HEIGHT: 1.75,
+        tc.VAR_VEHICLECLASS: "pedestrian",
+    }
+
+
 def sumo_binary() -> str:
     """The ``sumo`` executable of the eclipse-sumo package."""
     import sumo
@@ -146,7 +157,7 @@ class SumoSim:
         return float(x), float(y)
 
     def watch(self, junction: str, radius_m: float) -> None:
-        """Report vehicles (SUMO vehicles of every class, bicycles included) within ``radius_m`` of ``junction`` at every step."""
+        """Report road users (SUMO vehicles of every class, and persons) within ``radius_m`` of ``junction`` at every step."""
         import libsumo
         from libsumo import constants as tc
 
@@ -161,6 +172,9 @@ class SumoSim:
         ]
         libsumo.junction.subscribeContext(
             junction, tc.CMD_GET_VEHICLE_VARIABLE, radius_m, variables
+        )
+        libsumo.junction.subscribeContext(
+            junction, tc.CMD_GET_PERSON_VARIABLE, radius_m, variables[:3]
         )
         self._subscribed.add(junction)
 
@@ -184,9 +198,12 @@ class SumoSim:
         import libsumo
         from libsumo import constants as tc
 
-        rows: list[tuple[str, dict[int, Any]]] = list(
-            libsumo.junction.getContextSubscriptionResults(junction).items()
-        )
+        # Vehicles and persons come merged; a person has no size or class of its own here.
+        rows: list[tuple[str, dict[int, Any]]] = [
+            (k, r if tc.VAR_VEHICLECLASS in r else {**_pedestrian(), **r})
+            for k, r in libsumo.junction.getContextSubscriptionResults(junction).items()
+            if tc.VAR_POSITION in r
+        ]
         n = len(rows)
         if n == 0:
             return GroundTruth.empty(t_ns)

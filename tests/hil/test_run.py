@@ -79,3 +79,101 @@ def test_unknown_fault_and_missing_scenario_are_one_line_errors(tmp_path: Path) 
         )
         assert result.returncode == 2
         assert result.stderr.strip().startswith(message)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_realtime_run_drives_an_rsu_already_running_elsewhere(tmp_path: Path) -> None:
+    """As on a test bench: the RSU runs from its own YAML (written from the site file), the rig
+    sends to its sensor ports and subscribes to its gRPC port."""
+    bundled = Path(__file__).parents[2] / "hil" / "scenarios" / "crossing"
+    site, server_port = tmp_path / "bench.site.yaml", _free_port()
+    subprocess.run(
+        [
+            *VICOOP,
+            "hil",
+            "site",
+            "--scenario",
+            str(bundled),
+            "--out",
+            str(site),
+            "--ports",
+            str(_free_port()),
+            "--server-port",
+            str(server_port),
+            "--rsu-yaml",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    rsu = subprocess.Popen(
+        [*VICOOP, "rsu", "run", "--config", str(tmp_path / "crossing-B1.rsu.yaml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        out = tmp_path / "out.json"
+        result = subprocess.run(
+            [
+                *VICOOP,
+                "hil",
+                "run",
+                "--scenario",
+                str(site),
+                "--rsu",
+                f"127.0.0.1:{server_port}",
+                "--realtime",
+                "--duration",
+                "8",
+                "--clients",
+                "2",
+                "--warmup",
+                "120",
+                "--json",
+                str(out),
+                "--workdir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        rsu.terminate()
+        rsu.wait(20)
+    assert result.returncode == 0, result.stderr
+    r = json.loads(out.read_text())
+    assert r["mode"] == "realtime" and r["rsu_mode"] == "external" and r["vehicle_clients"] == 2
+    assert r["frames_received"] > 100 and r["mota"] is not None and r["mota"] > 0.5
+    assert r["latency_ms"]["p50"] > 0
+
+
+def test_an_rsu_elsewhere_needs_fixed_sensor_ports(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            *VICOOP,
+            "hil",
+            "run",
+            "--rsu",
+            "127.0.0.1:1",
+            "--realtime",
+            "--duration",
+            "1",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "with --rsu the site file must give every sensor input's port" in result.stderr

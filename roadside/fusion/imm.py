@@ -187,6 +187,7 @@ def _inverse_sym(s: FloatArray) -> tuple[FloatArray, FloatArray]:
         inv[..., 1, 2] = inv[..., 2, 1] = b * c - a * e
     else:
         sym = 0.5 * (s + np.swapaxes(s, -1, -2))
-        return np.linalg.inv(sym), np.linalg.slogdet(sym)[1]
+        sign_logdet = np.linalg.slogdet(sym)
+        return np.linalg.inv(sym).astype(np.float64), sign_logdet[1].astype(np.float64)
     inv /= det[..., None, None]
     return inv, np.log(det)

@@ -132,21 +132,25 @@ class CoordinatedTurn(MotionModel):
         wt = w * t
         s, c = np.sin(wt), np.cos(wt)
         small = np.abs(w) < 1e-4
-        w_safe = np.where(small, 1.0, w)
         # a = sin(wt)/w, b = (1 - cos(wt))/w and their derivatives in w; Taylor series near w = 0.
-        a = np.where(small, t - w * w * t**3 / 6.0, s / w_safe)
-        b = np.where(small, w * t * t / 2.0 - w**3 * t**4 / 24.0, (1.0 - c) / w_safe)
-        da = np.where(small, -w * t**3 / 3.0, (t * c * w - s) / (w_safe * w_safe))
-        db = np.where(
-            small, t * t / 2.0 - w * w * t**4 / 8.0, (t * s * w - (1.0 - c)) / (w_safe * w_safe)
-        )
+        inv_w = 1.0 / np.where(small, 1.0, w)
+        a = s * inv_w
+        b = (1.0 - c) * inv_w
+        da = (t * c - a) * inv_w
+        db = (t * s - b) * inv_w
+        if small.any():
+            ws, ts = w[small], t[small]
+            a[small] = ts - ws * ws * ts**3 / 6.0
+            b[small] = ws * ts * ts / 2.0 - ws**3 * ts**4 / 24.0
+            da[small] = -ws * ts**3 / 3.0
+            db[small] = ts * ts / 2.0 - ws * ws * ts**4 / 8.0
+        n = states.shape[0]
         out = np.empty_like(states)
         out[:, 0] = x + a * vx - b * vy
         out[:, 1] = y + b * vx + a * vy
         out[:, 2] = c * vx - s * vy
         out[:, 3] = s * vx + c * vy
         out[:, 4] = w
-        n = states.shape[0]
         f = np.zeros((n, STATE_DIM, STATE_DIM))
         f[:, 0, 0] = 1.0
         f[:, 1, 1] = 1.0
@@ -159,6 +163,16 @@ class CoordinatedTurn(MotionModel):
         q = _white_acceleration_noise(adt, self.accel_psd)
         q[:, 4, 4] = self.turn_psd * adt + 1e-6
         return out, f, q
+
+    def propagate(
+        self, states: FloatArray, p: FloatArray, dt: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        if not dt.any():
+            # F is the identity and Q only the turn rate's floor when no time passes.
+            out = p.copy()
+            out[:, 4, 4] += 1e-6
+            return states.copy(), out
+        return super().propagate(states, p, dt)
 
 
 # name -> factory(accel_psd, turn_psd)

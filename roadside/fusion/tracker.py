@@ -63,6 +63,13 @@ _SCATTER_MIN_N = 10
 _SCATTER_WEIGHT = 0.1
 
 
+def _quad2(v: FloatArray, m: FloatArray) -> FloatArray:
+    """(B,) v' M v for (B, 2) vectors and (B, 2, 2) symmetric matrices."""
+    a, b = v[:, 0], v[:, 1]
+    out: FloatArray = a * a * m[:, 0, 0] + 2.0 * a * b * m[:, 0, 1] + b * b * m[:, 1, 1]
+    return out
+
+
 def popcount(v: IntArray) -> IntArray:
     """Number of set bits of each (non-negative, < 2**32) value."""
     out: IntArray = _POP16[v & 0xFFFF] + _POP16[(v >> 16) & 0xFFFF]
@@ -421,10 +428,15 @@ class MultiSensorTracker(Tracker):
             return
         r, k = rows[known], cols[known]
         c, s = np.cos(shape.heading[r]), np.sin(shape.heading[r])
-        axes = np.stack([np.column_stack([c, s]), np.column_stack([-s, c])], axis=1)  # (B, 2, 2)
-        y = np.einsum("bij,bj->bi", axes, scan.positions[k] - xc[r, :2])
-        base = np.einsum("bij,bjk,bik->bi", axes, pc[r, :2, :2] + scan.covariances[k], axes)
-        excess = y * y - base
+        dx, dy = (scan.positions[k] - xc[r, :2]).T
+        cov = pc[r, :2, :2] + scan.covariances[k]
+        sxx, sxy, syy = cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1]
+        # Innovations and their predicted variances along (c, s) and across (-s, c) the heading.
+        along, across = c * dx + s * dy, c * dy - s * dx
+        cs2 = 2.0 * c * s * sxy
+        base_along = c * c * sxx + cs2 + s * s * syy
+        base_across = s * s * sxx - cs2 + c * c * syy
+        excess = np.column_stack([along * along - base_along, across * across - base_across])
         n = st.scatter_n[r]
         w = np.where(n == 0, 1.0, np.maximum(_SCATTER_WEIGHT, 1.0 / (n + 1)))[:, None]
         st.scatter[r] = (1.0 - w) * st.scatter[r] + w * excess
@@ -482,10 +494,13 @@ class MultiSensorTracker(Tracker):
             e = spread[rows]
             eg = np.einsum("bij,bj->bi", e, g)
             r3[:, :2, 2] = r3[:, 2, :2] = eg
-            # g is uncertain through the velocity across the line of sight: add E[g' E g] - g' E g.
-            perp = np.eye(2) - u[:, :, None] * u[:, None, :]
-            cov_g = perp @ pv[rows] @ perp / (rho * rho)[:, None, None]
-            r3[:, 2, 2] += np.einsum("bi,bi->b", g, eg) + np.einsum("bij,bji->b", e, cov_g)
+            # g is uncertain through the velocity across the line of sight (unit v): add
+            # E[g' E g] - g' E g = tr(E cov g) = (v' Pv v)(v' E v) / rho^2.
+            v = np.column_stack([-u[:, 1], u[:, 0]])
+            pvr = pv[rows]
+            r3[:, 2, 2] += np.einsum("bi,bi->b", g, eg) + _quad2(v, pvr) * _quad2(v, e) / (
+                rho * rho
+            )
         return Measurements(z3, r3, scan.sensor_position)
 
     def _update_attributes(self, st: _State, scan: Scan, rows: IntArray, cols: IntArray) -> None:

@@ -57,6 +57,9 @@ def test_fusion_bench_times_ours_and_stone_soup_per_object_count() -> None:
     for r in out["results"]:
         assert set(r["ours_ms"]) == {"p50", "p99", "n"} and r["ours_ms"]["n"] == 5
         assert 0 < r["ours_ms"]["p50"] <= r["ours_ms"]["p99"]
+        # CPU time of the measuring thread, next to the wall clock.
+        assert set(r["ours_cpu_ms"]) == {"p50", "p99", "n"} and r["ours_cpu_ms"]["n"] == 5
+        assert 0 <= r["ours_cpu_ms"]["p50"] <= r["ours_cpu_ms"]["p99"]
         assert 0 < r["stonesoup_ms"]["p50"] <= r["stonesoup_ms"]["p99"]
         assert r["speedup_p50"] > 0
         assert 0 <= r["tracks"] <= 2 * r["objects"]

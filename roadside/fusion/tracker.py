@@ -25,6 +25,7 @@ counted in ``stats.too_late`` and dropped.
 from __future__ import annotations
 
 import collections
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
@@ -155,10 +156,7 @@ class _Shape:
 
     @staticmethod
     def of(st: _State, xc: FloatArray) -> _Shape:
-        informed = st.class_p.max(axis=1) > 2.0 / N_CLASSES
-        lw = np.where(informed[:, None], st.class_p @ CLASS_SIZE_TABLE[:, :2], _UNKNOWN_LW)
-        measured = st.size_n[:, :2] > 0
-        lw = np.where(measured, st.size_sum[:, :2] / np.maximum(st.size_n[:, :2], 1), lw)
+        lw = _Shape.lengths_widths(st.class_p, st.size_sum, st.size_n)
         speed = np.hypot(xc[:, 2], xc[:, 3])
         known = speed > _HEADING_SPEED
         heading = np.where(known, np.arctan2(xc[:, 3], xc[:, 2]), st.heading)
@@ -166,6 +164,15 @@ class _Shape:
             (st.scatter_n >= _SCATTER_MIN_N)[:, None], np.maximum(st.scatter, 0.0), 0.0
         )
         return _Shape(lw, heading, known, scatter)
+
+    @staticmethod
+    def lengths_widths(class_p: FloatArray, size_sum: FloatArray, size_n: FloatArray) -> FloatArray:
+        """(N, 2) m: as measured, else expected under the class belief, else an unknown object's."""
+        informed = class_p.max(axis=1) > 2.0 / N_CLASSES
+        lw = np.where(informed[:, None], class_p @ CLASS_SIZE_TABLE[:, :2], _UNKNOWN_LW)
+        measured = size_n[:, :2] > 0
+        out: FloatArray = np.where(measured, size_sum[:, :2] / np.maximum(size_n[:, :2], 1), lw)
+        return out
 
     def footprint_inside(self, centres: FloatArray, coverage: Coverage) -> np.ndarray:
         """Whether each track's whole footprint (its four corners; a square of its length where
@@ -383,6 +390,13 @@ class MultiSensorTracker(Tracker):
             if rows.size:
                 if spread is not None and shape is not None:
                     self._update_scatter(st, scan, rows, cols, shape, xc, pc)
+                if self._update_class(st, scan, rows, cols) and shape is not None:
+                    # A detection's class tells its object's size, so where its centre lies.
+                    lw = shape.lw.copy()
+                    lw[rows] = _Shape.lengths_widths(
+                        st.class_p[rows], st.size_sum[rows], st.size_n[rows]
+                    )
+                    shape = dataclasses.replace(shape, lw=lw)
                 meas = self._measurements(scan, rows, cols, shape, spread, xc, pc[:, 2:4, 2:4])
                 x_new, p_new, mu_new = self.imm.update(xp[rows], pp[rows], c[rows], meas)
                 xp[rows], pp[rows], c[rows] = x_new, p_new, mu_new
@@ -503,10 +517,11 @@ class MultiSensorTracker(Tracker):
             )
         return Measurements(z3, r3, scan.sensor_position)
 
-    def _update_attributes(self, st: _State, scan: Scan, rows: IntArray, cols: IntArray) -> None:
-        if rows.size == 0:
-            return
-        if scan.classes is not None:
+    @staticmethod
+    def _update_class(st: _State, scan: Scan, rows: IntArray, cols: IntArray) -> bool:
+        """Fold the classes of measurements ``cols`` into the class belief of tracks ``rows``;
+        whether any measurement had a class."""
+        if scan.classes is not None and rows.size:
             ci = class_index(scan.classes[cols])
             known = ci >= 0
             if known.any():
@@ -525,6 +540,14 @@ class MultiSensorTracker(Tracker):
                 post /= post.sum(axis=1, keepdims=True)
                 # A little forgetting so a track can change its mind.
                 st.class_p[r] = 0.98 * post + 0.02 / N_CLASSES
+                return True
+        return False
+
+    @staticmethod
+    def _update_attributes(st: _State, scan: Scan, rows: IntArray, cols: IntArray) -> None:
+        """Sizes and headings of tracks ``rows`` after their update by measurements ``cols``."""
+        if rows.size == 0:
+            return
         if scan.sizes is not None:
             s = scan.sizes[cols]
             known_s = np.isfinite(s)
@@ -616,6 +639,7 @@ class MultiSensorTracker(Tracker):
         new.scatter = np.zeros((b, 2))
         new.scatter_n = np.zeros(b, dtype=np.int64)
         rows = np.arange(b)
+        self._update_class(new, scan, rows, cols)
         self._update_attributes(new, scan, rows, cols)
         new.heading = np.where(np.hypot(x[:, 2], x[:, 3]) > 0.5, np.arctan2(x[:, 3], x[:, 2]), 0.0)
         st.append(new)

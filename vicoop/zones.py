@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 
 from vicoop.model import NS_PER_S, ObjectClass
@@ -130,6 +132,12 @@ class Zone:
     def contains(self, latitude_deg: float, longitude_deg: float) -> bool:
         """Whether a point is inside the zone or on its boundary."""
         return bool(shapely.intersects_xy(self.geometry, longitude_deg, latitude_deg))
+
+    def contains_many(
+        self, latitude_deg: npt.NDArray[np.float64], longitude_deg: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.bool_]:
+        """``contains`` for arrays of points (degrees), vectorised."""
+        return np.asarray(shapely.intersects_xy(self.geometry, longitude_deg, latitude_deg))
 
     def to_geojson(self) -> dict[str, object]:
         ring = [[lon, lat] for lon, lat in self.polygon]

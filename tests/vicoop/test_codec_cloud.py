@@ -34,7 +34,7 @@ from vicoop.errors import CodecError
 from vicoop.model import GeodeticOrigin, ObjectClass, Size3
 from vicoop.zones import TimeWindow, Zone, ZoneRules
 
-from ..conftest import make_object
+from tests.conftest import make_object
 
 ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
 SQUARE = ((6.96, 50.937), (6.961, 50.937), (6.961, 50.938), (6.96, 50.938))

@@ -1,0 +1,286 @@
+"""The twin's system of record (SQLAlchemy 2): SQLite by default, PostgreSQL with ``--db-url``.
+
+Synchronous; the service calls it from a worker thread. ``Store.migrate()`` brings the schema to
+the latest Alembic revision. Outbox messages (events, acknowledgements) are stored under a unique
+(rsu_id, sequence) key, so a message delivered twice is stored once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cloud.store.models import AckRow, AuditRow, EventRow, RsuRow, ZoneRow
+from vicoop.cloudmodel import CommandAck, Event, EventKind
+from vicoop.model import ObjectClass
+from vicoop.zones import TimeWindow, Zone, ZoneRules
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+__all__ = ["Store", "rules_from_json", "rules_to_json"]
+
+
+def rules_to_json(rules: ZoneRules) -> dict[str, Any]:
+    return {
+        "speed_limit_mps": rules.speed_limit_mps,
+        "allowed_classes": sorted(c.name.lower() for c in rules.allowed_classes),
+        "allowed_permit_ids": sorted(rules.allowed_permit_ids),
+        "closed": rules.closed,
+        "closed_lanes": list(rules.closed_lanes),
+        "time_windows": [
+            {
+                "start_minute": w.start_minute,
+                "end_minute": w.end_minute,
+                "weekdays": sorted(w.weekdays),
+            }
+            for w in rules.time_windows
+        ],
+        "min_headway_s": rules.min_headway_s,
+    }
+
+
+def rules_from_json(data: dict[str, Any]) -> ZoneRules:
+    return ZoneRules(
+        speed_limit_mps=float(data.get("speed_limit_mps", 0.0)),
+        allowed_classes=frozenset(ObjectClass[c.upper()] for c in data.get("allowed_classes", [])),
+        allowed_permit_ids=frozenset(data.get("allowed_permit_ids", [])),
+        closed=bool(data.get("closed", False)),
+        closed_lanes=tuple(data.get("closed_lanes", [])),
+        time_windows=tuple(
+            TimeWindow(w["start_minute"], w["end_minute"], frozenset(w.get("weekdays", [])))
+            for w in data.get("time_windows", [])
+        ),
+        min_headway_s=float(data.get("min_headway_s", 0.0)),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    rsu_id: str
+    sequence: int
+    kind: str
+    occurred_at_ns: int
+    received_at_ns: int
+    zone_id: str
+    vehicle_id: str
+    track_id: int
+    x_m: float
+    y_m: float
+    value: float
+    detail: str
+
+
+class Store:
+    """A database at ``url`` (SQLAlchemy URL); ``schema`` puts every table in that PostgreSQL
+    schema (tests use a fresh one per run)."""
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        connect_args: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            connect_args["check_same_thread"] = False
+        elif schema:
+            connect_args["options"] = f"-csearch_path={schema}"
+        self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.dialect = self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest revision (Alembic)."""
+        with self.engine.begin() as conn:
+            if self.schema and self.dialect == "postgresql":
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            alembic_command.upgrade(cfg, "head")
+
+    def drop_schema(self) -> None:
+        """Drop the PostgreSQL schema (tests' clean-up)."""
+        if self.schema and self.dialect == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    # outbox messages ---------------------------------------------------------------------------
+
+    def _insert_ignore(self, row_type: type[Any], values: dict[str, Any]) -> bool:
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = insert(row_type).values(**values).on_conflict_do_nothing()
+        with self.engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def add_event(self, rsu_id: str, sequence: int, event: Event, received_at_ns: int) -> bool:
+        """Store an event once; False when (rsu_id, sequence) was already stored."""
+        return self._insert_ignore(
+            EventRow,
+            {
+                "rsu_id": rsu_id,
+                "sequence": sequence,
+                "kind": event.kind.name.lower(),
+                "occurred_at_ns": event.occurred_at_ns,
+                "received_at_ns": received_at_ns,
+                "zone_id": event.zone_id,
+                "vehicle_id": event.vehicle_id,
+                "track_id": event.track_id,
+                "x_m": event.x_m,
+                "y_m": event.y_m,
+                "value": event.value,
+                "detail": event.detail,
+            },
+        )
+
+    def add_ack(self, rsu_id: str, sequence: int, ack: CommandAck) -> bool:
+        return self._insert_ignore(
+            AckRow,
+            {
+                "rsu_id": rsu_id,
+                "sequence": sequence,
+                "command_id": ack.command_id,
+                "version": ack.version,
+                "status": ack.status.name.lower(),
+                "acked_at_ns": ack.acked_at_ns,
+            },
+        )
+
+    def outbox_keys(self) -> list[tuple[str, int]]:
+        """Every (rsu_id, sequence) stored: the twin never applies them again."""
+        with Session(self.engine) as s:
+            events = s.execute(select(EventRow.rsu_id, EventRow.sequence)).all()
+            acks = s.execute(select(AckRow.rsu_id, AckRow.sequence)).all()
+        return [(r, int(q)) for r, q in [*events, *acks]]
+
+    def events(
+        self,
+        *,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        kind: EventKind | None = None,
+        rsu_id: str | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """Events in id order (the order they were stored), filtered, after ``after_id``."""
+        q = select(EventRow).where(EventRow.id > after_id)
+        if since_ns is not None:
+            q = q.where(EventRow.occurred_at_ns >= since_ns)
+        if until_ns is not None:
+            q = q.where(EventRow.occurred_at_ns < until_ns)
+        if kind is not None:
+            q = q.where(EventRow.kind == kind.name.lower())
+        if rsu_id is not None:
+            q = q.where(EventRow.rsu_id == rsu_id)
+        with Session(self.engine) as s:
+            rows = s.scalars(q.order_by(EventRow.id).limit(limit)).all()
+            return [
+                StoredEvent(**{f.name: getattr(r, f.name) for f in dataclasses.fields(StoredEvent)})
+                for r in rows
+            ]
+
+    def event_count(self) -> int:
+        with Session(self.engine) as s:
+            return int(s.scalar(select(func.count()).select_from(EventRow)) or 0)
+
+    def acks(self, rsu_id: str | None = None) -> list[tuple[str, int, str, int, str]]:
+        q = select(AckRow.rsu_id, AckRow.sequence, AckRow.command_id, AckRow.version, AckRow.status)
+        if rsu_id:
+            q = q.where(AckRow.rsu_id == rsu_id)
+        with Session(self.engine) as s:
+            return [tuple(r) for r in s.execute(q.order_by(AckRow.id)).all()]  # type: ignore[misc]
+
+    # zones -------------------------------------------------------------------------------------
+
+    def save_zone(self, zone: Zone, *, deleted: bool, by: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            row = s.get(ZoneRow, zone.zone_id) or ZoneRow(zone_id=zone.zone_id)
+            row.version = zone.version
+            row.name = zone.name
+            row.polygon = [[lon, lat] for lon, lat in zone.polygon]
+            row.rules = rules_to_json(zone.rules)
+            row.deleted = deleted
+            row.updated_at_ns = zone.updated_at_ns
+            row.updated_by = by
+            s.add(row)
+
+    def load_zones(self) -> tuple[list[Zone], dict[str, int]]:
+        """Live zones, and the versions deleted zones were deleted at."""
+        zones, deleted = [], {}
+        with Session(self.engine) as s:
+            for row in s.scalars(select(ZoneRow)):
+                if row.deleted:
+                    deleted[row.zone_id] = row.version
+                else:
+                    zones.append(
+                        Zone(
+                            row.zone_id,
+                            row.version,
+                            row.name,
+                            tuple((p[0], p[1]) for p in row.polygon),
+                            rules_from_json(row.rules),
+                            row.updated_at_ns,
+                        )
+                    )
+        return zones, deleted
+
+    # rsus and audit ----------------------------------------------------------------------------
+
+    def save_rsu(
+        self, rsu_id: str, online: bool, health: str, lat: float, lon: float, last_seen_ns: int
+    ) -> None:
+        with Session(self.engine) as s, s.begin():
+            row = s.get(RsuRow, rsu_id) or RsuRow(rsu_id=rsu_id)
+            row.online, row.health = online, health
+            row.latitude_deg, row.longitude_deg, row.last_seen_ns = lat, lon, last_seen_ns
+            s.add(row)
+
+    def audit(
+        self, at_ns: int, actor: str, role: str, action: str, target: str, detail: dict[str, Any]
+    ) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.add(
+                AuditRow(
+                    at_ns=at_ns, actor=actor, role=role, action=action, target=target, detail=detail
+                )
+            )
+
+    def audit_log(self, limit: int = 100, after_id: int = 0) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                select(AuditRow).where(AuditRow.id > after_id).order_by(AuditRow.id).limit(limit)
+            ).all()
+            return [
+                {
+                    "id": r.id,
+                    "at_ns": r.at_ns,
+                    "actor": r.actor,
+                    "role": r.role,
+                    "action": r.action,
+                    "target": r.target,
+                    "detail": r.detail,
+                }
+                for r in rows
+            ]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

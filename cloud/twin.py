@@ -1,0 +1,330 @@
+"""The digital twin of the pilot zone: a live model built from what the RSUs send.
+
+Pure and synchronous: every ``apply_*`` takes the current time as an argument and never reads a
+clock or a socket (``cloud.ingest`` is the MQTT edge that feeds it). Objects that several RSUs
+see are merged into one zone-wide picture: same reported vehicle id, or same kind of road user
+within ``merge_radius_m`` of each other as seen by different RSUs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import pymap3d
+
+from vicoop.cloudmodel import (
+    ApproachMeasure,
+    CommandAck,
+    Event,
+    Intersection,
+    PerceptionSummary,
+    RsuHealth,
+    RsuStatus,
+    SignalState,
+    VehicleReport,
+)
+from vicoop.model import NS_PER_S, GeodeticOrigin, ObjectClass, SensorStatus
+
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON_EQ = 111_320.0
+_PEOPLE = {int(ObjectClass.PEDESTRIAN), int(ObjectClass.BICYCLE), int(ObjectClass.ANIMAL)}
+
+
+@dataclass
+class RsuView:
+    """An RSU as the twin sees it; ``online`` false after its last will or a long silence."""
+
+    rsu_id: str
+    health: RsuHealth
+    online: bool
+    origin: GeodeticOrigin
+    coverage_radius_m: float
+    intersections: tuple[Intersection, ...]
+    sensors: tuple[SensorStatus, ...]
+    last_seen_ns: int
+    outbox_pending: int
+    zone_versions: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveObject:
+    """One road user in the zone-wide picture (WGS84 degrees, m/s, rad CCW from east, m)."""
+
+    object_id: str
+    object_class: ObjectClass
+    latitude_deg: float
+    longitude_deg: float
+    speed_mps: float
+    heading_rad: float
+    length_m: float
+    width_m: float
+    vehicle_id: str
+    seen_by: tuple[str, ...]
+    valid_at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntersectionView:
+    intersection_id: str
+    rsu_id: str
+    latitude_deg: float
+    longitude_deg: float
+
+
+@dataclass
+class _RsuObjects:
+    valid_at_ns: int
+    track_ids: np.ndarray  # type: ignore[type-arg]
+    classes: np.ndarray  # type: ignore[type-arg]
+    lat: np.ndarray  # type: ignore[type-arg]
+    lon: np.ndarray  # type: ignore[type-arg]
+    speed: np.ndarray  # type: ignore[type-arg]
+    heading: np.ndarray  # type: ignore[type-arg]
+    length: np.ndarray  # type: ignore[type-arg]
+    width: np.ndarray  # type: ignore[type-arg]
+    vehicle_ids: tuple[str, ...]
+
+
+@dataclass
+class _Cluster:
+    object_id: str
+    object_class: ObjectClass
+    lats: list[float]
+    lons: list[float]
+    speed_mps: float
+    heading_rad: float
+    length_m: float
+    width_m: float
+    vehicle_id: str
+    seen_by: list[str]
+    person: bool
+    valid_at_ns: int
+
+
+@dataclass
+class TwinCounters:
+    statuses: int = 0
+    summaries: int = 0
+    signals: int = 0
+    reports: int = 0
+    events: int = 0
+    acks: int = 0
+    duplicates_discarded: int = 0
+    malformed: int = 0
+    went_offline: int = 0
+
+
+@dataclass
+class Twin:
+    """The live zone. ``offline_after_s``: silence after which an RSU counts as offline;
+    ``object_ttl_s``: age after which an RSU's objects leave the picture."""
+
+    offline_after_s: float = 30.0
+    object_ttl_s: float = 2.0
+    merge_radius_m: float = 3.0
+    recent_events: int = 500
+    rsus: dict[str, RsuView] = field(default_factory=dict)
+    signals: dict[str, SignalState] = field(default_factory=dict)
+    measures: dict[tuple[str, str], ApproachMeasure] = field(default_factory=dict)
+    vehicle_reports: dict[str, tuple[str, VehicleReport]] = field(default_factory=dict)
+    events: deque[tuple[str, int, Event]] = field(default_factory=deque)
+    counters: TwinCounters = field(default_factory=TwinCounters)
+    _objects: dict[str, _RsuObjects] = field(default_factory=dict)
+    _seen: set[tuple[str, int]] = field(default_factory=set)
+
+    # ingest ------------------------------------------------------------------------------------
+
+    def apply_status(self, status: RsuStatus, now_ns: int) -> bool:
+        """Record an RSU's status; True when its online state or health changed."""
+        self.counters.statuses += 1
+        online = status.health is not RsuHealth.OFFLINE
+        old = self.rsus.get(status.rsu_id)
+        self.rsus[status.rsu_id] = RsuView(
+            rsu_id=status.rsu_id,
+            health=status.health,
+            online=online,
+            origin=status.origin,
+            coverage_radius_m=status.coverage_radius_m,
+            intersections=status.intersections,
+            sensors=status.sensors,
+            last_seen_ns=now_ns if online else (old.last_seen_ns if old else status.sent_at_ns),
+            outbox_pending=status.outbox_pending,
+            zone_versions=dict(status.zone_versions),
+        )
+        if not online:
+            self._objects.pop(status.rsu_id, None)
+        return old is None or old.online != online or old.health != status.health
+
+    def _touch(self, rsu_id: str, now_ns: int) -> None:
+        view = self.rsus.get(rsu_id)
+        if view is not None and view.online:
+            view.last_seen_ns = now_ns
+
+    def apply_summary(self, summary: PerceptionSummary, now_ns: int) -> None:
+        self.counters.summaries += 1
+        self._touch(summary.rsu_id, now_ns)
+        objs = summary.objects
+        o = summary.origin
+        n = len(objs)
+        pos = np.array([ob.position for ob in objs], dtype=np.float64).reshape(n, 3)
+        vel = np.array([ob.velocity for ob in objs], dtype=np.float64).reshape(n, 3)
+        lat, lon, _ = pymap3d.enu2geodetic(
+            pos[:, 0], pos[:, 1], pos[:, 2], o.latitude_deg, o.longitude_deg, o.altitude_m
+        )
+        self._objects[summary.rsu_id] = _RsuObjects(
+            valid_at_ns=summary.valid_at_ns,
+            track_ids=np.array([ob.track_id for ob in objs], dtype=np.uint64),
+            classes=np.array([int(ob.object_class) for ob in objs], dtype=np.int64),
+            lat=np.atleast_1d(lat),
+            lon=np.atleast_1d(lon),
+            speed=np.hypot(vel[:, 0], vel[:, 1]),
+            heading=np.array([ob.heading_rad for ob in objs], dtype=np.float64),
+            length=np.array([ob.size[0] for ob in objs], dtype=np.float64),
+            width=np.array([ob.size[1] for ob in objs], dtype=np.float64),
+            vehicle_ids=tuple(ob.vehicle_id for ob in objs),
+        )
+        for m in summary.measures:
+            self.measures[(m.intersection_id, m.approach)] = m
+
+    def apply_signal(self, state: SignalState, now_ns: int) -> None:
+        self.counters.signals += 1
+        self._touch(state.rsu_id, now_ns)
+        self.signals[state.intersection_id] = state
+
+    def apply_reports(self, rsu_id: str, reports: list[VehicleReport], now_ns: int) -> None:
+        self.counters.reports += len(reports)
+        self._touch(rsu_id, now_ns)
+        for report in reports:
+            self.vehicle_reports[report.vehicle_id] = (rsu_id, report)
+
+    def is_new(self, rsu_id: str, sequence: int) -> bool:
+        """Whether outbox message ``sequence`` of ``rsu_id`` has not been applied yet."""
+        return (rsu_id, sequence) not in self._seen
+
+    def remember(self, keys: list[tuple[str, int]]) -> None:
+        """Mark outbox messages as applied (at start, from the store)."""
+        self._seen.update(keys)
+
+    def apply_event(self, rsu_id: str, sequence: int, event: Event, now_ns: int) -> bool:
+        """Apply an event once; False (and counted) for a duplicate."""
+        if not self.is_new(rsu_id, sequence):
+            self.counters.duplicates_discarded += 1
+            return False
+        self._seen.add((rsu_id, sequence))
+        self.counters.events += 1
+        self._touch(rsu_id, now_ns)
+        self.events.append((rsu_id, sequence, event))
+        while len(self.events) > self.recent_events:
+            self.events.popleft()
+        return True
+
+    def apply_ack(self, rsu_id: str, sequence: int, ack: CommandAck, now_ns: int) -> bool:
+        """Apply an acknowledgement once; False (and counted) for a duplicate."""
+        if not self.is_new(rsu_id, sequence):
+            self.counters.duplicates_discarded += 1
+            return False
+        self._seen.add((rsu_id, sequence))
+        self.counters.acks += 1
+        self._touch(rsu_id, now_ns)
+        return True
+
+    def expire(self, now_ns: int) -> list[str]:
+        """Mark RSUs silent for ``offline_after_s`` offline; returns their ids."""
+        limit = now_ns - int(self.offline_after_s * NS_PER_S)
+        gone = []
+        for view in self.rsus.values():
+            if view.online and view.last_seen_ns < limit:
+                view.online = False
+                view.health = RsuHealth.OFFLINE
+                self._objects.pop(view.rsu_id, None)
+                gone.append(view.rsu_id)
+        self.counters.went_offline += len(gone)
+        return gone
+
+    # views -------------------------------------------------------------------------------------
+
+    def intersections(self) -> list[IntersectionView]:
+        out = []
+        for view in sorted(self.rsus.values(), key=lambda v: v.rsu_id):
+            o = view.origin
+            for i in view.intersections:
+                lat, lon, _ = pymap3d.enu2geodetic(
+                    i.center_x_m, i.center_y_m, 0.0, o.latitude_deg, o.longitude_deg, o.altitude_m
+                )
+                out.append(IntersectionView(i.intersection_id, view.rsu_id, float(lat), float(lon)))
+        return out
+
+    def objects(self, now_ns: int) -> list[LiveObject]:
+        """The zone-wide picture: every fresh object, each road user once."""
+        fresh_after = now_ns - int(self.object_ttl_s * NS_PER_S)
+        parts = [(r, o) for r, o in sorted(self._objects.items()) if o.valid_at_ns >= fresh_after]
+        if not parts:
+            return []
+        lat0 = float(np.mean(np.concatenate([o.lat for _, o in parts]))) if parts else 0.0
+        kx = _M_PER_DEG_LON_EQ * math.cos(math.radians(lat0))
+        merged: list[_Cluster] = []
+        cx: list[float] = []
+        cy: list[float] = []
+        by_vehicle: dict[str, int] = {}
+        for rsu_id, o in parts:
+            xs, ys = o.lon * kx, o.lat * _M_PER_DEG_LAT
+            for i in range(len(o.track_ids)):
+                vid = o.vehicle_ids[i]
+                person = int(o.classes[i]) in _PEOPLE
+                match = by_vehicle.get(vid) if vid else None
+                if match is None and cx:
+                    d2 = (np.asarray(cx) - xs[i]) ** 2 + (np.asarray(cy) - ys[i]) ** 2
+                    for j in np.argsort(d2)[:4].tolist():
+                        if d2[j] > self.merge_radius_m**2:
+                            break
+                        if rsu_id not in merged[j].seen_by and merged[j].person == person:
+                            match = j
+                            break
+                if match is None:
+                    if vid:
+                        by_vehicle[vid] = len(merged)
+                    merged.append(
+                        _Cluster(
+                            object_id=f"{rsu_id}:{int(o.track_ids[i])}",
+                            object_class=ObjectClass(int(o.classes[i])),
+                            lats=[float(o.lat[i])],
+                            lons=[float(o.lon[i])],
+                            speed_mps=float(o.speed[i]),
+                            heading_rad=float(o.heading[i]),
+                            length_m=float(o.length[i]),
+                            width_m=float(o.width[i]),
+                            vehicle_id=vid,
+                            seen_by=[rsu_id],
+                            person=person,
+                            valid_at_ns=o.valid_at_ns,
+                        )
+                    )
+                    cx.append(float(xs[i]))
+                    cy.append(float(ys[i]))
+                else:
+                    m = merged[match]
+                    m.lats.append(float(o.lat[i]))
+                    m.lons.append(float(o.lon[i]))
+                    m.seen_by.append(rsu_id)
+                    if vid and not m.vehicle_id:
+                        m.vehicle_id = vid
+                        by_vehicle[vid] = match
+        return [
+            LiveObject(
+                object_id=m.vehicle_id or m.object_id,
+                object_class=m.object_class,
+                latitude_deg=sum(m.lats) / len(m.lats),
+                longitude_deg=sum(m.lons) / len(m.lons),
+                speed_mps=m.speed_mps,
+                heading_rad=m.heading_rad,
+                length_m=m.length_m,
+                width_m=m.width_m,
+                vehicle_id=m.vehicle_id,
+                seen_by=tuple(m.seen_by),
+                valid_at_ns=m.valid_at_ns,
+            )
+            for m in merged
+        ]

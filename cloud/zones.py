@@ -1,0 +1,137 @@
+"""Pilot-zone management: the cloud's zones, and the commands that bring each RSU's zones in line.
+
+Pure and synchronous. Each RSU should hold every zone whose polygon touches its coverage circle,
+at the zone's latest version, and no other. RSU statuses report the versions they hold;
+``reconcile`` turns the difference into versioned commands, ``due`` says which to (re)send,
+``acked`` clears them. Commands are idempotent on the RSU, so resending is always safe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import pymap3d
+import shapely
+
+from vicoop.cloudmodel import Command, CommandAck, DeleteZone, UpsertZone
+from vicoop.model import NS_PER_S, GeodeticOrigin
+from vicoop.zones import Zone
+
+
+def touches(zone: Zone, origin: GeodeticOrigin, radius_m: float) -> bool:
+    """Whether ``zone`` touches the circle of ``radius_m`` around ``origin``."""
+    lons = [p[0] for p in zone.polygon]
+    lats = [p[1] for p in zone.polygon]
+    e, n, _ = pymap3d.geodetic2enu(
+        lats,
+        lons,
+        [origin.altitude_m] * len(lats),
+        origin.latitude_deg,
+        origin.longitude_deg,
+        origin.altitude_m,
+    )
+    polygon = shapely.Polygon(list(zip(e, n, strict=True)))
+    return bool(polygon.distance(shapely.Point(0.0, 0.0)) <= radius_m)
+
+
+@dataclass
+class _Pending:
+    command: Command
+    zone_id: str
+    sent_at_ns: int = 0
+
+
+@dataclass
+class ZoneManager:
+    """Zones by id (``deleted`` keeps the version a deleted zone was deleted at)."""
+
+    resend_after_s: float = 5.0
+    zones: dict[str, Zone] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)
+
+    def next_version(self, zone_id: str) -> int:
+        current = self.zones.get(zone_id)
+        return max(current.version if current else 0, self.deleted.get(zone_id, 0)) + 1
+
+    def put(self, zone: Zone) -> None:
+        self.zones[zone.zone_id] = zone
+        self.deleted.pop(zone.zone_id, None)
+
+    def delete(self, zone_id: str) -> int:
+        """Delete a zone; returns the version it is deleted at."""
+        version = self.next_version(zone_id)
+        self.zones.pop(zone_id, None)
+        self.deleted[zone_id] = version
+        return version
+
+    def reconcile(
+        self,
+        rsu_id: str,
+        origin: GeodeticOrigin,
+        coverage_radius_m: float,
+        held: dict[str, int],
+        now_ns: int,
+    ) -> None:
+        """Queue the commands that bring ``rsu_id`` (holding ``held`` versions) in line."""
+        wanted: dict[str, Zone] = {
+            z.zone_id: z for z in self.zones.values() if touches(z, origin, coverage_radius_m)
+        }
+        for zone_id, zone in wanted.items():
+            if held.get(zone_id, 0) < zone.version:
+                self._queue(rsu_id, zone_id, zone.version, UpsertZone(zone), now_ns)
+            else:
+                self._drop(rsu_id, zone_id, zone.version)
+        for zone_id, version in held.items():
+            if zone_id in wanted:
+                continue
+            at = self.deleted.get(zone_id) or max(
+                version + 1, self.zones[zone_id].version if zone_id in self.zones else 0
+            )
+            self._queue(rsu_id, zone_id, at, DeleteZone(zone_id, at), now_ns)
+        for key in [
+            k for k in self._pending if k[0] == rsu_id and k[1] not in wanted and k[1] not in held
+        ]:
+            if not isinstance(self._pending[key].command.body, UpsertZone):
+                del self._pending[key]  # nothing to delete there any more
+
+    def _queue(
+        self, rsu_id: str, zone_id: str, version: int, body: UpsertZone | DeleteZone, now_ns: int
+    ) -> None:
+        current = self._pending.get((rsu_id, zone_id))
+        if (
+            current is not None
+            and current.command.version == version
+            and type(current.command.body) is type(body)
+        ):
+            return
+        command = Command(f"cmd-{uuid.uuid4().hex[:16]}", version, now_ns, body)
+        self._pending[(rsu_id, zone_id)] = _Pending(command, zone_id)
+
+    def _drop(self, rsu_id: str, zone_id: str, version: int) -> None:
+        current = self._pending.get((rsu_id, zone_id))
+        if current is not None and current.command.version <= version:
+            del self._pending[(rsu_id, zone_id)]
+
+    def due(self, rsu_ids: set[str], now_ns: int) -> list[tuple[str, Command]]:
+        """Commands for ``rsu_ids`` (the online ones) never sent or sent too long ago; marks
+        them sent at ``now_ns``."""
+        resend_ns = int(self.resend_after_s * NS_PER_S)
+        out = []
+        for (rsu_id, _), pending in sorted(self._pending.items()):
+            if rsu_id in rsu_ids and (
+                pending.sent_at_ns == 0 or now_ns - pending.sent_at_ns >= resend_ns
+            ):
+                pending.sent_at_ns = now_ns
+                out.append((rsu_id, pending.command))
+        return out
+
+    def acked(self, rsu_id: str, ack: CommandAck) -> None:
+        """An RSU acknowledged a command: applied, already applied or rejected, it is done."""
+        for key, pending in list(self._pending.items()):
+            if key[0] == rsu_id and pending.command.command_id == ack.command_id:
+                del self._pending[key]
+
+    def pending(self, rsu_id: str | None = None) -> list[Command]:
+        return [p.command for (r, _), p in sorted(self._pending.items()) if rsu_id in (None, r)]

@@ -1,0 +1,88 @@
+"""Zone violations seen by an RSU: speeding in a zone, a road user inside a closed zone or of a
+class the zone does not allow. Pure: time is an argument.
+
+Each violation is reported once when it starts (per track, zone and kind), not at every frame;
+it may be reported again after the track has left the violation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymap3d
+
+from vicoop.cloudmodel import Event, EventKind
+from vicoop.model import ObjectClass, PerceptionFrame
+from vicoop.zones import ZoneSet
+
+# Speeding is reported above the limit plus this margin (m/s): measurement noise is not speeding.
+SPEED_MARGIN_MPS = 0.5
+ROAD_USERS = frozenset(ObjectClass) - {ObjectClass.UNSPECIFIED, ObjectClass.UNKNOWN}
+
+
+class ZoneMonitor:
+    """Turns frames into violation events against the zones the RSU holds."""
+
+    def __init__(self, speed_margin_mps: float = SPEED_MARGIN_MPS) -> None:
+        self.speed_margin_mps = speed_margin_mps
+        self._active: set[tuple[int, str, EventKind]] = set()
+
+    def check(self, frame: PerceptionFrame, zones: ZoneSet, now_ns: int) -> list[Event]:
+        """The violations that start in ``frame``."""
+        active_zones = [z for z in zones.zones.values() if z.rules.active(now_ns)]
+        if not frame.objects or not active_zones:
+            self._active.clear()
+            return []
+        xyz = frame.positions
+        o = frame.origin
+        lat, lon, _ = pymap3d.enu2geodetic(
+            xyz[:, 0], xyz[:, 1], xyz[:, 2], o.latitude_deg, o.longitude_deg, o.altitude_m
+        )
+        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        now_active: set[tuple[int, str, EventKind]] = set()
+        events: list[Event] = []
+        for zone in active_zones:
+            inside = np.flatnonzero(zone.contains_many(lat, lon))
+            rules = zone.rules
+            for i in inside.tolist():
+                obj = frame.objects[i]
+                found: list[tuple[EventKind, float, str]] = []
+                if rules.closed and obj.object_class in ROAD_USERS:
+                    found.append(
+                        (EventKind.ZONE_CLOSED_ENTRY, 0.0, f"inside closed zone {zone.name!r}")
+                    )
+                if not rules.allows_class(obj.object_class) and obj.object_class in ROAD_USERS:
+                    found.append(
+                        (
+                            EventKind.ZONE_CLASS_NOT_ALLOWED,
+                            0.0,
+                            f"{obj.object_class.name.lower()} not allowed in zone {zone.name!r}",
+                        )
+                    )
+                limit = rules.speed_limit_mps
+                if limit > 0 and obj.speed_mps > limit + self.speed_margin_mps:
+                    found.append(
+                        (
+                            EventKind.ZONE_SPEEDING,
+                            obj.speed_mps,
+                            f"{obj.speed_mps:.1f} m/s in zone {zone.name!r} (limit {limit:.1f})",
+                        )
+                    )
+                for kind, value, detail in found:
+                    key = (obj.track_id, zone.zone_id, kind)
+                    now_active.add(key)
+                    if key not in self._active:
+                        events.append(
+                            Event(
+                                kind=kind,
+                                occurred_at_ns=frame.valid_at_ns,
+                                zone_id=zone.zone_id,
+                                vehicle_id=obj.vehicle_id,
+                                track_id=obj.track_id,
+                                x_m=obj.position.x,
+                                y_m=obj.position.y,
+                                value=value,
+                                detail=detail,
+                            )
+                        )
+        self._active = now_active
+        return events

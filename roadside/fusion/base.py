@@ -101,7 +101,8 @@ def near_side_offsets(
 ) -> FloatArray:
     """(K,) m from a footprint's nearest point along the viewing direction ``axis_rad`` to its
     centre, measured along the (K, 2) unit ``lines_of_sight``, for (K,) ``lengths`` and
-    ``widths`` m of footprints heading (K,) ``headings`` rad.
+    ``widths`` m of footprints heading (K,) ``headings`` rad (or any shapes that broadcast, with
+    the lines of sight's last axis the two components).
 
     The nearest point is half the footprint's extent along the axis short of the centre,
     ``L/2 |cos(h - axis)| + W/2 |sin(h - axis)|``; along a line of sight at an angle to the axis
@@ -109,7 +110,9 @@ def near_side_offsets(
     """
     rel = headings - axis_rad
     along_axis = 0.5 * lengths * np.abs(np.cos(rel)) + 0.5 * widths * np.abs(np.sin(rel))
-    cos_los = lines_of_sight[:, 0] * math.cos(axis_rad) + lines_of_sight[:, 1] * math.sin(axis_rad)
+    cos_los = lines_of_sight[..., 0] * math.cos(axis_rad) + lines_of_sight[..., 1] * math.sin(
+        axis_rad
+    )
     out: FloatArray = along_axis / np.maximum(cos_los, 0.5)
     return out
 

@@ -153,26 +153,33 @@ class _Shape:
     heading: FloatArray
     heading_known: np.ndarray
     scatter: FloatArray
+    # (N, classes): the class belief where the size is the class's (not measured, not unknown),
+    # else zeros; a near-side centre is placed with the offsets of all classes so weighted.
+    mix: FloatArray
 
     @staticmethod
     def of(st: _State, xc: FloatArray) -> _Shape:
-        lw = _Shape.lengths_widths(st.class_p, st.size_sum, st.size_n)
+        lw, mix = _Shape.lengths_widths(st.class_p, st.size_sum, st.size_n)
         speed = np.hypot(xc[:, 2], xc[:, 3])
         known = speed > _HEADING_SPEED
         heading = np.where(known, np.arctan2(xc[:, 3], xc[:, 2]), st.heading)
         scatter = np.where(
             (st.scatter_n >= _SCATTER_MIN_N)[:, None], np.maximum(st.scatter, 0.0), 0.0
         )
-        return _Shape(lw, heading, known, scatter)
+        return _Shape(lw, heading, known, scatter, mix)
 
     @staticmethod
-    def lengths_widths(class_p: FloatArray, size_sum: FloatArray, size_n: FloatArray) -> FloatArray:
-        """(N, 2) m: as measured, else expected under the class belief, else an unknown object's."""
+    def lengths_widths(
+        class_p: FloatArray, size_sum: FloatArray, size_n: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """(N, 2) m: as measured, else expected under the class belief, else an unknown object's;
+        and (N, classes) the class belief where the size comes from it, else zeros."""
         informed = class_p.max(axis=1) > 2.0 / N_CLASSES
         lw = np.where(informed[:, None], class_p @ CLASS_SIZE_TABLE[:, :2], _UNKNOWN_LW)
         measured = size_n[:, :2] > 0
         out: FloatArray = np.where(measured, size_sum[:, :2] / np.maximum(size_n[:, :2], 1), lw)
-        return out
+        mix: FloatArray = np.where((informed & ~measured.any(axis=1))[:, None], class_p, 0.0)
+        return out, mix
 
     def footprint_inside(self, centres: FloatArray, coverage: Coverage) -> np.ndarray:
         """Whether each track's whole footprint (its four corners; a square of its length where
@@ -392,11 +399,11 @@ class MultiSensorTracker(Tracker):
                     self._update_scatter(st, scan, rows, cols, shape, xc, pc)
                 if self._update_class(st, scan, rows, cols) and shape is not None:
                     # A detection's class tells its object's size, so where its centre lies.
-                    lw = shape.lw.copy()
-                    lw[rows] = _Shape.lengths_widths(
+                    lw, mix = shape.lw.copy(), shape.mix.copy()
+                    lw[rows], mix[rows] = _Shape.lengths_widths(
                         st.class_p[rows], st.size_sum[rows], st.size_n[rows]
                     )
-                    shape = dataclasses.replace(shape, lw=lw)
+                    shape = dataclasses.replace(shape, lw=lw, mix=mix)
                 meas = self._measurements(scan, rows, cols, shape, spread, xc, pc[:, 2:4, 2:4])
                 x_new, p_new, mu_new = self.imm.update(xp[rows], pp[rows], c[rows], meas)
                 xp[rows], pp[rows], c[rows] = x_new, p_new, mu_new
@@ -485,6 +492,22 @@ class MultiSensorTracker(Tracker):
                     shape.lw[tr, 0], shape.lw[tr, 1], shape.heading[tr], o.axis_rad, u
                 )
                 var = (_SIZE_REL_SIGMA * offset) ** 2
+                mix = shape.mix[tr]
+                by_class = mix.any(axis=1)
+                if by_class.any():
+                    # Not sure of the class, not sure of the offset: its mean and variance over
+                    # the classes (a pedestrian the detector called a car is not placed 2 m off).
+                    each = near_side_offsets(
+                        CLASS_SIZE_TABLE[:, 0],
+                        CLASS_SIZE_TABLE[:, 1],
+                        shape.heading[tr][:, None],
+                        o.axis_rad,
+                        u[:, None, :],
+                    )
+                    m1 = (mix * each).sum(axis=1)
+                    m2 = (mix * each * each).sum(axis=1) * (1.0 + _SIZE_REL_SIGMA**2)
+                    offset = np.where(by_class, m1, offset)
+                    var = np.where(by_class, np.maximum(m2 - m1 * m1, 0.0), var)
                 z = z.copy()
                 z[known] += u * (offset - o.offsets[k])[:, None]
                 r = r.copy()

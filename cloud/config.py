@@ -1,0 +1,41 @@
+"""The cloud service's configuration (``vicoop cloud run --config FILE``), validated once."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from vicoop.config import StrictModel
+
+Role = Literal["viewer", "operator", "admin"]
+
+
+class TokenConfig(StrictModel):
+    """A bearer token of the control API and who holds it."""
+
+    token: str = Field(min_length=16, max_length=200)
+    name: str = Field(min_length=1, max_length=64)
+    role: Role = "viewer"
+
+
+class CloudConfig(StrictModel):
+    """Everything the cloud twin needs; every field has a default for one machine."""
+
+    # mqtt://host:port of the broker; None starts an embedded (amqtt) broker in this process.
+    mqtt_url: str | None = Field(None, pattern=r"^mqtt://[^:/]+(:\d+)?/?$")
+    # SQLAlchemy URL of the system of record (PostgreSQL in production).
+    db_url: str = "sqlite:///vicoop-cloud.sqlite3"
+    http_host: str = "127.0.0.1"
+    # 0 picks a free port.
+    http_port: int = Field(8080, ge=0, le=65535)
+    # API tokens; when empty, one token per role is generated at start and logged.
+    tokens: tuple[TokenConfig, ...] = ()
+    # An RSU silent this long counts as offline (its last will usually says so sooner).
+    offline_after_s: float = Field(30.0, gt=0)
+    # Unacknowledged commands are sent again after this long.
+    command_resend_s: float = Field(5.0, gt=0)
+    # MQTT 5 shared-subscription group, to split RSU traffic over several twin workers.
+    shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
+    # Seconds between live-object snapshots on the feed.
+    feed_interval_s: float = Field(0.5, gt=0, le=60)

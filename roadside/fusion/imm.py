@@ -138,18 +138,18 @@ class ImmFilter:
         s = np.empty((*p.shape[:-2], m, m))
         if m == 3:
             h2 = h[..., 2, :]
-            ph[..., 2] = (p * h2[..., None, :]).sum(axis=-1)
-            s[..., 2, :] = (h2[..., :, None] * ph).sum(axis=-2)
+            ph[..., 2] = np.einsum("...ij,...j->...i", p, h2)
+            s[..., 2, :] = np.einsum("...i,...ij->...j", h2, ph)
         s[..., :2, :] = ph[..., :2, :]
         s += meas.r[:, None]
         s_inv, logdet = _inverse_sym(s)
         y = meas.z[:, None, :] - hx
         k = ph @ s_inv
-        x_new = x + (k * y[..., None, :]).sum(axis=-1)
+        x_new = x + np.einsum("...ij,...j->...i", k, y)
         # P - K S K' = P - K H P; symmetrised against round-off.
         p_new = p - k @ np.swapaxes(ph, -1, -2)
         p_new = 0.5 * (p_new + np.swapaxes(p_new, -1, -2))
-        d2 = (s_inv * y[..., :, None] * y[..., None, :]).sum(axis=(-2, -1))
+        d2 = np.einsum("...i,...ij,...j->...", y, s_inv, y)
         loglik = -0.5 * (d2 + logdet + m * math.log(2.0 * math.pi))
         logw = np.log(np.maximum(c, 1e-300)) + loglik
         logw -= logw.max(axis=1, keepdims=True)

@@ -90,6 +90,11 @@ class TrackerStats:
     tracks_deleted: int = 0
 
 
+# _State fields that fusing a scan replaces by new arrays and never writes into: a copy for
+# replay may share them (they are the bulk of a state: the models' covariances).
+_REPLACED_WHOLE = frozenset({"x", "p", "mu"})
+
+
 @dataclass
 class _State:
     """All tracks (confirmed or not), as arrays over N; copied for late-measurement replay."""
@@ -124,7 +129,8 @@ class _State:
         out = _State.__new__(_State)
         for f in fields(self):
             v = getattr(self, f.name)
-            setattr(out, f.name, v.copy() if isinstance(v, np.ndarray) else v)
+            shared = f.name in _REPLACED_WHOLE or not isinstance(v, np.ndarray)
+            setattr(out, f.name, v if shared else v.copy())
         return out
 
     def keep(self, mask: np.ndarray) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from hil.scoring import mota_of
+from hil.scoring import mota_of, recall_of
 from vicoop.model import SensorHealth, SensorKind
 
 
@@ -194,7 +194,7 @@ def _quality(ev: Evidence, fault: Fault) -> tuple[float, float, int]:
 
 
 class ClutterBurst(Fault):
-    """Radars report 20 times their clutter: tracking holds (MOTA in the burst at least 0.8 of before, or 0.75) and no frame is lost."""
+    """Radars report 20 times their clutter: the real road users stay tracked (recall at least 0.9 of before), false tracks are gone within 3 s after the burst (MOTA back to 0.9 of before), and no frame is lost."""
 
     name = "clutter_burst"
     factor = 20.0
@@ -207,15 +207,21 @@ class ClutterBurst(Fault):
 
     def check(self, ev: Evidence) -> dict[str, Any]:
         before, during, lost = _quality(ev, self)
-        ok = (
-            not math.isfinite(during)
-            or not math.isfinite(before)
-            or during >= min(0.8 * before, 0.75)
+        after = mota_of(ev.timeline, self.end_s + 3.0, self.end_s + self.recovery_s)
+        recall_before = recall_of(ev.timeline, self.start_s - 15.0, self.start_s)
+        recall_during = recall_of(ev.timeline, self.start_s, self.end_s)
+        held = (
+            not (math.isfinite(recall_before) and math.isfinite(recall_during))
+            or recall_during >= 0.9 * recall_before
         )
+        recovered = not (math.isfinite(before) and math.isfinite(after)) or after >= 0.9 * before
         return {
-            "passed": bool(ok and lost == 0),
+            "passed": bool(held and recovered and lost == 0),
+            "recall_before": _round(recall_before),
+            "recall_during": _round(recall_during),
             "mota_before": _round(before),
             "mota_during": _round(during),
+            "mota_after": _round(after),
             "frames_lost": lost,
         }
 

@@ -132,7 +132,8 @@ class Rig:
         self.stalled: Probe | None = None
         self.vehicles: VehicleProcess | None = None
         self.barrier_timeouts = 0
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
+        self._rsu_op: asyncio.Future[None] | None = None
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
         self.stop_event = asyncio.Event()
 
@@ -168,11 +169,26 @@ class Rig:
         if self.mode == "external":
             raise HilError("rsu_restart needs an RSU the rig started (not --rsu)")
         for r in self.rsus:
-            self._spawn(r.handle.stop())
+            self._in_turn(r.handle.stop)
 
     def start_rsu(self) -> None:
         for r in self.rsus:
-            self._spawn(r.handle.start())
+            self._in_turn(r.handle.start)
+
+    def _in_turn(self, op: Callable[[], Awaitable[None]]) -> None:
+        # RSU stops and starts run one after another: a start waits until the old process has
+        # exited and freed its ports.
+        previous = self._rsu_op
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            await op()
+
+        self._rsu_op = asyncio.ensure_future(run())
+        self._background.add(self._rsu_op)
+        self._rsu_op.add_done_callback(self._background.discard)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)

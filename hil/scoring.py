@@ -219,6 +219,15 @@ def mota_of(
     return 1.0 - (sum(r[3] for r in rows) + sum(r[4] for r in rows) + sum(r[5] for r in rows)) / gt
 
 
+def recall_of(
+    timeline: Sequence[tuple[float, int, int, int, int, int]], start_s: float, end_s: float
+) -> float:
+    """Share of ground truth matched by a track over the seconds in [start_s, end_s)."""
+    rows = [r for r in timeline if start_s <= r[0] < end_s]
+    gt = sum(r[1] for r in rows)
+    return sum(r[2] for r in rows) / gt if gt else math.nan
+
+
 def percentiles_ms(latencies_s: Sequence[float]) -> dict[str, float | None]:
     """p50, p99 and max of latencies given in seconds, in ms."""
     if not latencies_s:

@@ -177,3 +177,40 @@ def test_an_rsu_elsewhere_needs_fixed_sensor_ports(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "with --rsu the site file must give every sensor input's port" in result.stderr
+
+
+COLOGNE1 = Path(__file__).parents[3] / "shared" / "scenarios" / "cologne1"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not COLOGNE1.is_dir(), reason="the shared city scenarios are not here")
+def test_a_city_scenario_without_a_site_file_runs_as_it_is(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    result = subprocess.run(
+        [
+            *VICOOP,
+            "hil",
+            "run",
+            "--scenario",
+            str(COLOGNE1),
+            "--duration",
+            "20",
+            "--clients",
+            "2",
+            "--json",
+            str(out),
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    r = json.loads(out.read_text())
+    assert r["site_file"] == str(
+        tmp_path / "cologne1.site.yaml"
+    )  # generated, not written into the scenario
+    assert list(r["rsus"]) == ["cologne1-cluster_357187_359543"]
+    assert r["mota"] > 0.8 and r["frames_lost"] == 0 and r["faults"] == {}
+    assert not list(COLOGNE1.glob("*.site.yaml"))

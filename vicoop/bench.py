@@ -15,4 +15,7 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     bench = roles.add_parser("bench", help="benchmarks (JSON on stdout)")
     benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     stream_bench.add_parser(benches)
+    from cloud import bench as cloud_bench
+
+    cloud_bench.add_parser(benches)
     fusion_bench.add_parser(benches)  # tracking, fusion

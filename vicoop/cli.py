@@ -6,6 +6,8 @@
     vicoop rsu check-config rsu.yaml       validate a configuration file and print it
     vicoop demo [--duration S]             an RSU and two vehicle clients, on embedded defaults
     vicoop bench stream ... --json         RSU -> vehicle streaming against a bare gRPC baseline
+    vicoop cloud run [--mqtt-url URL] [--db-url URL]   the cloud twin, API and dashboard
+    vicoop bench cloud --rsus N --rate HZ --json        RSU -> twin ingest through MQTT
     vicoop hil run --scenario PATH ...     drive the stack from SUMO, inject faults, score it
 
 Each role's package adds its own subcommands (``roadside.cli``, ``vicoop.bench``); this module
@@ -23,6 +25,7 @@ from vicoop.errors import VicoopError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cloud import cli as cloud_cli
     from roadside import cli as roadside_cli
     from vicoop import bench, demo
 
@@ -32,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     roles = parser.add_subparsers(dest="role", required=True, metavar="COMMAND")
     roadside_cli.add_parser(roles)
+    cloud_cli.add_parser(roles)
     demo.add_parser(roles)
     bench.add_parser(roles)
     try:

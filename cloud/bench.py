@@ -1,0 +1,159 @@
+"""``vicoop bench cloud``: N simulated RSUs publish status and perception summaries through the
+broker; the twin ingests them. Prints one JSON object: messages ingested per second, ingest lag
+(publish -> applied to the twin) p50/p99 in ms, and the twin process's CPU seconds.
+
+The RSUs are simulated in a separate process (paho-mqtt, the same protobuf payloads as real
+RSUs), so the twin's CPU figure is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import tempfile
+import time
+
+import numpy as np
+
+from cloud.broker import EmbeddedBroker
+from cloud.ingest import TwinIngest
+from cloud.store import Store
+from cloud.twin import Twin
+from cloud.zones import ZoneManager
+from roadside.cloudlink.link import parse_mqtt_url, topic
+from vicoop import codec_cloud
+from vicoop.cloudmodel import PerceptionSummary, RsuHealth, RsuStatus
+from vicoop.model import DetectedObject, GeodeticOrigin, ObjectClass, Size3, Vec3
+
+
+def _publisher(
+    url: str, rsus: int, rate_hz: float, duration_s: float, objects: int, start_at: float
+) -> None:
+    import paho.mqtt.client as mqtt
+
+    host, port = parse_mqtt_url(url)
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="vicoop-bench-rsus")
+    client.max_queued_messages_set(0)
+    client.connect(host, port)
+    import socket
+
+    sock = client.socket()
+    if isinstance(sock, socket.socket):  # small messages: no Nagle delay on the RSU side
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.loop_start()
+    origins = [
+        GeodeticOrigin(50.93 + 0.001 * (i % 50), 6.95 + 0.001 * (i // 50)) for i in range(rsus)
+    ]
+    for i, origin in enumerate(origins):
+        status = RsuStatus(f"bench-{i}", RsuHealth.OK, origin, 150.0, sent_at_ns=time.time_ns())
+        client.publish(
+            topic(f"bench-{i}", "status"), codec_cloud.encode_status(status), qos=1, retain=False
+        )
+    while time.time() < start_at:
+        time.sleep(0.01)
+    period = 1.0 / rate_hz
+    tick = time.time()
+    seq = 0
+    end = start_at + duration_s
+    while tick < end:
+        seq += 1
+        for i, origin in enumerate(origins):
+            now = time.time_ns()
+            objs = tuple(
+                DetectedObject(
+                    k,
+                    ObjectClass.CAR,
+                    0.9,
+                    Vec3(k * 3.0, (seq % 100) * 0.5, 0.7),
+                    Vec3(5.0, 0.0),
+                    0.0,
+                    Size3(4.5, 1.8, 1.5),
+                    (0.2, 0, 0, 0.2, 0, 0.01),
+                    0.99,
+                    now,
+                )
+                for k in range(objects)
+            )
+            summary = PerceptionSummary(f"bench-{i}", seq, now, time.time_ns(), origin, objs)
+            client.publish(topic(f"bench-{i}", "perception"), codec_cloud.encode_summary(summary))
+        tick += period
+        delay = tick - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    client.loop_stop()
+    client.disconnect()
+
+
+async def run_bench(
+    rsus: int, rate_hz: float, duration_s: float, objects: int, mqtt_url: str | None
+) -> dict[str, object]:
+    broker = None
+    if mqtt_url is None:
+        broker = EmbeddedBroker()
+        await broker.start()
+        mqtt_url = broker.url
+    tmp = tempfile.TemporaryDirectory(prefix="vicoop-bench-")
+    store = Store(f"sqlite:///{tmp.name}/twin.sqlite3")
+    await asyncio.to_thread(store.migrate)
+    twin = Twin()
+    ingest = TwinIngest(twin, ZoneManager(), store, mqtt_url, client_id="vicoop-bench-twin")
+    await ingest.start()
+    await asyncio.wait_for(ingest.connected.wait(), 10)
+    warmup_s = 1.0
+    start_at = time.time() + 1.0
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(
+        target=_publisher, args=(mqtt_url, rsus, rate_hz, duration_s + warmup_s, objects, start_at)
+    )
+    proc.start()
+    await asyncio.sleep(max(0.0, start_at - time.time()) + warmup_s)
+    ingest.lag_ns.clear()
+    m0, c0, t0 = twin.counters.summaries, time.process_time(), time.monotonic()
+    await asyncio.sleep(duration_s)
+    m1, c1, t1 = twin.counters.summaries, time.process_time(), time.monotonic()
+    lag = np.array(ingest.lag_ns, dtype=np.float64) / 1e6
+    await asyncio.to_thread(proc.join, 30)
+    await ingest.stop()
+    if broker is not None:
+        await broker.stop()
+    store.close()
+    tmp.cleanup()
+    return {
+        "rsus": rsus,
+        "rate_hz": rate_hz,
+        "objects_per_summary": objects,
+        "duration_s": duration_s,
+        "broker": "embedded amqtt" if broker else mqtt_url,
+        "messages_offered_per_s": rsus * rate_hz,
+        "messages_per_s": round((m1 - m0) / (t1 - t0), 1),
+        "lag_ms": {
+            "p50": round(float(np.percentile(lag, 50)), 2) if lag.size else None,
+            "p99": round(float(np.percentile(lag, 99)), 2) if lag.size else None,
+            "max": round(float(lag.max()), 2) if lag.size else None,
+        },
+        "cpu_s": round(c1 - c0, 2),
+        "malformed": twin.counters.malformed,
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    result = asyncio.run(
+        run_bench(args.rsus, args.rate, args.duration, args.objects, args.mqtt_url)
+    )
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+    return 0
+
+
+def add_parser(benches: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = benches.add_parser("cloud", help="RSU -> twin ingest through the MQTT broker")
+    p.add_argument("--rsus", type=int, default=200)
+    p.add_argument("--rate", type=float, default=10.0, help="summaries per second per RSU")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds measured")
+    p.add_argument("--objects", type=int, default=8, help="objects per summary")
+    p.add_argument("--mqtt-url", default=None, help="mqtt://host:port; default: embedded broker")
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(run=_run)

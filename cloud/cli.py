@@ -1,0 +1,51 @@
+"""``vicoop cloud run``: the cloud twin, control API and dashboard until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+from cloud.config import CloudConfig
+from vicoop import config as config_io
+
+
+async def serve(config: CloudConfig) -> None:
+    from cloud.service import CloudService
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with CloudService(config) as service:
+        print(
+            f"cloud twin: dashboard and API on {service.url} (MQTT {service.mqtt_url})", flush=True
+        )
+        for role, token in service.generated_tokens.items():
+            print(f"  {role} token: {token}", flush=True)
+        await stop.wait()
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = CloudConfig() if args.config is None else config_io.load(CloudConfig, args.config)
+    updates = {
+        k: v
+        for k, v in (("mqtt_url", args.mqtt_url), ("db_url", args.db_url), ("http_port", args.port))
+        if v is not None
+    }
+    config = config_io.validate(CloudConfig, {**config.model_dump(), **updates}, "command line")
+    asyncio.run(serve(config))
+    return 0
+
+
+def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cloud = roles.add_parser("cloud", help="the cloud digital twin")
+    commands = cloud.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the twin, control API and dashboard")
+    run.add_argument("--config", default=None, help="YAML file (cloud.config.CloudConfig)")
+    run.add_argument("--mqtt-url", default=None, help="mqtt://host:port (default: embedded broker)")
+    run.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite file)")
+    run.add_argument("--port", type=int, default=None, help="HTTP port")
+    run.set_defaults(run=_run)

@@ -18,10 +18,11 @@ sides cannot disagree::
         cameras: {camera-1: {rate_hz: 10, latency_ms: 40, ...}}
 
 ``generate_site`` writes one for any SUMO scenario: an RSU per signalised junction (or the
-junctions asked for), with a pole per arm of the junction on its far side, each carrying a radar
-and a camera looking across the junction down that arm. Geo-referenced
-nets give the RSU's WGS84 origin; a net without a geo reference is placed at a fallback origin
-(``fallback_origin``) with its axes taken as east and north, and the site says so
+junctions asked for; in a net without signals, the junction where the most roads meet), with a
+pole per arm of the junction on its far side, each carrying a radar and a camera looking across
+the junction down that arm. Geo-referenced nets give the RSU's WGS84 origin; a net without a geo
+reference is placed at a fallback origin (``fallback_origin``) with its axes taken as east and
+north, and the site says so
 (``geo_referenced: false``).
 """
 
@@ -328,9 +329,12 @@ def generate_site(
                 if node not in junctions:
                     junctions.append(node)
         if not junctions:
-            raise ScenarioError(
-                f"{net_path}: no signalised junction; name junctions with --junction"
-            )
+            # No signals at all: the junction where the most roads meet.
+            nodes = [n for n in net.getNodes() if n.getType() != "internal"]
+            if not nodes:
+                raise ScenarioError(f"{net_path}: no junction to put an RSU at")
+            busiest = max(nodes, key=lambda n: len(n.getIncoming()) + len(n.getOutgoing()))
+            junctions.append(busiest.getID())
     geo = bool(net.hasGeoProj())
     entries = []
     sim = SumoSim(sumocfg, net_only=True) if geo else None

@@ -114,3 +114,20 @@ def test_a_bad_site_file_names_the_field(tmp_path: Path) -> None:
         ConfigError, match=r"bad.site.yaml: rsus.0: Value error, rsu.source.kind must be 'sensors'"
     ):
         load_site(path)
+
+
+def test_a_net_without_signals_gets_an_rsu_where_most_roads_meet(tmp_path: Path) -> None:
+    netgenerate = Path(sumo_binary()).with_name("netgenerate")
+    subprocess.run(
+        [str(netgenerate), "--grid", "--grid.number", "3", "-o", str(tmp_path / "plain.net.xml")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    cfg = tmp_path / "plain.sumocfg"
+    cfg.write_text(
+        '<configuration><input><net-file value="plain.net.xml"/></input></configuration>'
+    )
+    assert [r.junction for r in generate_site(cfg).rsus] == [
+        "B1"
+    ]  # the grid's only four-way crossing

@@ -55,16 +55,27 @@ def score(frames: list[tuple[Truth, np.ndarray, np.ndarray]]) -> dict[str, float
     data: dict[str, Any] = {"gt_ids": [], "tracker_ids": [], "similarity_scores": []}
     graded = []
     for truth, ids, xy in frames:
-        d = np.hypot(truth.positions[:, None, 0] - xy[None, :, 0], truth.positions[:, None, 1] - xy[None, :, 1])
+        d = np.hypot(
+            truth.positions[:, None, 0] - xy[None, :, 0],
+            truth.positions[:, None, 1] - xy[None, :, 1],
+        )
         acc.update(truth.ids.tolist(), ids.tolist(), np.where(d <= MATCH_M, d * d, np.nan))
-        data["gt_ids"].append(np.array([gt_index.setdefault(int(i), len(gt_index)) for i in truth.ids], dtype=int))
-        data["tracker_ids"].append(np.array([tr_index.setdefault(int(i), len(tr_index)) for i in ids], dtype=int))
+        data["gt_ids"].append(
+            np.array([gt_index.setdefault(int(i), len(gt_index)) for i in truth.ids], dtype=int)
+        )
+        data["tracker_ids"].append(
+            np.array([tr_index.setdefault(int(i), len(tr_index)) for i in ids], dtype=int)
+        )
         data["similarity_scores"].append(np.where(d <= MATCH_M, 1.0 - 0.01 * d / MATCH_M, 0.0))
         graded.append(np.maximum(0.0, 1.0 - d / MATCH_M))
-    summary = mm.metrics.create().compute(acc, metrics=["mota", "idf1", "num_switches", "num_false_positives", "num_misses"])
+    summary = mm.metrics.create().compute(
+        acc, metrics=["mota", "idf1", "num_switches", "num_false_positives", "num_misses"]
+    )
     data.update(
-        num_gt_ids=len(gt_index), num_tracker_ids=len(tr_index),
-        num_gt_dets=sum(len(g) for g in data["gt_ids"]), num_tracker_dets=sum(len(t) for t in data["tracker_ids"]),
+        num_gt_ids=len(gt_index),
+        num_tracker_ids=len(tr_index),
+        num_gt_dets=sum(len(g) for g in data["gt_ids"]),
+        num_tracker_dets=sum(len(t) for t in data["tracker_ids"]),
         num_timesteps=len(frames),
     )
     with warnings.catch_warnings():
@@ -102,11 +113,15 @@ class StoneSoupTracker:
 
         self.cfg = config.tracker
         ct = next(m for m in self.cfg.motion_models if m.name == "ct")
-        transition = ConstantTurn(linear_noise_coeffs=np.array([ct.accel_psd, ct.accel_psd]), turn_noise_coeff=ct.turn_psd)
+        transition = ConstantTurn(
+            linear_noise_coeffs=np.array([ct.accel_psd, ct.accel_psd]), turn_noise_coeff=ct.turn_psd
+        )
         self.predictor = ExtendedKalmanPredictor(transition)
         self.updater = ExtendedKalmanUpdater(measurement_model=None)
         gate = -2.0 * math.log1p(-self.cfg.gate_probability)
-        self.hypothesiser = DistanceHypothesiser(self.predictor, self.updater, measure=Mahalanobis(), missed_distance=math.sqrt(gate))
+        self.hypothesiser = DistanceHypothesiser(
+            self.predictor, self.updater, measure=Mahalanobis(), missed_distance=math.sqrt(gate)
+        )
         self.associator = GNNWith2DAssignment(self.hypothesiser)
         self.tracks: set[Any] = set()
         self.meta: dict[Any, dict[str, Any]] = {}
@@ -124,20 +139,44 @@ class StoneSoupTracker:
         if scan.kind == SensorKind.RADAR:
             r = self.radar[scan.sensor_id]
             model = CartesianToBearingRangeRate2D(
-                ndim_state=5, mapping=(0, 2), velocity_mapping=(1, 3),
-                noise_covar=np.diag([r.noise.azimuth_sigma_rad**2 + (r.noise.extent_sigma_m / 30) ** 2,
-                                     r.noise.range_sigma_m**2 + r.noise.extent_sigma_m**2, r.noise.radial_speed_sigma_mps**2]),
+                ndim_state=5,
+                mapping=(0, 2),
+                velocity_mapping=(1, 3),
+                noise_covar=np.diag(
+                    [
+                        r.noise.azimuth_sigma_rad**2 + (r.noise.extent_sigma_m / 30) ** 2,
+                        r.noise.range_sigma_m**2 + r.noise.extent_sigma_m**2,
+                        r.noise.radial_speed_sigma_mps**2,
+                    ]
+                ),
                 translation_offset=np.array([[r.mounting.x_m], [r.mounting.y_m]]),
             )
             g = np.sqrt(np.maximum(raw.ranges_m**2 - r.mounting.z_m**2, 0.0))
             bearing = raw.azimuths_rad + r.mounting.yaw_rad
             for k in range(len(scan)):
-                out.append(Detection(np.array([[math.atan2(math.sin(bearing[k]), math.cos(bearing[k]))], [g[k]], [raw.radial_speeds_mps[k]]]),
-                                     timestamp=ts, measurement_model=model))
+                out.append(
+                    Detection(
+                        np.array(
+                            [
+                                [math.atan2(math.sin(bearing[k]), math.cos(bearing[k]))],
+                                [g[k]],
+                                [raw.radial_speeds_mps[k]],
+                            ]
+                        ),
+                        timestamp=ts,
+                        measurement_model=model,
+                    )
+                )
         else:
             for k in range(len(scan)):
-                model = LinearGaussian(ndim_state=5, mapping=(0, 2), noise_covar=scan.covariances[k])
-                out.append(Detection(scan.positions[k].reshape(2, 1), timestamp=ts, measurement_model=model))
+                model = LinearGaussian(
+                    ndim_state=5, mapping=(0, 2), noise_covar=scan.covariances[k]
+                )
+                out.append(
+                    Detection(
+                        scan.positions[k].reshape(2, 1), timestamp=ts, measurement_model=model
+                    )
+                )
         return out
 
     def process(self, scan: Scan, raw: Any) -> None:
@@ -154,7 +193,9 @@ class StoneSoupTracker:
             tree = cKDTree(scan.positions)
             for track in tracks:
                 pred = self.predictor.predict(track, timestamp=ts)
-                idx = tree.query_ball_point([float(pred.state_vector[0, 0]), float(pred.state_vector[2, 0])], r=15.0)
+                idx = tree.query_ball_point(
+                    [float(pred.state_vector[0, 0]), float(pred.state_vector[2, 0])], r=15.0
+                )
                 hyps[track] = self.hypothesiser.hypothesise(track, {detections[i] for i in idx}, ts)
             associations = _assign(self.associator, hyps)
         else:
@@ -173,7 +214,12 @@ class StoneSoupTracker:
                 track.append(pred)
                 pred_xy = np.array([[pred.state_vector[0, 0], pred.state_vector[2, 0]]])
                 hit = False
-            covered = hit or scan.coverage is None or pred_xy is None or bool(scan.coverage.contains(pred_xy)[0])
+            covered = (
+                hit
+                or scan.coverage is None
+                or pred_xy is None
+                or bool(scan.coverage.contains(pred_xy)[0])
+            )
             if covered:
                 meta["hits"] = ((meta["hits"] << 1) | hit) & 0xFF
                 meta["chances"] += 1
@@ -186,7 +232,9 @@ class StoneSoupTracker:
                 elif meta["chances"] >= cfg.confirm_n:
                     self._drop(track)
                     continue
-            misses = min(meta["chances"], cfg.delete_n) - bin(meta["hits"] & ((1 << cfg.delete_n) - 1)).count("1")
+            misses = min(meta["chances"], cfg.delete_n) - bin(
+                meta["hits"] & ((1 << cfg.delete_n) - 1)
+            ).count("1")
             if meta["confirmed"] and misses >= cfg.delete_m:
                 self._drop(track)
         for k, det in enumerate(detections):
@@ -204,9 +252,17 @@ class StoneSoupTracker:
             sv2 = cfg.init_speed_sigma_mps**2
             p = np.diag([0.0, sv2, 0.0, sv2, cfg.init_turn_sigma_radps**2])
             p[np.ix_([0, 2], [0, 2])] = scan.covariances[k]
-            track = Track([GaussianState(np.array([[x], [0.0], [y], [0.0], [0.0]]), p, timestamp=ts)])
+            track = Track(
+                [GaussianState(np.array([[x], [0.0], [y], [0.0], [0.0]]), p, timestamp=ts)]
+            )
             self.tracks.add(track)
-            self.meta[track] = {"id": self.next_id, "hits": 1, "chances": 1, "confirmed": False, "last": scan.measured_at_ns}
+            self.meta[track] = {
+                "id": self.next_id,
+                "hits": 1,
+                "chances": 1,
+                "confirmed": False,
+                "last": scan.measured_at_ns,
+            }
             self.next_id += 1
 
     def _drop(self, track: Any) -> None:
@@ -249,17 +305,27 @@ def _in_view(xy: np.ndarray, coverages: list[Coverage | None], radius_m: float) 
     return inside
 
 
-def run_tracking(duration_s: float, seed: int, camera_latency_ms: float, vehicles_per_min: float,
-                 include_stonesoup: bool = True) -> dict[str, Any]:
+def run_tracking(
+    duration_s: float,
+    seed: int,
+    camera_latency_ms: float,
+    vehicles_per_min: float,
+    include_stonesoup: bool = True,
+) -> dict[str, Any]:
     config = SensorsSourceConfig()
     radar_cfg, cam_cfg = config.radars[0], config.cameras[0]
     traffic = IntersectionTraffic(seed, vehicles_per_min=vehicles_per_min)
     radar_sim, cam_sim = RadarSimulator(radar_cfg, seed + 1), CameraSimulator(cam_cfg, seed + 2)
-    rproj, cproj = RadarProjector(radar_cfg.mounting, radar_cfg.noise), CameraProjector(cam_cfg.calibration)
+    rproj, cproj = (
+        RadarProjector(radar_cfg.mounting, radar_cfg.noise),
+        CameraProjector(cam_cfg.calibration),
+    )
     rcov, ccov = radar_coverage(radar_cfg), camera_coverage(cam_cfg)
     trackers = {name: MultiSensorTracker(config.tracker) for name in ("camera", "radar", "fused")}
     peer = StoneSoupTracker(config) if include_stonesoup else None
-    frames: dict[str, list[tuple[Truth, np.ndarray, np.ndarray]]] = {n: [] for n in [*trackers, "stonesoup"]}
+    frames: dict[str, list[tuple[Truth, np.ndarray, np.ndarray]]] = {
+        n: [] for n in [*trackers, "stonesoup"]
+    }
     latency_ticks = max(0, round(camera_latency_ms / 50.0))
     delayed: list[Scan] = []
     ticks = int(duration_s * 20)
@@ -288,8 +354,15 @@ def run_tracking(duration_s: float, seed: int, camera_latency_ms: float, vehicle
         if tick < 40 or tick % 2:  # let the trackers settle; score at 10 Hz
             continue
         view = _in_view(truth.positions, [rcov, ccov], 60.0)
-        t_view = Truth(truth.t_ns, truth.ids[view], truth.positions[view], truth.velocities[view], truth.headings[view],
-                       truth.classes[view], truth.sizes[view])
+        t_view = Truth(
+            truth.t_ns,
+            truth.ids[view],
+            truth.positions[view],
+            truth.velocities[view],
+            truth.headings[view],
+            truth.classes[view],
+            truth.sizes[view],
+        )
         for name, est in results.items():
             xy = est.states[:, :2]
             keep = _in_view(xy, [rcov, ccov], 60.0)
@@ -297,7 +370,9 @@ def run_tracking(duration_s: float, seed: int, camera_latency_ms: float, vehicle
         if peer is not None:
             keep = _in_view(ss_xy, [rcov, ccov], 60.0)
             frames["stonesoup"].append((t_view, ss_ids[keep], ss_xy[keep]))
-    variants = {name: score(f) | {"cpu_s": round(times[name], 2)} for name, f in frames.items() if f}
+    variants = {
+        name: score(f) | {"cpu_s": round(times[name], 2)} for name, f in frames.items() if f
+    }
     return {
         "bench": "tracking",
         "duration_s": duration_s,
@@ -313,7 +388,9 @@ def run_tracking(duration_s: float, seed: int, camera_latency_ms: float, vehicle
 # -- the fusion speed benchmark ---------------------------------------------------------------
 
 
-def _random_scans(m: int, cycles: int, seed: int, config: SensorsSourceConfig) -> list[tuple[int, Scan, Scan, Any, Any]]:
+def _random_scans(
+    m: int, cycles: int, seed: int, config: SensorsSourceConfig
+) -> list[tuple[int, Scan, Scan, Any, Any]]:
     """``cycles`` of a radar and a camera scan of M objects moving straight in a 300 m square."""
     rng = np.random.default_rng(seed)
     radar_cfg = config.radars[0]
@@ -329,14 +406,23 @@ def _random_scans(m: int, cycles: int, seed: int, config: SensorsSourceConfig) -
         t = t0 + c * NS_PER_S // 20
         p = pos + vel * c / 20
         d = p - [radar_cfg.mounting.x_m, radar_cfg.mounting.y_m]
-        rng_m = np.hypot(np.hypot(d[:, 0], d[:, 1]), radar_cfg.mounting.z_m) + rng.normal(0, 0.25, m)
+        rng_m = np.hypot(np.hypot(d[:, 0], d[:, 1]), radar_cfg.mounting.z_m) + rng.normal(
+            0, 0.25, m
+        )
         az = np.arctan2(d[:, 1], d[:, 0]) - radar_cfg.mounting.yaw_rad + rng.normal(0, 0.005, m)
         vr = np.einsum("ij,ij->i", vel, d) / np.hypot(d[:, 0], d[:, 1])
         raw = RadarCycle("radar-1", c, t, rng_m, az, vr, np.zeros(m), np.zeros(m, dtype=np.int64))
         rs = radar_scan(raw, rproj, None)
         z = p + rng.normal(0, 0.5, (m, 2))
-        cs = Scan("camera-1", SensorKind.CAMERA, t, z, np.broadcast_to(np.eye(2) * 0.25, (m, 2, 2)).copy(),
-                  classes=np.full(m, 5), class_scores=np.full(m, 0.8))
+        cs = Scan(
+            "camera-1",
+            SensorKind.CAMERA,
+            t,
+            z,
+            np.broadcast_to(np.eye(2) * 0.25, (m, 2, 2)).copy(),
+            classes=np.full(m, 5),
+            class_scores=np.full(m, 0.8),
+        )
         out.append((t, rs, cs, raw, None))
     del rcov
     return out
@@ -344,10 +430,16 @@ def _random_scans(m: int, cycles: int, seed: int, config: SensorsSourceConfig) -
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
     a = np.array(samples) * 1e3
-    return {"p50": round(float(np.percentile(a, 50)), 3), "p99": round(float(np.percentile(a, 99)), 3), "n": len(samples)}
+    return {
+        "p50": round(float(np.percentile(a, 50)), 3),
+        "p99": round(float(np.percentile(a, 99)), 3),
+        "n": len(samples),
+    }
 
 
-def run_fusion(objects: list[int], cycles: int, stonesoup_cycles: int, stonesoup_budget_s: float, seed: int) -> dict[str, Any]:
+def run_fusion(
+    objects: list[int], cycles: int, stonesoup_cycles: int, stonesoup_budget_s: float, seed: int
+) -> dict[str, Any]:
     config = SensorsSourceConfig()
     results = []
     warm = 10
@@ -389,37 +481,62 @@ def run_fusion(objects: list[int], cycles: int, stonesoup_cycles: int, stonesoup
         if ss:
             entry["stonesoup_ms"] = _percentiles(ss)
             entry["stonesoup_tracks"] = len(ids)
-            entry["speedup_p50"] = round(entry["stonesoup_ms"]["p50"] / max(entry["ours_ms"]["p50"], 1e-9), 1)
+            entry["speedup_p50"] = round(
+                entry["stonesoup_ms"]["p50"] / max(entry["ours_ms"]["p50"], 1e-9), 1
+            )
         results.append(entry)
     return {"bench": "fusion", "rate_hz": 20, "sensors": ["radar", "camera"], "results": results}
 
 
 def _run_tracking(args: argparse.Namespace) -> int:
-    print(json.dumps(run_tracking(args.duration, args.seed, args.camera_latency_ms, args.vehicles_per_min,
-                                  not args.no_stonesoup)))
+    print(
+        json.dumps(
+            run_tracking(
+                args.duration,
+                args.seed,
+                args.camera_latency_ms,
+                args.vehicles_per_min,
+                not args.no_stonesoup,
+            )
+        )
+    )
     return 0
 
 
 def _run_fusion(args: argparse.Namespace) -> int:
-    print(json.dumps(run_fusion(args.objects, args.cycles, args.stonesoup_cycles, args.stonesoup_budget_s, args.seed)))
+    print(
+        json.dumps(
+            run_fusion(
+                args.objects, args.cycles, args.stonesoup_cycles, args.stonesoup_budget_s, args.seed
+            )
+        )
+    )
     return 0
 
 
 def add_parser(benches: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``tracking`` and ``fusion`` under ``vicoop bench``."""
-    t = benches.add_parser("tracking", help="tracking accuracy (MOTA, IDF1, HOTA) vs Stone Soup, JSON")
+    t = benches.add_parser(
+        "tracking", help="tracking accuracy (MOTA, IDF1, HOTA) vs Stone Soup, JSON"
+    )
     t.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     t.add_argument("--duration", type=float, default=60.0, help="simulated seconds (default 60)")
     t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--camera-latency-ms", type=float, default=50.0, help="camera frames arrive this late")
-    t.add_argument("--vehicles-per-min", type=float, default=8.0, help="vehicle arrivals per arm per minute")
+    t.add_argument(
+        "--camera-latency-ms", type=float, default=50.0, help="camera frames arrive this late"
+    )
+    t.add_argument(
+        "--vehicles-per-min", type=float, default=8.0, help="vehicle arrivals per arm per minute"
+    )
     t.add_argument("--no-stonesoup", action="store_true", help="skip the Stone Soup peer")
     t.set_defaults(run=_run_tracking)
     f = benches.add_parser("fusion", help="per-cycle fusion time for M objects vs Stone Soup, JSON")
     f.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     f.add_argument("--objects", type=int, nargs="+", default=[10, 50, 200, 500])
     f.add_argument("--cycles", type=int, default=200, help="timed cycles of ours per M")
-    f.add_argument("--stonesoup-cycles", type=int, default=30, help="at most this many Stone Soup cycles per M")
+    f.add_argument(
+        "--stonesoup-cycles", type=int, default=30, help="at most this many Stone Soup cycles per M"
+    )
     f.add_argument("--stonesoup-budget-s", type=float, default=20.0, help="Stone Soup time per M")
     f.add_argument("--seed", type=int, default=1)
     f.set_defaults(run=_run_fusion)

@@ -327,6 +327,8 @@ class Probe:
         self.frames: list[ReceivedFrame] = []
         self.health: list[tuple[float, int, dict[str, tuple[SensorKind, SensorHealth]]]] = []
         self.newest: list[tuple[float, float]] = []  # (t_s, receive - newest measurement, s)
+        # (valid_at -> published by the RSU, published -> received), s: where the latency goes.
+        self.split: list[tuple[float, float]] = []
         self.last_sequence = 0
         self.connected = False
         self.reading = asyncio.Event()
@@ -388,6 +390,13 @@ class Probe:
                     newest = max((s.last_measurement_ns for s in frame.sensors), default=0)
                     if newest and self.realtime:
                         self.newest.append((t_s, (wall - newest) / NS_PER_S))
+                    if self.realtime:
+                        self.split.append(
+                            (
+                                (frame.published_at_ns - frame.valid_at_ns) / NS_PER_S,
+                                (wall - frame.published_at_ns) / NS_PER_S,
+                            )
+                        )
                 if not self.reading.is_set():
                     await self.reading.wait()
 
@@ -412,6 +421,7 @@ class ProbeData:
     frames: list[ReceivedFrame]
     health: list[tuple[float, int, dict[str, tuple[SensorKind, SensorHealth]]]]
     newest: list[tuple[float, float]]
+    split: list[tuple[float, float]]
     last_sequence: int
 
 
@@ -440,7 +450,7 @@ async def _vehicle_main(conn: Any, specs: list[ProbeSpec]) -> None:
         await p.stop()
     conn.send(
         [
-            ProbeData(p.name, p.record, p.frames, p.health, p.newest, p.last_sequence)
+            ProbeData(p.name, p.record, p.frames, p.health, p.newest, p.split, p.last_sequence)
             for p in probes.values()
         ]
     )

@@ -106,7 +106,11 @@ def track_map(data: dict[str, Any], size: int = 560) -> str:
     return f'<svg width="{size}" height="{size + 10}" viewBox="0 -10 {size} {size + 10}" style="background:#fafafa">{"".join(parts)}{legend}</svg>'
 
 
-def timeline_chart(timeline: list[list[float]], windows: list[tuple[str, float, float]]) -> str:
+def timeline_chart(
+    timeline: list[list[float]],
+    windows: list[tuple[str, float, float]],
+    latency: list[tuple[float, float]] | None = None,
+) -> str:
     if not timeline:
         return "<p>no ground truth scored</p>"
     t = np.array([r[0] for r in timeline])
@@ -139,12 +143,16 @@ def timeline_chart(timeline: list[list[float]], windows: list[tuple[str, float, 
         f'<text x="{x(v):.1f}" y="{H - PAD + 15}" font-size="11" text-anchor="middle">{v:.0f}</text>'
         for v in np.linspace(0, t_max, 6)
     )
+    lat_top = max((v for _, v in latency or []), default=1.0) or 1.0
+    line3 = " ".join(f"{x(t):.1f},{y(v, 0, lat_top):.1f}" for t, v in latency or [] if t <= t_max)
     return (
-        f'<svg width="{W}" height="{H}" viewBox="0 0 {W} {H}">{shade}'
+        f'<svg width="{W}" height="{H + 16}" viewBox="0 0 {W} {H + 16}">{shade}'
         f'<polyline points="{line2}" fill="none" stroke="#bbb" stroke-width="1"/>'
+        f'<polyline points="{line3}" fill="none" stroke="#e07b00" stroke-width="1"/>'
         f'<polyline points="{line}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>{axis}'
         f'<text x="{PAD}" y="{H - 5}" font-size="12">blue: MOTA per second ({lo:.2f} to 1) · grey: ground-truth detections per second (0 to {top:.0f}) · '
-        f"red: fault windows · x: s</text></svg>"
+        f'red: fault windows · x: s</text><text x="{PAD}" y="{H + 11}" font-size="12">orange: latency p50 per second '
+        f"(0 to {lat_top:.0f} ms)</text></svg>"
     )
 
 
@@ -195,7 +203,7 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 <h2>Faults</h2><table><tr><th>fault</th><th>outcome</th><th>expected</th><th>figures</th></tr>{faults}</table>
 <h2>Latency (received - valid_at)</h2>{latency_histogram(data.get("latencies_ms", []))}
 <h2>Tracks against ground truth</h2>{track_map(data.get("map", {}))}
-<h2>Over time</h2>{timeline_chart(data.get("timeline", []), data.get("fault_windows", []))}
+<h2>Over time</h2>{timeline_chart(data.get("timeline", []), data.get("fault_windows", []), data.get("latency_timeline"))}
 <h2>Sensors</h2><table><tr><th>RSU</th><th>sensor</th><th>datagrams sent</th><th>health in received frames</th></tr>{sensors}</table>
 </body></html>"""
     path.write_text(page, encoding="utf-8")

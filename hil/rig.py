@@ -517,6 +517,16 @@ class Rig:
             else "receive - publish call (wall clock; lock-step)",
             "latency_ms_outside_faults": percentiles_ms(latencies_clean),
             "measurement_to_vehicle_ms": percentiles_ms(newest),
+            # Where the latency goes (real time, the scoring clients): the RSU's tick (valid_at)
+            # to its publishing the frame (fusion), and publishing to a vehicle receiving it.
+            "latency_split_ms": {
+                "tick_to_published": percentiles_ms(
+                    [a for r in self.rsus for a, _ in r.probes[0].split]
+                ),
+                "published_to_received": percentiles_ms(
+                    [b for r in self.rsus for _, b in r.probes[0].split]
+                ),
+            },
             "frames_published": {
                 r.config.rsu_id: max((p.last_sequence for p in r.probes), default=0)
                 for r in self.rsus
@@ -530,6 +540,7 @@ class Rig:
             "rsus": per_rsu,
             "_report": {
                 "latencies_ms": [round(x * 1000, 3) for x in latencies],
+                "latency_timeline": _latency_timeline(clean),
                 "timeline": [list(row) for row in main.timeline],
                 "fault_windows": [(f.name, f.start_s, f.end_s) for f in self.faults],
                 "map": _map_data(self.rsus[0], self.t0_ns),
@@ -558,6 +569,15 @@ class Rig:
             "reordered": r.feed.link.reordered,
         }
         return out
+
+
+def _latency_timeline(probes: list[Probe | ProbeData]) -> list[tuple[float, float]]:
+    """(second, p50 latency ms) over every client's frames."""
+    by_second: dict[int, list[float]] = {}
+    for p in probes:
+        for t, lat, _ in p.record.frames:
+            by_second.setdefault(int(t), []).append(lat * 1000.0)
+    return [(float(t), round(float(np.median(v)), 3)) for t, v in sorted(by_second.items())]
 
 
 def _fin(v: float) -> float | None:

@@ -8,8 +8,10 @@ Per scan, in measurement-time order:
 1. every track's IMM is mixed and predicted to the scan time;
 2. measurements are gated (Mahalanobis, in the ground plane) and assigned by global nearest
    neighbour;
-3. assigned tracks get an extended-Kalman update per motion model (position, and radial speed
-   for a radar), model probabilities, class belief and size are updated;
+3. assigned tracks fold the measurement's class into their class belief, then get an
+   extended-Kalman update per motion model (position, and radial speed for a radar; a near-side
+   sensor's centre placed again with the track's heading, and the offset's mean and variance
+   over that class belief), and model probabilities and size are updated;
 4. tracks inside the scan's coverage record a hit or a miss; tentative tracks are confirmed with
    M hits in their last N opportunities (or deleted when they failed to), confirmed tracks are
    deleted after M misses in their last N opportunities or when nothing updated them for

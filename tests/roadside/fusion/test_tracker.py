@@ -308,3 +308,33 @@ def test_radar_points_spread_over_a_long_vehicle_update_its_track() -> None:
         tracker.step([radar], T0 + i * DT)
     assert tracker.stats.tracks_born == 1
     assert tracker.predict(T0 + 9 * DT).ids.tolist() == [1]
+
+
+def test_a_class_the_track_is_unsure_of_does_not_drag_its_near_side_centre() -> None:
+    # A pedestrian walking north, side-on to a camera at the origin looking east, tracked by a
+    # radar; then the camera calls it a car and places its centre a car's mean offset behind the
+    # pedestrian's near side. The track is not sure of that class: the centre stays put.
+    from roadside.fusion.base import CentreOffsets
+
+    tracker = MultiSensorTracker()
+    walk = 1.4 * DT / NS_PER_S
+    for i in range(10):
+        tracker.step([scan(T0 + i * DT, [(20.0, i * walk)], sensor="radar", var=0.01)], T0 + i * DT)
+    i = 10
+    car_offset = (4.5 + 1.8) / math.pi
+    spread2 = (0.3 * (4.5 - 1.8) / 2 + 0.1) ** 2
+    camera = Scan(
+        "cam",
+        SensorKind.CAMERA,
+        T0 + i * DT,
+        np.array([[20.0 - 0.25 + car_offset, i * walk]]),
+        np.diag([0.01 + spread2, 0.01])[None],
+        EVERYWHERE,
+        classes=np.array([int(ObjectClass.CAR)]),
+        class_scores=np.array([0.6]),
+        sensor_position=(0.0, 0.0),
+        centre_offsets=CentreOffsets(0.0, np.array([car_offset]), np.array([spread2])),
+    )
+    est = tracker.step([camera], T0 + i * DT)
+    assert est.ids.tolist() == [1]
+    assert abs(est.states[0, 0] - 20.0) < 0.1

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
+import socket
+import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -59,9 +64,15 @@ def _publisher(
     tick = time.time()
     seq = 0
     end = start_at + duration_s
+    # RSUs publish on their own clocks: each has its own phase within the period, as in the
+    # field, rather than all in one burst.
+    phase = [period * i / rsus for i in range(rsus)]
     while tick < end:
         seq += 1
         for i, origin in enumerate(origins):
+            delay = tick + phase[i] - time.time()
+            if delay > 0:
+                time.sleep(delay)
             now = time.time_ns()
             objs = tuple(
                 DetectedObject(
@@ -86,6 +97,43 @@ def _publisher(
             time.sleep(delay)
     client.loop_stop()
     client.disconnect()
+
+
+# The settings of deploy/mosquitto/mosquitto.conf that matter for latency, on a loopback port.
+_MOSQUITTO_CONF = """\
+listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 10000
+set_tcp_nodelay true
+"""
+
+
+@contextlib.contextmanager
+def local_mosquitto() -> Iterator[str]:
+    """A Mosquitto process on a free loopback port, with the broker settings vicoop ships."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="vicoop-mosquitto-") as tmp:
+        conf = Path(tmp) / "mosquitto.conf"
+        conf.write_text(_MOSQUITTO_CONF.format(port=port))
+        proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("mosquitto did not start: is it installed?")
+                time.sleep(0.05)
+            yield f"mqtt://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            if proc.stderr is not None:
+                proc.stderr.close()
 
 
 async def run_bench(
@@ -141,9 +189,14 @@ async def run_bench(
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = asyncio.run(
-        run_bench(args.rsus, args.rate, args.duration, args.objects, args.mqtt_url)
-    )
+    if args.mosquitto:
+        with local_mosquitto() as url:
+            result = asyncio.run(run_bench(args.rsus, args.rate, args.duration, args.objects, url))
+        result["broker"] = "mosquitto (vicoop settings, started by the bench)"
+    else:
+        result = asyncio.run(
+            run_bench(args.rsus, args.rate, args.duration, args.objects, args.mqtt_url)
+        )
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
 
@@ -154,6 +207,14 @@ def add_parser(benches: argparse._SubParsersAction) -> None:  # type: ignore[typ
     p.add_argument("--rate", type=float, default=10.0, help="summaries per second per RSU")
     p.add_argument("--duration", type=float, default=10.0, help="seconds measured")
     p.add_argument("--objects", type=int, default=8, help="objects per summary")
-    p.add_argument("--mqtt-url", default=None, help="mqtt://host:port; default: embedded broker")
+    broker = p.add_mutually_exclusive_group()
+    broker.add_argument(
+        "--mqtt-url", default=None, help="mqtt://host:port; default: embedded broker"
+    )
+    broker.add_argument(
+        "--mosquitto",
+        action="store_true",
+        help="start a Mosquitto with the settings of deploy/mosquitto (TCP_NODELAY) for the run",
+    )
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(run=_run)

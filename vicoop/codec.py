@@ -170,7 +170,48 @@ def _vec3(pb: common_pb2.Vector3, name: str) -> Vec3:
     return Vec3(_finite(pb.x, f"{name}.x"), _finite(pb.y, f"{name}.y"), _finite(pb.z, f"{name}.z"))
 
 
+_OBJECT_CLASSES = {int(c): c for c in ObjectClass}
+
+
 def object_from_proto(pb: perception_pb2.DetectedObject, name: str = "object") -> DetectedObject:
+    """Decode and validate one object; raises ``CodecError`` naming the first bad field.
+
+    The common case (every value in range) is checked in one pass; only a bad object takes the
+    field-by-field path that names what is wrong.
+    """
+    p, v, s, c = pb.position_m, pb.velocity_mps, pb.size, pb.position_covariance_m2
+    position = Vec3(p.x, p.y, p.z)
+    velocity = Vec3(v.x, v.y, v.z)
+    size = Size3(s.length_m, s.width_m, s.height_m)
+    covariance = (c.xx, c.xy, c.xz, c.yy, c.yz, c.zz)
+    object_class = _OBJECT_CLASSES.get(pb.object_class)
+    confidence, existence = pb.class_confidence, pb.existence_probability
+    if (
+        object_class is None
+        or not 0.0 <= confidence <= 1.0
+        or not 0.0 <= existence <= 1.0
+        or not all(0.0 <= x <= 1e3 for x in size)
+        or not all(map(math.isfinite, (*position, *velocity, *covariance, pb.heading_rad)))
+        or len(pb.vehicle_id) > MAX_ID_CHARS
+    ):
+        return _object_from_proto_checked(pb, name)
+    return DetectedObject(
+        track_id=pb.track_id,
+        object_class=object_class,
+        class_confidence=confidence,
+        position=position,
+        velocity=velocity,
+        heading_rad=pb.heading_rad,
+        size=size,
+        position_covariance=covariance,
+        existence_probability=existence,
+        valid_at_ns=pb.valid_at_ns,
+        sensor_ids=tuple(pb.sensor_ids),
+        vehicle_id=pb.vehicle_id,
+    )
+
+
+def _object_from_proto_checked(pb: perception_pb2.DetectedObject, name: str) -> DetectedObject:
     cov = pb.position_covariance_m2
     return DetectedObject(
         track_id=pb.track_id,

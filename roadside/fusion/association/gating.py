@@ -12,6 +12,8 @@ from roadside.fusion.base import FloatArray, IntArray
 
 # Measurements looked up per track in one vectorised k-d tree query.
 _NEAREST = 4
+# Up to this many track-measurement pairs, all are tested without a k-d tree.
+_DENSE_PAIRS = 4096
 
 
 def chi2_gate_2d(probability: float) -> float:
@@ -49,7 +51,8 @@ def candidate_pairs(
     covariances: FloatArray,
     gate_d2: float,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-    """The track-measurement pairs inside the Mahalanobis gate, found without the dense matrix.
+    """The track-measurement pairs inside the Mahalanobis gate, found without the dense matrix
+    (unless it is small).
 
     A k-d tree over the measurements gives each track the measurements within the Euclidean
     radius that bounds its gate (sqrt(gate_d2 * (largest eigenvalue of P + largest of any R)));
@@ -63,6 +66,13 @@ def candidate_pairs(
         return out
 
     n, k = track_positions.shape[0], positions.shape[0]
+    if n * k <= _DENSE_PAIRS:
+        # A small problem: every pair's exact test costs less than building a tree.
+        d2_all, logdet_all = mahalanobis_2d(
+            track_positions, track_covariances, positions, covariances
+        )
+        r_all, c_all = np.nonzero(d2_all <= gate_d2)
+        return r_all, c_all, d2_all[r_all, c_all], logdet_all[r_all, c_all]
     radius = np.sqrt(gate_d2 * (max_eig(track_covariances) + max_eig(covariances).max()))
     tree = cKDTree(positions)
     # The few nearest measurements of every track at once (no Python list per track); a track

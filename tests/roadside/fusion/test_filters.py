@@ -4,10 +4,10 @@ numbers as the dense ones."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.optimize import linear_sum_assignment
 
-from roadside.fusion.association import GlobalNearestNeighbour
-from roadside.fusion.association.gating import _NEAREST, candidate_pairs, chi2_gate_2d
+from roadside.fusion.association import GlobalNearestNeighbour, gating
 from roadside.fusion.imm import ImmFilter, Measurements, _inverse_sym, measurement_model
 from roadside.fusion.motion import ConstantVelocity, CoordinatedTurn, MotionModel
 
@@ -61,22 +61,31 @@ def test_update_matches_the_joseph_form() -> None:
         np.testing.assert_allclose(p_new, joseph, atol=1e-9)
 
 
-def test_crowded_gates_find_every_candidate() -> None:
-    # More measurements inside one track's gate than the vectorised lookup asks for at first.
-    k = 3 * _NEAREST
+@pytest.mark.parametrize("dense_pairs", [0, gating._DENSE_PAIRS])
+def test_crowded_gates_find_every_candidate(
+    monkeypatch: pytest.MonkeyPatch, dense_pairs: int
+) -> None:
+    # More measurements inside one track's gate than the vectorised lookup asks for at first,
+    # through the k-d tree and through the small problems' dense test.
+    monkeypatch.setattr(gating, "_DENSE_PAIRS", dense_pairs)
+    k = 3 * gating._NEAREST
     positions = np.column_stack([np.linspace(-1.0, 1.0, k), np.zeros(k)])
     tracks = np.array([[0.0, 0.0], [100.0, 0.0]])
-    rows, cols, _, _ = candidate_pairs(
+    rows, cols, _, _ = gating.candidate_pairs(
         tracks,
         np.stack([np.eye(2)] * 2),
         positions,
         np.stack([np.eye(2) * 0.1] * k),
-        chi2_gate_2d(0.999),
+        gating.chi2_gate_2d(0.999),
     )
     assert rows.tolist() == [0] * k and sorted(cols.tolist()) == list(range(k))
 
 
-def test_assignment_equals_the_full_problem() -> None:
+@pytest.mark.parametrize("dense_pairs", [0, gating._DENSE_PAIRS])
+def test_assignment_equals_the_full_problem(
+    monkeypatch: pytest.MonkeyPatch, dense_pairs: int
+) -> None:
+    monkeypatch.setattr(gating, "_DENSE_PAIRS", dense_pairs)
     rng = np.random.default_rng(4)
     gnn = GlobalNearestNeighbour(0.999)
     for _ in range(20):

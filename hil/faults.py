@@ -189,8 +189,14 @@ class CameraSilent(_SensorSilent):
 def _quality(ev: Evidence, fault: Fault) -> tuple[float, float, int]:
     before = mota_of(ev.timeline, fault.start_s - 15.0, fault.start_s)
     during = mota_of(ev.timeline, fault.start_s, fault.end_s)
-    lost = sum(p.lost_in(fault.start_s, fault.end_s + 1.0) for p in ev.probes if not p.stalled)
+    lost = sum(
+        p.lost_in(fault.start_s, fault.end_s + fault.recovery_s) for p in ev.probes if not p.stalled
+    )
     return before, during, lost
+
+
+def _known(v: float) -> bool:
+    return math.isfinite(v)
 
 
 class ClutterBurst(Fault):
@@ -210,11 +216,11 @@ class ClutterBurst(Fault):
         after = mota_of(ev.timeline, self.end_s + 3.0, self.end_s + self.recovery_s)
         recall_before = recall_of(ev.timeline, self.start_s - 15.0, self.start_s)
         recall_during = recall_of(ev.timeline, self.start_s, self.end_s)
-        held = (
-            not (math.isfinite(recall_before) and math.isfinite(recall_during))
-            or recall_during >= 0.9 * recall_before
+        # No ground truth before: nothing to hold. Ground truth but no frames during: not held.
+        held = not _known(recall_before) or (
+            _known(recall_during) and recall_during >= 0.9 * recall_before
         )
-        recovered = not (math.isfinite(before) and math.isfinite(after)) or after >= 0.9 * before
+        recovered = not _known(before) or (_known(after) and after >= 0.9 * before)
         return {
             "passed": bool(held and recovered and lost == 0),
             "recall_before": _round(recall_before),
@@ -246,11 +252,7 @@ class UdpLossReorder(Fault):
             for _, h in r[2].values()
             if h == SensorHealth.SILENT
         )
-        ok = (
-            not math.isfinite(during)
-            or not math.isfinite(before)
-            or during >= min(0.8 * before, 0.75)
-        )
+        ok = not _known(before) or (_known(during) and during >= min(0.8 * before, 0.75))
         return {
             "passed": bool(ok and lost == 0 and silent == 0),
             "mota_before": _round(before),
@@ -276,7 +278,11 @@ class VehicleLinkDelay(Fault):
         base = ev.latency_p50(self.start_s - 10.0, self.start_s)
         during = ev.latency_p50(self.start_s + 1.0, self.end_s)
         after = ev.latency_p50(self.end_s + 2.0, self.end_s + self.recovery_s)
-        lost = sum(p.lost_in(self.start_s, self.end_s + 1.0) for p in ev.probes if not p.stalled)
+        lost = sum(
+            p.lost_in(self.start_s, self.end_s + self.recovery_s)
+            for p in ev.probes
+            if not p.stalled
+        )
         ok = during - base >= 0.8 * self.delay_s and after - base <= 0.010 and lost == 0
         return {
             "passed": bool(ok),
@@ -352,7 +358,9 @@ class StalledClient(Fault):
     def check(self, ev: Evidence) -> dict[str, Any]:
         stalled = [p for p in ev.probes if p.stalled]
         others_lost = sum(
-            p.lost_in(self.start_s, self.end_s + 2.0) for p in ev.probes if not p.stalled
+            p.lost_in(self.start_s, self.end_s + self.recovery_s)
+            for p in ev.probes
+            if not p.stalled
         )
         resumed = _after(stalled[0], self.end_s) if stalled else math.nan
         dropped = stalled[0].lost_in(self.start_s, self.end_s + self.recovery_s) if stalled else 0

@@ -186,7 +186,7 @@ class SensorFeed:
         self.radars = {r.sensor_id: r for r in src.radars}
         self.cameras = {c.sensor_id: CameraModel(c) for c in src.cameras}
         self.state: dict[str, _SensorState] = {}
-        for i, r in enumerate(src.radars):
+        for r in src.radars:
             sim = self.site.radar_sim(r.sensor_id)
             period = round(NS_PER_S / sim.rate_hz)
             self.state[r.sensor_id] = _SensorState(
@@ -195,7 +195,7 @@ class SensorFeed:
                 self.ports[r.sensor_id],
                 period,
                 round(sim.latency_ms * 1e6),
-                self.start_ns + i * 0,
+                self.start_ns,
             )
         for c in src.cameras:
             sim_c = self.site.camera_sim(c.sensor_id)
@@ -310,6 +310,7 @@ class Probe:
         self,
         name: str,
         target: str,
+        period_ns: int,
         t0_ns: int,
         keep_tracks: bool,
         realtime: bool,
@@ -318,6 +319,7 @@ class Probe:
     ) -> None:
         self.name = name
         self.target = target
+        self.period_ns = period_ns
         self.t0_ns = t0_ns
         self.keep_tracks = keep_tracks
         self.realtime = realtime
@@ -365,8 +367,18 @@ class Probe:
                     latency = (wall - frame.valid_at_ns) / NS_PER_S
                 else:
                     latency = (wall - self.published_wall.get(frame.valid_at_ns, wall)) / NS_PER_S
-                if self._last is not None and frame.sequence > self._last[0] + 1:
-                    self.record.gaps.append((t_s, frame.sequence - self._last[0] - 1))
+                if self._last is not None:
+                    # Lost: frames the RSU published that never came (sequence gaps) and ticks it
+                    # never published (valid_at gaps on its tick grid), as a vehicle sees both.
+                    missed = (
+                        frame.sequence - self._last[0] - 1 if frame.sequence > self._last[0] else 0
+                    )
+                    if self.period_ns:
+                        missed = max(
+                            missed, round((frame.valid_at_ns - self._last[1]) / self.period_ns) - 1
+                        )
+                    if missed > 0:
+                        self.record.gaps.append((t_s, missed))
                 self._last = (frame.sequence, frame.valid_at_ns)
                 self.record.frames.append((t_s, latency, len(frame.objects)))
                 self.record.reconnects = stream.stats.reconnects
@@ -408,6 +420,7 @@ class Probe:
 class ProbeSpec:
     name: str
     target: str
+    period_ns: int
     keep_tracks: bool
     stalled: bool = False
 
@@ -431,7 +444,10 @@ def _vehicle_process(conn: Any, specs: list[ProbeSpec]) -> None:
 
 
 async def _vehicle_main(conn: Any, specs: list[ProbeSpec]) -> None:
-    probes = {s.name: Probe(s.name, s.target, 1 << 62, s.keep_tracks, realtime=True) for s in specs}
+    probes = {
+        s.name: Probe(s.name, s.target, s.period_ns, 1 << 62, s.keep_tracks, realtime=True)
+        for s in specs
+    }
     for s in specs:
         probes[s.name].record.stalled = s.stalled
     conn.send(("ready",))
@@ -470,7 +486,7 @@ class VehicleProcess:
             target=_vehicle_process, args=(child, specs), name="hil-vehicles", daemon=True
         )
 
-    async def start(self, t0_ns: int | None = None) -> None:
+    async def start(self) -> None:
         self.proc.start()
         ready = await asyncio.to_thread(self.conn.poll, 60.0)
         if not ready:

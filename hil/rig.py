@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -226,7 +227,7 @@ class Rig:
             cameras.append(
                 c.model_copy(update={"input": c.input.model_copy(update={"port": port})})
             )
-        server_port = site_rsu.rsu.server.port or free_port(1)
+        server_port = site_rsu.rsu.server.port or free_port(socket.SOCK_STREAM)
         config = site_rsu.rsu.model_copy(
             update={
                 "source": src.model_copy(
@@ -266,6 +267,7 @@ class Rig:
                 Probe(
                     f"vehicle-{i + 1}",
                     r.vehicle_target,
+                    round(NS_PER_S / r.config.publish.rate_hz),
                     self.t0_ns,
                     keep_tracks=len(r.probes) == 0,
                     realtime=self.realtime,
@@ -278,6 +280,7 @@ class Rig:
             self.stalled = Probe(
                 "vehicle-stalled",
                 r.vehicle_target,
+                round(NS_PER_S / r.config.publish.rate_hz),
                 self.t0_ns,
                 False,
                 self.realtime,
@@ -323,7 +326,7 @@ class Rig:
             if self.realtime:
                 self.vehicles = VehicleProcess(
                     [
-                        ProbeSpec(p.name, p.target, p.keep_tracks, p.record.stalled)
+                        ProbeSpec(p.name, p.target, p.period_ns, p.keep_tracks, p.record.stalled)
                         for r in self.rsus
                         for p in r.probes
                         if isinstance(p, Probe)

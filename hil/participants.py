@@ -440,6 +440,8 @@ class ProbeData:
 
 def _vehicle_process(conn: Any, specs: list[ProbeSpec]) -> None:
     logging.basicConfig(level=logging.WARNING)
+    # Reconnections are counted in the result; one line per client and attempt is noise here.
+    logging.getLogger("vehicle.client").setLevel(logging.ERROR)
     asyncio.run(_vehicle_main(conn, specs))
 
 

@@ -537,6 +537,7 @@ class Rig:
             "frames_received": sum(len(p.record.frames) for p in clean),
             "frames_lost": lost,
             "frames_lost_outside_faults": lost_clean,
+            "client_reconnects": sum(p.record.reconnects for p in clean),
             "mota_outside_faults": _fin(mota_clean),
             "barrier_timeouts": self.barrier_timeouts,
             "faults": faults,

@@ -101,11 +101,18 @@ class ImmFilter:
             w = pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)  # (N, i, j)
             wt = w.transpose(0, 2, 1)
             x0 = wt @ x
-            d = x[:, :, None, :] - x0[:, None, :, :]  # (N, i, j, 5)
-            wd = w[..., None] * d
-            # sum_i w_ij (P_i + d_ij d_ij'), as batched matrix products.
+            # sum_i w_ij (P_i + d_ij d_ij'), d_ij = x_i - x0_j, as batched matrix products.
             p0 = (wt @ p.reshape(n, r, STATE_DIM * STATE_DIM)).reshape(p.shape)
-            p0 += wd.transpose(0, 2, 3, 1) @ d.transpose(0, 2, 1, 3)
+            if r == 2:
+                # With two models d_0j = w_1j e and d_1j = -w_0j e, e = x_0 - x_1, and the
+                # weights sum to one: the spread is w_0j w_1j e e'.
+                e = x[:, 0] - x[:, 1]
+                ee = e[:, :, None] * e[:, None, :]
+                p0 += (w[:, 0] * w[:, 1])[:, :, None, None] * ee[:, None]
+            else:
+                d = x[:, :, None, :] - x0[:, None, :, :]  # (N, i, j, 5)
+                wd = w[..., None] * d
+                p0 += wd.transpose(0, 2, 3, 1) @ d.transpose(0, 2, 1, 3)
         xp = np.empty_like(x0)
         pp = np.empty_like(p0)
         for j, model in enumerate(self.models):
@@ -117,6 +124,11 @@ class ImmFilter:
         """The moment-matched (N, 5) state and (N, 5, 5) covariance of the model mixture."""
         n, r = mu.shape
         xc = (mu[:, None, :] @ x)[:, 0]
+        if r == 2:
+            e = x[:, 0] - x[:, 1]
+            pc = mu[:, 0, None, None] * p[:, 0] + mu[:, 1, None, None] * p[:, 1]
+            pc += (mu[:, 0] * mu[:, 1])[:, None, None] * (e[:, :, None] * e[:, None, :])
+            return xc, pc
         d = x - xc[:, None, :]
         md = mu[:, :, None] * d
         pc = (mu[:, None, :] @ p.reshape(n, r, STATE_DIM * STATE_DIM)).reshape(

@@ -81,8 +81,8 @@ def candidate_pairs(
     dist, idx = tree.query(track_positions, k=nearest, distance_upper_bound=float(radius.max()))
     dist, idx = dist.reshape(n, nearest), idx.reshape(n, nearest)
     inside = dist <= radius[:, None]
-    rows = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], (n, nearest))[inside]
-    cols = idx[inside].astype(np.int64)
+    rows, which = np.nonzero(inside)
+    cols = idx[rows, which].astype(np.int64)
     crowded = np.flatnonzero(inside[:, -1]) if nearest < k else np.zeros(0, np.int64)
     if crowded.size:
         hits = tree.query_ball_point(

@@ -104,3 +104,30 @@ def test_assignment_equals_the_full_problem(
         ok = cost[r, c] < 1e9
         want = sorted(zip(r[ok].tolist(), c[ok].tolist(), strict=True))
         assert sorted(zip(got.tracks.tolist(), got.measurements.tolist(), strict=True)) == want
+
+
+def test_two_model_mixing_and_combination_match_the_general_sums() -> None:
+    rng = np.random.default_rng(6)
+    imm = ImmFilter([ConstantVelocity(), CoordinatedTurn()], mean_sojourn_s=2.0)
+    n = 9
+    x = rng.normal(size=(n, 2, 5))
+    p = spd(rng, n, 2, 5)
+    mu = rng.dirichlet([1.0, 1.0], size=n)
+    dt = rng.uniform(0.01, 0.2, n)
+    pi = imm.transition(dt)
+    c = np.einsum("nij,ni->nj", pi, mu)
+    w = pi * mu[:, :, None] / c[:, None, :]
+    x0 = np.einsum("nij,nik->njk", w, x)
+    d = x[:, :, None, :] - x0[:, None, :, :]
+    p0 = np.einsum("nij,nikl->njkl", w, p) + np.einsum("nij,nijk,nijl->njkl", w, d, d)
+    xp, pp, cp = imm.mix_predict(x, p, mu, dt)
+    for j, model in enumerate(imm.models):
+        xj, pj = MotionModel.propagate(model, x0[:, j], p0[:, j], dt)
+        np.testing.assert_allclose(xp[:, j], xj, atol=1e-12)
+        np.testing.assert_allclose(pp[:, j], pj, atol=1e-10)
+    np.testing.assert_allclose(cp, c, atol=1e-15)
+    xc, pc = imm.combine(x, p, mu)
+    dc = x - np.einsum("nj,njk->nk", mu, x)[:, None, :]
+    np.testing.assert_allclose(xc, np.einsum("nj,njk->nk", mu, x), atol=1e-12)
+    want = np.einsum("nj,njkl->nkl", mu, p) + np.einsum("nj,njk,njl->nkl", mu, dc, dc)
+    np.testing.assert_allclose(pc, want, atol=1e-10)

@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := node_modules/.installed
 
-.PHONY: demo test lint protos buf-lint clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: demo test lint protos buf-lint clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("vicoop needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -20,10 +22,23 @@ $(TOOLS_STAMP): package.json
 	npm install --no-package-lock --no-audit --no-fund --loglevel=error
 	touch $(TOOLS_STAMP)
 
-demo: $(STAMP)
+# The dashboard's browser test drives Debian's chromium through Playwright (never Playwright's own
+# browser download). Installed with apt-get when missing and we are root; otherwise the test skips
+# and says why.
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the dashboard's browser test"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "note: $(CHROMIUM) is missing and this is not root: the dashboard's browser test will" \
+			"be skipped (install it with: sudo apt-get install chromium)"; \
+	fi
+
+demo: $(STAMP) browser
 	$(BIN)/vicoop demo $(ARGS)
 
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) $(TOOLS_STAMP)

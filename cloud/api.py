@@ -380,5 +380,5 @@ def create_app(service: "CloudService") -> FastAPI:
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC / "static"), name="static")
     return app

@@ -1,0 +1,217 @@
+"""The dashboard in a real headless browser (Debian's chromium, driven by Playwright): the real
+cloud service (embedded MQTT broker, SQLite) and an RSU publishing moving road users through the
+real MQTT link; the page shows the RSU, its road users move on the map, and a zone created
+through the REST API appears on the map."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloud.config import CloudConfig, TokenConfig
+from cloud.service import CloudService
+from roadside.cloudlink import CloudLink, CloudLinkConfig
+from vicoop.model import (
+    DetectedObject,
+    GeodeticOrigin,
+    ObjectClass,
+    PerceptionFrame,
+    Size3,
+    Vec3,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's chromium is not installed at /usr/bin/chromium: `make test` installs it with "
+        "apt-get when run as root; otherwise `sudo apt-get install chromium`",
+        allow_module_level=True,
+    )
+async_api = pytest.importorskip("playwright.async_api", reason="the dev extra's playwright")
+
+VIEWER, OPERATOR = "viewer-token-0123456789", "operator-token-0123456789"
+ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def frame(sequence: int, now_ns: int) -> PerceptionFrame:
+    """A car driving east along y = -3 m at 8 m/s (back and forth over 120 m) and a pedestrian
+    crossing north at 1.4 m/s, at ``now_ns``."""
+    t = (now_ns / 1e9) % 30.0
+    x = -60.0 + 8.0 * (t if t < 15.0 else 30.0 - t)
+    vx = 8.0 if t < 15.0 else -8.0
+    y = -10.0 + 1.4 * (t % 14.0)
+
+    def obj(track: int, cls: ObjectClass, pos: Vec3, vel: Vec3, size: Size3) -> DetectedObject:
+        return DetectedObject(
+            track_id=track,
+            object_class=cls,
+            class_confidence=0.9,
+            position=pos,
+            velocity=vel,
+            heading_rad=math.atan2(vel.y, vel.x),
+            size=size,
+            position_covariance=(0.1, 0.0, 0.0, 0.1, 0.0, 0.1),
+            existence_probability=0.99,
+            valid_at_ns=now_ns,
+        )
+
+    return PerceptionFrame(
+        rsu_id="rsu-dash",
+        sequence=sequence,
+        valid_at_ns=now_ns,
+        published_at_ns=now_ns,
+        origin=ORIGIN,
+        objects=(
+            obj(1, ObjectClass.CAR, Vec3(x, -3.0), Vec3(vx, 0.0), Size3(4.5, 1.8, 1.5)),
+            obj(2, ObjectClass.PEDESTRIAN, Vec3(6.0, y), Vec3(0.0, 1.4), Size3(0.5, 0.5, 1.7)),
+        ),
+    )
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[CloudService]:
+    """The cloud service (embedded broker, SQLite in tmp) and an RSU publishing through it."""
+    config = CloudConfig(
+        db_url=f"sqlite:///{tmp_path / 'twin.sqlite3'}",
+        http_port=0,
+        tokens=(
+            TokenConfig(token=VIEWER, name="vera", role="viewer"),
+            TokenConfig(token=OPERATOR, name="otto", role="operator"),
+        ),
+        feed_interval_s=0.25,
+    )
+    async with CloudService(config) as service:
+        link = CloudLink(
+            CloudLinkConfig(
+                enabled=True,
+                mqtt_url=service.mqtt_url,
+                outbox_path=str(tmp_path / "outbox.sqlite3"),
+                summary_rate_hz=5.0,
+                status_interval_s=1.0,
+            ),
+            "rsu-dash",
+            ORIGIN,
+        )
+        async with link:
+
+            async def publish() -> None:
+                sequence = 0
+                while True:
+                    sequence += 1
+                    link.on_frame(frame(sequence, time.time_ns()))
+                    await asyncio.sleep(0.1)
+
+            feeder = asyncio.create_task(publish())
+            try:
+                yield service
+            finally:
+                feeder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feeder
+
+
+def post(url: str, token: str, body: Any) -> int:
+    request = urllib.request.Request(
+        url,
+        method="POST",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(live: CloudService) -> None:
+    async with async_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=FLAGS,  # Playwright gives it a fresh user data dir of its own
+            headless=True,
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 850})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            outside: list[str] = []
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(live.url) else outside.append(r.url),
+            )
+            response = await page.goto(f"{live.url}/?token={VIEWER}")
+            assert response is not None and response.status == 200
+            # The token leaves the address bar once read.
+            assert "token" not in page.url
+
+            rsu = page.locator('[data-rsu-id="rsu-dash"]')
+            await rsu.wait_for(timeout=60_000)
+            assert await rsu.get_attribute("data-state") == "online"
+            await page.locator("#rsu-list", has_text="rsu-dash").wait_for(timeout=60_000)
+            await page.locator('[data-intersection-id="junction-1"] circle').first.wait_for(
+                timeout=60_000
+            )
+
+            car = page.locator('.obj[data-class="car"]')
+            await car.wait_for(timeout=60_000)
+
+            async def where() -> tuple[float, float]:
+                box = await car.bounding_box()
+                assert box is not None
+                return box["x"], box["y"]
+
+            first = await where()
+            moved = False
+            for _ in range(120):  # a hang guard: up to a minute
+                await asyncio.sleep(0.5)
+                now = await where()
+                if math.dist(first, now) > 3.0:
+                    moved = True
+                    break
+            assert moved, "the car never moved on the map"
+
+            zone = {
+                "zone_id": "school",
+                "name": "School street",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [6.9598, 50.9372],
+                            [6.9608, 50.9372],
+                            [6.9608, 50.9378],
+                            [6.9598, 50.9378],
+                            [6.9598, 50.9372],
+                        ]
+                    ],
+                },
+                "rules": {"speed_limit_mps": 8.33, "allowed_classes": ["car", "bicycle"]},
+            }
+            assert await asyncio.to_thread(post, f"{live.url}/api/v1/zones", OPERATOR, zone) == 201
+            polygon = page.locator('path[data-zone-id="school"]')
+            await polygon.wait_for(timeout=60_000)
+            box = await polygon.bounding_box()
+            assert box is not None and box["width"] > 5 and box["height"] > 5
+            await page.locator("#zone-list", has_text="School street").wait_for(timeout=60_000)
+            assert await page.locator("#zone-list").get_by_text("≤ 30 km/h").count() == 1
+            assert errors == []
+            assert outside == [], "the page loaded something from outside the service"
+        finally:
+            await browser.close()

@@ -337,16 +337,26 @@ class Probe:
         self.reading.set()
         self._last: tuple[int, int] | None = None  # (sequence, valid_at)
         self.task: asyncio.Task[None] | None = None
+        self._client: RoadsideClient | None = None
         self.stream_stats: object | None = None
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"probe-{self.name}")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        """End the stream: close the client (its streams end) and cancel the task."""
+        if self.task is None:
+            return
+        self.reading.set()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.close()
+        self.task.cancel()
+        done, _ = await asyncio.wait({self.task}, timeout=5.0)
+        if not done:
+            log.warning("vehicle client %s did not stop within 5 s", self.name)
+        elif not self.task.cancelled() and self.task.exception() is not None:
+            log.warning("vehicle client %s ended with %r", self.name, self.task.exception())
 
     async def _run(self) -> None:
         clock = time.time_ns if self.realtime or self.sim_clock is None else self.sim_clock
@@ -354,6 +364,7 @@ class Probe:
         async with RoadsideClient(
             self.target, reconnect=policy, clock=clock, stale_after_s=1.0 if self.realtime else 30.0
         ) as rsu:
+            self._client = rsu
             stream = rsu.perception(client_id=self.name)
             self.stream_stats = stream.stats
             async for frame in stream:
@@ -464,8 +475,7 @@ async def _vehicle_main(conn: Any, specs: list[ProbeSpec]) -> None:
             reading.clear() if cmd[2] else reading.set()
         elif cmd[0] == "stop":
             break
-    for p in probes.values():
-        await p.stop()
+    await asyncio.gather(*(p.stop() for p in probes.values()))
     conn.send(
         [
             ProbeData(p.name, p.record, p.frames, p.health, p.newest, p.split, p.last_sequence)
@@ -505,6 +515,9 @@ class VehicleProcess:
         if not self.proc.is_alive():
             return []
         self.conn.send(("stop",))
+        if not await asyncio.to_thread(self.conn.poll, 60.0):
+            self.proc.kill()
+            raise RuntimeError("the vehicle process did not report within 60 s of being stopped")
         data: list[ProbeData] = await asyncio.to_thread(self.conn.recv)
         await asyncio.to_thread(self.proc.join, 10.0)
         return data

@@ -364,10 +364,9 @@ class Rig:
         finally:
             if self.vehicles is not None and self.vehicles.proc.is_alive():
                 self.vehicles.proc.kill()
-            for r in self.rsus:
-                for p in r.probes:
-                    if isinstance(p, Probe):
-                        await p.stop()
+            await asyncio.gather(
+                *(p.stop() for r in self.rsus for p in r.probes if isinstance(p, Probe))
+            )
             for task in list(self._background):
                 with contextlib.suppress(Exception):
                     await task

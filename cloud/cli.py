@@ -25,6 +25,10 @@ async def serve(config: CloudConfig) -> None:
         )
         for role, token in service.generated_tokens.items():
             print(f"  {role} token: {token}", flush=True)
+        if "viewer" in service.generated_tokens:
+            print(
+                f"dashboard: {service.url}/?token={service.generated_tokens['viewer']}", flush=True
+            )
         await stop.wait()
 
 

@@ -288,7 +288,11 @@ class Twin:
     def objects(self, now_ns: int) -> list[LiveObject]:
         """The zone-wide picture: every fresh object, each road user once."""
         fresh_after = now_ns - int(self.object_ttl_s * NS_PER_S)
-        parts = [(r, o) for r, o in sorted(self._objects.items()) if o.valid_at_ns >= fresh_after]
+        parts = [
+            (r, o)
+            for r, o in sorted(self._objects.items())
+            if o.valid_at_ns >= fresh_after and len(o.lat)
+        ]
         if not parts:
             return []
         lat0 = float(np.mean(np.concatenate([o.lat for _, o in parts]))) if parts else 0.0

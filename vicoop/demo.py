@@ -1,10 +1,12 @@
-"""``vicoop demo``: SUMO traffic, an RSU and two vehicle clients on one machine.
+"""``vicoop demo``: SUMO traffic, an RSU, two vehicle clients and the cloud twin on one machine.
 
-The HIL rig runs the bundled SUMO scenario (one signalised crossing) in real time and feeds its
-simulated radars and cameras to a real RSU daemon, which fuses them and streams the tracks; one
-vehicle subscribes to everything at 2 Hz, the other only to cyclists, buses and trucks within
-40 m of the junction centre. Both print what they receive; at the end the rig scores the tracks
-against SUMO's ground truth. Stops on Ctrl-C or after ``--duration`` seconds.
+The cloud twin starts first (embedded MQTT broker, SQLite in a temporary folder, control API and
+dashboard); it prints the dashboard's address with a viewer token. The HIL rig runs the bundled
+SUMO scenario (one signalised crossing) in real time and feeds its simulated radars and cameras to
+a real RSU daemon, which fuses them, streams the tracks and publishes to the twin through its
+cloud link; one vehicle subscribes to everything at 2 Hz, the other only to cyclists, buses and
+trucks within 40 m of the junction centre. Both print what they receive; at the end the rig
+scores the tracks against SUMO's ground truth. Stops on Ctrl-C or after ``--duration`` seconds.
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from vehicle import Circle, ObjectClass, PerceptionFrame, RoadsideClient, objects_to_wgs84
+
+if TYPE_CHECKING:
+    from cloud.service import CloudService
+    from hil.site import Site
+
+DASHBOARD_PORT = 8080
 
 
 def _describe(name: str, frame: PerceptionFrame) -> str:
@@ -49,13 +58,80 @@ async def _vehicle(target: str, name: str, out: TextIO, **subscription: object) 
             print(_describe(name, frame), file=out, flush=True)
 
 
-async def run_demo(duration_s: float | None, out: TextIO = sys.stdout) -> None:
-    """Run the demo until ``duration_s`` passes (None: until SIGINT/SIGTERM)."""
+def _port_or_free(port: int) -> int:
+    """``port`` when it can be bound on loopback, else 0 (the service then picks a free one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
+
+
+async def _start_cloud(workdir: Path, port: int, out: TextIO) -> CloudService:
+    """The cloud twin with an embedded broker and SQLite in ``workdir``; prints where it is."""
+    from cloud.config import CloudConfig
+    from cloud.service import CloudService
+
+    wanted = _port_or_free(port) if port else 0
+    service = CloudService(
+        CloudConfig(db_url=f"sqlite:///{workdir / 'cloud.sqlite3'}", http_port=wanted)
+    )
+    await service.start()
+    note = f" (port {port} was busy)" if port and wanted != port else ""
+    print(
+        f"dashboard: {service.url}/?token={service.generated_tokens['viewer']}{note}\n"
+        f"  control API {service.url}/docs, operator token {service.generated_tokens['operator']}"
+        f"; RSUs publish to the twin on {service.mqtt_url}",
+        file=out,
+        flush=True,
+    )
+    return service
+
+
+def _with_cloud_link(site: Site, mqtt_url: str, workdir: Path) -> Site:
+    """The site with each RSU's cloud link on, to the demo's broker (outboxes in ``workdir``)."""
+    from roadside.cloudlink import CloudLinkConfig, IntersectionConfig
+
+    return site.model_copy(
+        update={
+            "rsus": [
+                r.model_copy(
+                    update={
+                        "rsu": r.rsu.model_copy(
+                            update={
+                                "cloud": CloudLinkConfig(
+                                    enabled=True,
+                                    mqtt_url=mqtt_url,
+                                    outbox_path=str(workdir / f"{r.rsu.rsu_id}-outbox.sqlite3"),
+                                    status_interval_s=2.0,
+                                    # The RSU's ENU origin is its junction's centre.
+                                    intersections=(IntersectionConfig(intersection_id=r.junction),),
+                                )
+                            }
+                        )
+                    }
+                )
+                for r in site.rsus
+            ]
+        }
+    )
+
+
+async def run_demo(
+    duration_s: float | None, out: TextIO = sys.stdout, port: int = DASHBOARD_PORT
+) -> None:
+    """Run the demo until ``duration_s`` passes (None: until SIGINT/SIGTERM); the dashboard on
+    ``port`` when it is free (0, or busy: any free port)."""
     from hil.cli import BUNDLED, resolve_scenario
     from hil.rig import Rig, RigOptions
 
-    with tempfile.TemporaryDirectory(prefix="vicoop-demo-") as workdir:
+    async with contextlib.AsyncExitStack() as stack:
+        workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="vicoop-demo-"))
+        cloud = await _start_cloud(Path(workdir), port, out)
+        stack.push_async_callback(cloud.stop)
         sumocfg, site, _ = resolve_scenario(BUNDLED, Path(workdir))
+        site = _with_cloud_link(site, cloud.mqtt_url, Path(workdir))
         rig = Rig(
             RigOptions(
                 sumocfg=sumocfg,
@@ -118,15 +194,23 @@ async def run_demo(duration_s: float | None, out: TextIO = sys.stdout) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    asyncio.run(run_demo(args.duration))
+    asyncio.run(run_demo(args.duration, port=args.port))
     return 0
 
 
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     demo = roles.add_parser(
-        "demo", help="SUMO traffic through an RSU to two vehicle clients (the bundled HIL scenario)"
+        "demo",
+        help="SUMO traffic through an RSU to two vehicle clients and the cloud twin's dashboard "
+        "(the bundled HIL scenario)",
     )
     demo.add_argument(
         "--duration", type=float, default=None, help="stop after S seconds (default: until Ctrl-C)"
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=DASHBOARD_PORT,
+        help=f"the dashboard's port (default {DASHBOARD_PORT}; a free one when busy or 0)",
     )
     demo.set_defaults(run=_run)

@@ -1,10 +1,15 @@
-"""`vicoop demo`: SUMO traffic through an RSU to two vehicles that print what they receive."""
+"""`vicoop demo`: SUMO traffic through an RSU to two vehicles that print what they receive, and
+the cloud twin's dashboard, whose address the demo prints."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import re
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -13,11 +18,35 @@ from vicoop.demo import run_demo
 pytest.importorskip("libsumo")
 
 
-async def test_demo_vehicles_print_what_they_receive() -> None:
+def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+        return int(r.status), r.read()
+
+
+async def test_demo_vehicles_print_what_they_receive_and_the_dashboard_shows_the_rsu() -> None:
     out = io.StringIO()
-    await run_demo(duration_s=4.0, out=out)
+    demo = asyncio.create_task(run_demo(duration_s=8.0, out=out, port=0))
+    while not (
+        found := re.search(r"^dashboard: (http://\S+)/\?token=(\S+)$", out.getvalue(), re.M)
+    ):
+        assert not demo.done(), out.getvalue()
+        await asyncio.sleep(0.1)
+    base, token = found.group(1), found.group(2)
+    status, page = await asyncio.to_thread(get, f"{base}/?token={token}")
+    assert status == 200 and b"vicoop" in page
+    # The RSU publishes to the demo's twin through its cloud link: the dashboard's API sees it.
+    rsus: list[dict[str, object]] = []
+    while not any(r["rsu_id"] == "crossing-B1" and r["online"] for r in rsus):
+        assert not demo.done(), out.getvalue()
+        rsus = json.loads((await asyncio.to_thread(get, f"{base}/api/v1/rsus", token))[1])
+        await asyncio.sleep(0.2)
+    await demo
+
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith(
+    assert lines[0].startswith("dashboard: http://127.0.0.1:")
+    sumo = next(line for line in lines if line.startswith("SUMO scenario"))
+    assert sumo.startswith(
         "SUMO scenario crossing: RSU crossing-B1 fusing 4 radars and 4 cameras, streaming perception on 127.0.0.1:"
     )
     v1 = [line for line in lines if line.startswith("[vehicle-1] frame ")]
@@ -31,11 +60,12 @@ async def test_demo_vehicles_print_what_they_receive() -> None:
 
 def test_vicoop_demo_command_runs_and_stops_after_its_duration() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "vicoop.cli", "demo", "--duration", "2"],
+        [sys.executable, "-m", "vicoop.cli", "demo", "--duration", "2", "--port", "0"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+    assert re.search(r"^dashboard: http://127\.0\.0\.1:\d+/\?token=\S+$", result.stdout, re.M)
     assert "[vehicle-1] connected to RSU crossing-B1" in result.stdout
     assert "demo stopped:" in result.stdout

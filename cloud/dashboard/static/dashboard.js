@@ -37,6 +37,7 @@
     other: "Other",
   };
   const TRAIL_POINTS = 24;
+  const MOVING_MPS = 0.5;
   const MAX_EVENTS = 200;
   const M_PER_DEG_LAT = 111320;
 
@@ -323,8 +324,10 @@
         objects.set(o.object_id, entry);
       } else {
         entry.marker.setLatLng(ll);
+        // A standing vehicle keeps the heading it last moved with: a tracker's heading of a
+        // stopped object is noise.
         const svg = entry.marker.getElement().firstElementChild;
-        if (svg) svg.style.transform = `rotate(${-o.heading_rad}rad)`;
+        if (svg && o.speed_mps >= MOVING_MPS) svg.style.transform = `rotate(${-o.heading_rad}rad)`;
         entry.points.push(ll);
         if (entry.points.length > TRAIL_POINTS) entry.points.shift();
         entry.trail.setLatLngs(entry.points);
@@ -539,7 +542,7 @@
   // -- legend -------------------------------------------------------------------------------------------
 
   $("legend").innerHTML =
-    ["car", "van", "truck", "bus", "motorcycle", "bicycle", "pedestrian"]
+    ["car", "van", "truck", "bus", "motorcycle", "bicycle", "pedestrian", "unknown"]
       .map((c) => `<span class="item"><span class="sw" style="background:${CLASS_COLOURS[c]}"></span>${c}</span>`)
       .join("") +
     `<span class="item"><span class="sw" style="background:#16a34a;border-radius:2px"></span>RSU online</span>` +

@@ -1,7 +1,8 @@
 """The dashboard in a real headless browser (Debian's chromium, driven by Playwright): the real
 cloud service (embedded MQTT broker, SQLite) and an RSU publishing moving road users through the
-real MQTT link; the page shows the RSU, its road users move on the map, and a zone created
-through the REST API appears on the map."""
+real MQTT link; the page shows the RSU and its intersection's signal colours, its road users
+move on the map, a zone created through the REST API appears on the map with its rules, and an
+event the RSU sends appears in the events list."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from roadside.cloudlink import CloudLink, CloudLinkConfig
+from vicoop.cloudmodel import Event, EventKind
 from vicoop.model import (
     DetectedObject,
     GeodeticOrigin,
@@ -88,7 +90,7 @@ def frame(sequence: int, now_ns: int) -> PerceptionFrame:
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[CloudService]:
+async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink]]:
     """The cloud service (embedded broker, SQLite in tmp) and an RSU publishing through it."""
     config = CloudConfig(
         db_url=f"sqlite:///{tmp_path / 'twin.sqlite3'}",
@@ -122,7 +124,7 @@ async def live(tmp_path: Path) -> AsyncIterator[CloudService]:
 
             feeder = asyncio.create_task(publish())
             try:
-                yield service
+                yield service, link
             finally:
                 feeder.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -140,7 +142,10 @@ def post(url: str, token: str, body: Any) -> int:
         return int(response.status)
 
 
-async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(live: CloudService) -> None:
+async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(
+    live: tuple[CloudService, CloudLink],
+) -> None:
+    service, link = live
     async with async_api.async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -154,9 +159,9 @@ async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(live: Cloud
             outside: list[str] = []
             page.on(
                 "request",
-                lambda r: None if r.url.startswith(live.url) else outside.append(r.url),
+                lambda r: None if r.url.startswith(service.url) else outside.append(r.url),
             )
-            response = await page.goto(f"{live.url}/?token={VIEWER}")
+            response = await page.goto(f"{service.url}/?token={VIEWER}")
             assert response is not None and response.status == 200
             # The token leaves the address bar once read.
             assert "token" not in page.url
@@ -165,9 +170,10 @@ async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(live: Cloud
             await rsu.wait_for(timeout=60_000)
             assert await rsu.get_attribute("data-state") == "online"
             await page.locator("#rsu-list", has_text="rsu-dash").wait_for(timeout=60_000)
-            await page.locator('[data-intersection-id="junction-1"] circle').first.wait_for(
-                timeout=60_000
-            )
+            heads = page.locator('[data-intersection-id="junction-1"] circle[data-approach]')
+            await heads.first.wait_for(timeout=60_000)
+            colours = {await h.get_attribute("data-colour") for h in await heads.all()}
+            assert colours and colours <= {"red", "amber", "red_amber", "green"}, colours
 
             car = page.locator('.obj[data-class="car"]')
             await car.wait_for(timeout=60_000)
@@ -204,13 +210,17 @@ async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(live: Cloud
                 },
                 "rules": {"speed_limit_mps": 8.33, "allowed_classes": ["car", "bicycle"]},
             }
-            assert await asyncio.to_thread(post, f"{live.url}/api/v1/zones", OPERATOR, zone) == 201
+            assert (
+                await asyncio.to_thread(post, f"{service.url}/api/v1/zones", OPERATOR, zone) == 201
+            )
             polygon = page.locator('path[data-zone-id="school"]')
             await polygon.wait_for(timeout=60_000)
             box = await polygon.bounding_box()
             assert box is not None and box["width"] > 5 and box["height"] > 5
             await page.locator("#zone-list", has_text="School street").wait_for(timeout=60_000)
             assert await page.locator("#zone-list").get_by_text("≤ 30 km/h").count() == 1
+            link.emit(Event(EventKind.ZONE_SPEEDING, time.time_ns(), zone_id="school", value=11.0))
+            await page.locator("#event-list", has_text="Speeding in zone").wait_for(timeout=60_000)
             assert errors == []
             assert outside == [], "the page loaded something from outside the service"
         finally:

@@ -286,12 +286,15 @@
 
   // -- objects ----------------------------------------------------------------------------------------
 
-  function objectHtml(o) {
+  // A vehicle is an arrow along its heading once it has been seen moving; before that a square (a
+  // tracker's heading of a standing object is noise). People and animals are dots.
+  function objectHtml(o, heading) {
     const colour = CLASS_COLOURS[o.object_class] || CLASS_COLOURS.unknown;
-    const shape = PEOPLE.has(o.object_class)
-      ? `<circle r="4.5" fill="${colour}" stroke="#fff" stroke-width="1.5"/>`
-      : `<polygon points="8,0 -6,-5.5 -3,0 -6,5.5" fill="${colour}" stroke="#fff" stroke-width="1.2" stroke-linejoin="round"/>`;
-    return `<svg width="18" height="18" viewBox="-9 -9 18 18" style="transform: rotate(${-o.heading_rad}rad)">${shape}</svg>`;
+    let shape;
+    if (PEOPLE.has(o.object_class)) shape = `<circle r="4.5" fill="${colour}" stroke="#fff" stroke-width="1.5"/>`;
+    else if (heading === null) shape = `<rect x="-4.5" y="-4.5" width="9" height="9" rx="2" fill="${colour}" stroke="#fff" stroke-width="1.2"/>`;
+    else shape = `<polygon points="8,0 -6,-5.5 -3,0 -6,5.5" fill="${colour}" stroke="#fff" stroke-width="1.2" stroke-linejoin="round"/>`;
+    return `<svg width="18" height="18" viewBox="-9 -9 18 18" style="transform: rotate(${-(heading ?? 0)}rad)">${shape}</svg>`;
   }
 
   function objectTooltip(o) {
@@ -312,22 +315,26 @@
           entry.marker.remove();
           entry.trail.remove();
         }
+        const heading = o.speed_mps >= MOVING_MPS ? o.heading_rad : null;
         const marker = L.marker(ll, {
           pane: "objects", keyboard: false,
-          icon: L.divIcon({ className: `obj obj-${o.object_class}`, html: objectHtml(o), iconSize: [18, 18] }),
+          icon: L.divIcon({ className: `obj obj-${o.object_class}`, html: objectHtml(o, heading), iconSize: [18, 18] }),
         }).addTo(map);
         marker.bindTooltip("", { direction: "top", offset: [0, -8] });
         const colour = CLASS_COLOURS[o.object_class] || CLASS_COLOURS.unknown;
         const trail = L.polyline([ll], { pane: "trails", color: colour, weight: 2, opacity: 0.35, interactive: false });
         trails.addLayer(trail);
-        entry = { marker, trail, points: [ll] };
+        entry = { marker, trail, points: [ll], heading };
         objects.set(o.object_id, entry);
       } else {
         entry.marker.setLatLng(ll);
-        // A standing vehicle keeps the heading it last moved with: a tracker's heading of a
-        // stopped object is noise.
-        const svg = entry.marker.getElement().firstElementChild;
-        if (svg && o.speed_mps >= MOVING_MPS) svg.style.transform = `rotate(${-o.heading_rad}rad)`;
+        // A standing vehicle keeps the heading it last moved with.
+        if (o.speed_mps >= MOVING_MPS) {
+          const el = entry.marker.getElement();
+          if (entry.heading === null) el.innerHTML = objectHtml(o, o.heading_rad);
+          else if (el.firstElementChild) el.firstElementChild.style.transform = `rotate(${-o.heading_rad}rad)`;
+          entry.heading = o.heading_rad;
+        }
         entry.points.push(ll);
         if (entry.points.length > TRAIL_POINTS) entry.points.shift();
         entry.trail.setLatLngs(entry.points);

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag
 
+from roadside.cloudlink.config import CloudLinkConfig
+from roadside.reports import ReportLimits
 from roadside.sources.fused_config import SensorsSourceConfig, kind_or
 from vicoop.config import StrictModel
 from vicoop.model import GeodeticOrigin
@@ -59,6 +61,32 @@ class SyntheticSourceConfig(StrictModel):
     arm_length_m: float = Field(100.0, gt=5, le=5000)
 
 
+class ReportsConfig(StrictModel):
+    """What the RSU accepts of connected vehicles' reports of their own state
+    (``ReportVehicleState``), and how it matches them with its tracks."""
+
+    # Reports faster than this (m/s) are implausible; it also bounds the jump between reports.
+    max_speed_mps: float = Field(70.0, gt=0, le=200)
+    # Metres of GNSS error allowed on top of a jump at max_speed_mps between two reports.
+    jump_margin_m: float = Field(10.0, ge=0, le=1000)
+    # Reports farther than this from the origin (metres) are rejected.
+    max_distance_m: float = Field(1000.0, gt=0, le=100_000)
+    # A report measured longer ago than this (s), or further in the future than
+    # max_future_s, is rejected (clocks must be synchronised).
+    max_age_s: float = Field(2.0, gt=0, le=60)
+    max_future_s: float = Field(0.5, ge=0, le=60)
+    # A vehicle id stays with the stream reporting it until the stream closes or stays silent
+    # this long (s); other streams claiming it meanwhile are rejected.
+    id_hold_s: float = Field(10.0, gt=0, le=3600)
+    # A report is matched with tracks for this long (s) after it was measured.
+    associate_for_s: float = Field(1.0, gt=0, le=60)
+    # Largest distance (m) between a report, predicted to the frame's time, and a track's centre.
+    gate_m: float = Field(5.0, gt=0, le=100)
+
+    def to_limits(self) -> ReportLimits:
+        return ReportLimits(**self.model_dump())
+
+
 class RsuConfig(StrictModel):
     """Everything an RSU daemon needs to start."""
 
@@ -69,6 +97,10 @@ class RsuConfig(StrictModel):
     # Tagged union on `kind`: "synthetic" (default) or "sensors" (roadside.sources.fused_config);
     # further kinds (the HIL rig) join it.
     source: Annotated[
-        Annotated[SyntheticSourceConfig, Tag("synthetic")] | Annotated[SensorsSourceConfig, Tag("sensors")],
+        Annotated[SyntheticSourceConfig, Tag("synthetic")]
+        | Annotated[SensorsSourceConfig, Tag("sensors")],
         Discriminator(kind_or("synthetic")),
     ] = SyntheticSourceConfig()
+    reports: ReportsConfig = ReportsConfig()
+    # The MQTT link to the cloud twin; off by default.
+    cloud: CloudLinkConfig = CloudLinkConfig()

@@ -1,4 +1,9 @@
-"""The RSU daemon: a frame source, the publish loop and the gRPC server, with clean shutdown.
+"""The RSU daemon: a frame source, the publish loop, the gRPC server and (when configured) the
+cloud link, with clean shutdown.
+
+Each published frame's tracks carry the ids of the connected vehicles whose reports matched them;
+the cloud link gets every frame (summaries, zone monitor) and every accepted report, and the
+zones it holds are streamed to vehicles.
 
 ``vicoop rsu run --config rsu.yaml`` runs it until SIGTERM or SIGINT.
 """
@@ -12,8 +17,10 @@ import signal
 import time
 from collections.abc import Callable
 
+from roadside.cloudlink import CloudLink
 from roadside.config import RsuConfig
-from roadside.server import PerceptionHub, RoadsideServer, SiteInfo
+from roadside.reports import ReportBook
+from roadside.server import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from roadside.sources import FrameSource, build_source
 from vicoop.model import NS_PER_S, PerceptionFrame
 
@@ -47,12 +54,24 @@ class RoadsideDaemon:
             queue_frames=config.server.queue_frames,
             max_subscribers=config.server.max_subscribers,
         )
+        origin = config.origin.to_model()
+        self.reports = ReportBook(origin, config.reports.to_limits())
+        self.link: CloudLink | None = None
+        if config.cloud.enabled:
+            self.link = CloudLink(config.cloud, config.rsu_id, origin, clock=clock)
+        self.zones = ZoneFeed(self.link.zones.zone_set if self.link is not None else None)
+        if self.link is not None:
+            self.link.zones.listeners.append(self.zones.set)
         self.server = RoadsideServer(
             self.hub,
-            SiteInfo(config.rsu_id, config.origin.to_model(), config.publish.rate_hz),
+            SiteInfo(config.rsu_id, origin, config.publish.rate_hz),
             host=config.server.host,
             port=config.server.port,
             reflection_enabled=config.server.reflection,
+            zones=self.zones,
+            reports=self.reports,
+            on_report=self.link.forward_report if self.link is not None else None,
+            clock=clock,
         )
         self.sequence = 0
         self.ticks_missed = 0
@@ -64,6 +83,8 @@ class RoadsideDaemon:
 
     async def start(self) -> None:
         await self.source.start()  # sources that own sockets or buses open them here
+        if self.link is not None:
+            await self.link.start()
         await self.server.start()
         if not self.stepped:
             self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
@@ -75,6 +96,8 @@ class RoadsideDaemon:
                 await self._loop_task
             self._loop_task = None
         await self.server.stop(self.config.server.grace_period_s)
+        if self.link is not None:
+            await self.link.stop()
         await self.source.stop()
 
     async def __aenter__(self) -> RoadsideDaemon:
@@ -94,10 +117,12 @@ class RoadsideDaemon:
             valid_at_ns=tick_ns,
             published_at_ns=self.clock(),
             origin=self.server.site.origin,
-            objects=snapshot.objects,
+            objects=self.reports.associate(snapshot.objects, tick_ns),
             sensors=snapshot.sensors,
         )
         self.hub.publish(frame)
+        if self.link is not None:
+            self.link.on_frame(frame)
         return frame
 
     async def _publish_loop(self) -> None:
@@ -128,7 +153,8 @@ class RoadsideDaemon:
         stats = self.hub.stats()
         log.info(
             "subscribers %d (%d since start), frames published %d, delivered %d, dropped %d, "
-            "ticks missed %d, subscriptions rejected %d",
+            "ticks missed %d, subscriptions rejected %d, vehicle reports accepted %d, "
+            "rejected %s",
             stats.subscribers,
             stats.subscriptions_total,
             stats.frames_published,
@@ -136,6 +162,8 @@ class RoadsideDaemon:
             stats.frames_dropped,
             self.ticks_missed,
             self.server.rejected_requests,
+            self.reports.stats.accepted,
+            dict(self.reports.stats.rejected) or 0,
         )
 
 

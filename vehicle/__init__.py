@@ -1,4 +1,5 @@
-"""vicoop's vehicle client library: subscribe to what roadside units see.
+"""vicoop's vehicle client library: subscribe to what roadside units see, receive the pilot
+zones' rules, report your own state.
 
 ::
 
@@ -10,15 +11,22 @@
                 ...
 
 Positions are metres in the RSU's ENU frame (``frame.origin``); ``vehicle.geo`` converts them to
-WGS84 or to your vehicle's body frame. ``vehicle.testing.FakeRoadside`` runs an RSU in your tests.
+WGS84 or to your vehicle's body frame. ``rsu.zones()`` streams ``PilotZones``, whose
+``rules_at(lat, lon)`` says which rules apply there now; ``rsu.reporter()`` streams the vehicle's
+own ``VehicleReport``. ``vehicle.testing.FakeRoadside`` runs an RSU in your tests.
 """
 
 from vehicle.client import (
     ClientState,
     PerceptionStream,
     ReconnectPolicy,
+    ReporterStats,
+    ReportSummary,
     RoadsideClient,
+    StateReporter,
     StreamStats,
+    ZoneStream,
+    ZoneStreamStats,
 )
 from vehicle.errors import (
     ClientStateError,
@@ -34,7 +42,9 @@ from vehicle.geo import (
     objects_to_wgs84,
     wgs84_to_enu,
 )
-from vehicle.sync import SyncPerceptionStream, SyncRoadsideClient
+from vehicle.sync import SyncPerceptionStream, SyncRoadsideClient, SyncStateReporter, SyncZoneStream
+from vehicle.zones import PilotZones, RulesHere
+from vicoop.cloudmodel import VehicleReport
 from vicoop.model import (
     Circle,
     DetectedObject,
@@ -49,6 +59,7 @@ from vicoop.model import (
     Size3,
     Vec3,
 )
+from vicoop.zones import TimeWindow, Zone, ZoneRules
 
 __all__ = [
     "Circle",
@@ -61,21 +72,34 @@ __all__ = [
     "ObjectClass",
     "PerceptionFrame",
     "PerceptionStream",
+    "PilotZones",
     "Polygon",
     "ReconnectPolicy",
+    "ReportSummary",
+    "ReporterStats",
     "RoadsideClient",
     "RoadsideUnavailable",
+    "RulesHere",
     "SensorHealth",
     "SensorKind",
     "SensorStatus",
     "SiteInfo",
     "Size3",
+    "StateReporter",
     "StreamStats",
     "SubscriptionRejected",
     "SyncPerceptionStream",
     "SyncRoadsideClient",
+    "SyncStateReporter",
+    "SyncZoneStream",
+    "TimeWindow",
     "Vec3",
     "VehicleError",
+    "VehicleReport",
+    "Zone",
+    "ZoneRules",
+    "ZoneStream",
+    "ZoneStreamStats",
     "enu_to_wgs84",
     "objects_to_ego",
     "objects_to_wgs84",

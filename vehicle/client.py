@@ -1,4 +1,4 @@
-"""The vehicle side of RSU -> vehicle perception streaming.
+"""The vehicle side of the RSU's service: perception, pilot zones, the vehicle's own reports.
 
 ::
 
@@ -6,27 +6,38 @@
         async for frame in rsu.perception(roi=Circle(0, 0, 80), classes={ObjectClass.PEDESTRIAN}):
             print(frame.latency_s, len(frame.objects))
 
+    async with RoadsideClient(target) as rsu, rsu.reporter() as me:
+        me.send(VehicleReport("veh-42", ObjectClass.CAR, lat, lon, 8.0, 0.3, Size3(4.5, 1.8, 1.5),
+                              time.time_ns(), permit_id="AV-17"))
+        async for zones in rsu.zones():
+            print(zones.rules_at(lat, lon).speed_limit_mps)
+
 A perception stream survives the RSU restarting: it reconnects with exponential backoff and
 resubscribes with the same options. A stream that stays silent for ``stale_after_s`` is counted
-as stale and reconnected too. Its ``stats`` say what happened.
+as stale and reconnected too. Its ``stats`` say what happened. Zone streams and reporters
+reconnect the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from protos.vicoop.v1 import roadside_pb2
 from vehicle.errors import ClientStateError, RoadsideUnavailable, SubscriptionRejected
-from vicoop import codec
+from vehicle.zones import PilotZones
+from vicoop import codec, codec_cloud
+from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
 from vicoop.model import (
     Circle,
@@ -37,6 +48,7 @@ from vicoop.model import (
     SiteInfo,
     Subscription,
 )
+from vicoop.zones import Zone, ZoneSet
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +217,228 @@ class PerceptionStream:
             await asyncio.sleep(next(delays))
 
 
+def _decode_zones(data: bytes) -> ZoneSet:
+    try:
+        response = roadside_pb2.StreamZonesResponse.FromString(data)
+    except (DecodeError, ValueError) as exc:
+        raise CodecError(f"not a valid vicoop.v1.StreamZonesResponse: {exc}") from None
+    zones: dict[str, Zone] = {}
+    for i, pb in enumerate(response.zones):
+        zone = codec_cloud.zone_from_proto(pb, f"zones[{i}]")
+        zones[zone.zone_id] = zone
+    return ZoneSet(zones, response.revision)
+
+
+def _encode_report(report: VehicleReport) -> bytes:
+    return roadside_pb2.ReportVehicleStateRequest(
+        report=codec_cloud.report_to_proto(report)
+    ).SerializeToString()
+
+
+@dataclass(slots=True)
+class ZoneStreamStats:
+    """What a zone stream has seen so far."""
+
+    updates: int = 0
+    reconnects: int = 0
+    decode_errors: int = 0
+    connected: bool = False
+
+
+class ZoneStream:
+    """The pilot zones an RSU holds: the whole set at once, then again at every change, as
+    ``PilotZones``; iterate it with ``async for``. ``latest`` is the last set received."""
+
+    def __init__(self, client: RoadsideClient, reconnect: ReconnectPolicy) -> None:
+        self.stats = ZoneStreamStats()
+        self.latest: PilotZones | None = None
+        self._client = client
+        self._reconnect = reconnect
+
+    def __aiter__(self) -> AsyncIterator[PilotZones]:
+        return self._updates()
+
+    async def _updates(self) -> AsyncIterator[PilotZones]:
+        delays = iter(self._reconnect.delays())
+        last_good = time.monotonic()
+        while self._client.state is ClientState.OPEN:
+            call = self._client._open_zone_stream()
+            try:
+                while True:
+                    try:
+                        data = await call.read()
+                    except asyncio.CancelledError:
+                        if self._client.state is ClientState.OPEN or _being_cancelled():
+                            raise
+                        return
+                    if data is grpc.aio.EOF:
+                        break
+                    try:
+                        zone_set = _decode_zones(data)
+                    except CodecError as exc:
+                        self.stats.decode_errors += 1
+                        log.warning("skipped zones from %s: %s", self._client.target, exc)
+                        continue
+                    self.stats.updates += 1
+                    self.stats.connected = True
+                    delays = iter(self._reconnect.delays())
+                    last_good = time.monotonic()
+                    self.latest = PilotZones(zone_set, self._client.target)
+                    yield self.latest
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() in _FINAL_CODES:
+                    raise SubscriptionRejected(exc.code().name, exc.details() or "") from None
+                if self._client.state is not ClientState.OPEN:
+                    return
+                log.info("zone stream from %s ended: %s", self._client.target, exc.code().name)
+            finally:
+                call.cancel()
+                self.stats.connected = False
+            give_up = self._reconnect.give_up_after_s
+            if give_up is not None and time.monotonic() - last_good > give_up:
+                raise RoadsideUnavailable(f"no zones from {self._client.target} for {give_up:g} s")
+            self.stats.reconnects += 1
+            await asyncio.sleep(next(delays))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSummary:
+    """The RSU's answer to one report stream: how many reports it accepted and rejected, and
+    why (the first rejections, each naming the report and the field)."""
+
+    accepted: int
+    rejected: int
+    rejections: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class ReporterStats:
+    """What a ``StateReporter`` has done; ``accepted``/``rejected`` come from the RSU's answers
+    (one per stream, when it ends)."""
+
+    sent: int = 0
+    # Reports replaced by a newer one before they could be sent (latest wins).
+    dropped: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    rejections: list[str] = field(default_factory=list)
+    reconnects: int = 0
+    connected: bool = False
+
+
+class StateReporter:
+    """Streams this vehicle's reports of its own state to the RSU (``ReportVehicleState``).
+
+    ``send`` never waits on the network: reports wait in a small queue, and when it is full the
+    oldest is dropped (the newest state is the one that matters). A broken stream is opened
+    again with the client's backoff; reports in flight then may be lost. ``close()`` ends the
+    stream and returns the stats, with the RSU's counts of accepted and rejected reports.
+    Use it with ``async with rsu.reporter() as me: me.send(report)``.
+    """
+
+    def __init__(
+        self, client: RoadsideClient, reconnect: ReconnectPolicy, queue_reports: int = 8
+    ) -> None:
+        self.stats = ReporterStats()
+        self._client = client
+        self._reconnect = reconnect
+        self._queue: deque[bytes] = deque(maxlen=queue_reports)
+        self._ready = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+
+    def send(self, report: VehicleReport) -> None:
+        """Queue ``report`` for the RSU; it is checked here first, as the RSU would decode it
+        (``SubscriptionRejected`` INVALID_ARGUMENT for a malformed one, e.g. a bad id)."""
+        data = _encode_report(report)
+        try:
+            codec_cloud.report_from_proto(codec_cloud.report_to_proto(report))
+        except CodecError as exc:
+            raise SubscriptionRejected("INVALID_ARGUMENT", str(exc)) from None
+        if self._closing:
+            raise ClientStateError("the reporter is closed")
+        if self._error is not None:
+            raise self._error
+        if len(self._queue) == self._queue.maxlen:
+            self.stats.dropped += 1
+        self._queue.append(data)
+        self._ready.set()
+
+    async def start(self) -> None:
+        self._client._require_channel()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="vicoop-vehicle-reporter")
+
+    async def close(self, timeout_s: float = 5.0) -> ReporterStats:
+        """Send what is queued, end the stream and wait (at most ``timeout_s``) for the RSU's
+        counts."""
+        self._closing = True
+        self._ready.set()
+        if self._task is not None:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        return self.stats
+
+    async def __aenter__(self) -> StateReporter:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _requests(self) -> AsyncIterator[bytes]:
+        while True:
+            while self._queue:
+                self.stats.sent += 1
+                yield self._queue.popleft()
+            if self._closing:
+                return
+            self._ready.clear()
+            await self._ready.wait()
+
+    async def _run(self) -> None:
+        delays = iter(self._reconnect.delays())
+        while self._client.state is ClientState.OPEN:
+            if self._closing and not self._queue:
+                return
+            method = self._client._require_channel().stream_unary(
+                _SERVICE + "ReportVehicleState",
+                request_serializer=None,
+                response_deserializer=roadside_pb2.ReportVehicleStateResponse.FromString,
+            )
+            self.stats.connected = True
+            try:
+                response = await method(self._requests(), wait_for_ready=True)
+            except grpc.aio.AioRpcError as exc:
+                self.stats.connected = False
+                if exc.code() in _FINAL_CODES:
+                    self._error = SubscriptionRejected(exc.code().name, exc.details() or "")
+                    return
+                if self._client.state is not ClientState.OPEN:
+                    return
+                log.info("report stream to %s ended: %s", self._client.target, exc.code().name)
+                self.stats.reconnects += 1
+                await asyncio.sleep(next(delays))
+                continue
+            except asyncio.CancelledError:
+                self.stats.connected = False
+                if self._client.state is ClientState.OPEN or _being_cancelled():
+                    raise
+                return
+            self.stats.connected = False
+            self.stats.accepted += response.accepted
+            self.stats.rejected += response.rejected
+            self.stats.rejections.extend(response.rejections)
+            delays = iter(self._reconnect.delays())
+
+
 class RoadsideClient:
     """A connection to one RSU. Use it with ``async with``.
 
@@ -266,6 +500,39 @@ class RoadsideClient:
         )
         return method(request)
 
+    def _open_zone_stream(self) -> grpc.aio.UnaryStreamCall:  # type: ignore[type-arg]
+        method = self._require_channel().unary_stream(
+            _SERVICE + "StreamZones", request_serializer=None, response_deserializer=None
+        )
+        return method(b"")
+
+    def zones(self) -> ZoneStream:
+        """The pilot zones the RSU holds, as ``PilotZones`` (``rules_at(lat, lon)`` answers
+        which rules apply at a WGS84 position now): the whole set at once, then again at every
+        change. Reconnects like ``perception``."""
+        self._require_channel()
+        return ZoneStream(self, self.reconnect)
+
+    def reporter(self, queue_reports: int = 8) -> StateReporter:
+        """A ``StateReporter`` streaming this vehicle's own state to the RSU; use it with
+        ``async with`` and call ``send(report)`` at your own rate."""
+        self._require_channel()
+        return StateReporter(self, self.reconnect, queue_reports)
+
+    async def report_state(
+        self, reports: Iterable[VehicleReport], timeout_s: float = 10.0
+    ) -> ReportSummary:
+        """Send ``reports`` (``VehicleReport``: WGS84 position, speed m/s, heading rad from
+        east, size m, measured_at_ns, permit id) on one stream; returns the RSU's counts."""
+        method = self._require_channel().stream_unary(
+            _SERVICE + "ReportVehicleState",
+            request_serializer=None,
+            response_deserializer=roadside_pb2.ReportVehicleStateResponse.FromString,
+        )
+        payloads = [_encode_report(r) for r in reports]
+        response = await method(iter(payloads), timeout=timeout_s, wait_for_ready=True)
+        return ReportSummary(response.accepted, response.rejected, tuple(response.rejections))
+
     async def site(self, timeout_s: float = 5.0) -> SiteInfo:
         """The RSU's id, the origin of its ENU frame and its publish rate."""
         method = self._require_channel().unary_unary(
@@ -314,4 +581,15 @@ class RoadsideClient:
         )
 
 
-__all__ = ["ClientState", "PerceptionStream", "ReconnectPolicy", "RoadsideClient", "StreamStats"]
+__all__ = [
+    "ClientState",
+    "PerceptionStream",
+    "ReconnectPolicy",
+    "ReportSummary",
+    "ReporterStats",
+    "RoadsideClient",
+    "StateReporter",
+    "StreamStats",
+    "ZoneStream",
+    "ZoneStreamStats",
+]

@@ -17,7 +17,18 @@ from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from vehicle.client import PerceptionStream, RoadsideClient, StreamStats
+from vehicle.client import (
+    PerceptionStream,
+    ReporterStats,
+    ReportSummary,
+    RoadsideClient,
+    StateReporter,
+    StreamStats,
+    ZoneStream,
+    ZoneStreamStats,
+)
+from vehicle.zones import PilotZones
+from vicoop.cloudmodel import VehicleReport
 from vicoop.model import ObjectClass, PerceptionFrame, RegionOfInterest, SiteInfo
 
 T = TypeVar("T")
@@ -51,6 +62,70 @@ class SyncPerceptionStream:
         self._owner._call(self._iterator.aclose(), None)  # type: ignore[attr-defined]
 
 
+class SyncZoneStream:
+    """A zone stream iterated with a plain ``for``; ``close()`` ends it."""
+
+    def __init__(
+        self, owner: SyncRoadsideClient, stream: ZoneStream, timeout_s: float | None
+    ) -> None:
+        self._owner = owner
+        self._stream = stream
+        self._iterator = stream.__aiter__()
+        self._timeout_s = timeout_s
+
+    @property
+    def stats(self) -> ZoneStreamStats:
+        return self._stream.stats
+
+    @property
+    def latest(self) -> PilotZones | None:
+        return self._stream.latest
+
+    def __iter__(self) -> Iterator[PilotZones]:
+        return self
+
+    def __next__(self) -> PilotZones:
+        try:
+            return self._owner._call(self._iterator.__anext__(), self._timeout_s)
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        self._owner._call(self._iterator.aclose(), None)  # type: ignore[attr-defined]
+
+
+class SyncStateReporter:
+    """``StateReporter`` for blocking code: ``send`` queues without waiting; ``close`` returns
+    the stats with the RSU's counts."""
+
+    def __init__(self, owner: SyncRoadsideClient, reporter: StateReporter) -> None:
+        self._owner = owner
+        self._reporter = reporter
+        self._closed = False
+
+    @property
+    def stats(self) -> ReporterStats:
+        return self._reporter.stats
+
+    def send(self, report: VehicleReport) -> None:
+        async def send() -> None:
+            self._reporter.send(report)
+
+        self._owner._call(send(), None)
+
+    def close(self) -> ReporterStats:
+        if not self._closed:
+            self._closed = True
+            self._owner._call(self._reporter.close(), None)
+        return self._reporter.stats
+
+    def __enter__(self) -> SyncStateReporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class SyncRoadsideClient:
     """``RoadsideClient`` for blocking code; takes the same arguments."""
 
@@ -60,7 +135,8 @@ class SyncRoadsideClient:
             target=self._loop.run_forever, name="vicoop-rsu-client", daemon=True
         )
         self._client = RoadsideClient(target, **kwargs)
-        self._streams: list[SyncPerceptionStream] = []
+        self._streams: list[SyncPerceptionStream | SyncZoneStream] = []
+        self._reporters: list[SyncStateReporter] = []
 
     def _call(self, awaitable: Awaitable[T], timeout_s: float | None) -> T:
         async def wait() -> T:
@@ -80,6 +156,8 @@ class SyncRoadsideClient:
     def close(self) -> None:
         if not self._thread.is_alive():
             return
+        for reporter in self._reporters:
+            reporter.close()
         for stream in self._streams:
             stream.close()
         self._call(self._client.close(), None)
@@ -108,3 +186,22 @@ class SyncRoadsideClient:
         sync_stream = SyncPerceptionStream(self, stream, next_timeout_s)
         self._streams.append(sync_stream)
         return sync_stream
+
+    def zones(self, *, next_timeout_s: float | None = None) -> SyncZoneStream:
+        """As ``RoadsideClient.zones``; ``next_timeout_s`` bounds each wait for a change."""
+        stream = SyncZoneStream(self, self._client.zones(), next_timeout_s)
+        self._streams.append(stream)
+        return stream
+
+    def reporter(self, queue_reports: int = 8) -> SyncStateReporter:
+        """As ``RoadsideClient.reporter``, already started; ``close()`` it (or use ``with``)."""
+        reporter = self._client.reporter(queue_reports)
+        self._call(reporter.start(), None)
+        sync_reporter = SyncStateReporter(self, reporter)
+        self._reporters.append(sync_reporter)
+        return sync_reporter
+
+    def report_state(
+        self, reports: Iterable[VehicleReport], timeout_s: float = 10.0
+    ) -> ReportSummary:
+        return self._call(self._client.report_state(list(reports), timeout_s), None)

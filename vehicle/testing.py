@@ -9,7 +9,10 @@
             frame = await anext(aiter(stream))
 
 It runs the same server as a real RSU (subscription validation, filtering, rate limits,
-latest-wins queues), with no sensors: frames go out when you call ``publish``. ``restart()``
+latest-wins queues, zone streaming, vehicle report checks), with no sensors: frames go out when
+you call ``publish``, and each published track a vehicle's report matched carries its
+``vehicle_id`` as on a real RSU. ``set_zones(zones)`` changes the zones it streams; ``reports``
+holds the reports it accepted (and ``reports.stats`` counts the rejected ones). ``restart()``
 stops and starts it on the same port, to test reconnection. ``every(rate_hz)`` publishes the
 last objects periodically in the background, as an RSU does.
 """
@@ -21,8 +24,11 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 
-from roadside.server import PerceptionHub, RoadsideServer
+from roadside.reports import ReportBook, ReportLimits
+from roadside.server import PerceptionHub, RoadsideServer, ZoneFeed
+from vicoop.cloudmodel import VehicleReport
 from vicoop.model import DetectedObject, GeodeticOrigin, PerceptionFrame, SensorStatus, SiteInfo
+from vicoop.zones import Zone, ZoneSet
 
 DEFAULT_ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
 
@@ -39,9 +45,14 @@ class FakeRoadside:
         queue_frames: int = 4,
         max_subscribers: int = 2000,
         clock: Callable[[], int] = time.time_ns,
+        report_limits: ReportLimits | None = None,
     ) -> None:
         self.site = SiteInfo(rsu_id, origin, publish_rate_hz)
         self.clock = clock
+        self.zones = ZoneFeed()
+        self.reports = ReportBook(origin, report_limits)
+        # Every report the fake accepted, in order.
+        self.accepted_reports: list[VehicleReport] = []
         self.hub = PerceptionHub(
             publish_rate_hz, queue_frames=queue_frames, max_subscribers=max_subscribers
         )
@@ -64,7 +75,15 @@ class FakeRoadside:
         return self._server
 
     async def start(self) -> None:
-        self._server = RoadsideServer(self.hub, self.site, port=self._port)
+        self._server = RoadsideServer(
+            self.hub,
+            self.site,
+            port=self._port,
+            zones=self.zones,
+            reports=self.reports,
+            on_report=self.accepted_reports.append,
+            clock=self.clock,
+        )
         self._port = await self._server.start()
 
     async def stop(self, grace_period_s: float = 0.5) -> None:
@@ -99,22 +118,30 @@ class FakeRoadside:
         valid_at_ns: int | None = None,
         sensors: Iterable[SensorStatus] = (),
     ) -> PerceptionFrame:
-        """Publish a frame of ``objects`` (the last ones given when None) to every subscriber."""
+        """Publish a frame of ``objects`` (the last ones given when None) to every subscriber;
+        tracks matched by a vehicle's recent report carry its ``vehicle_id``."""
         if objects is not None:
             self._objects = tuple(objects)
         self.sequence += 1
         now = self.clock()
+        valid_at = now if valid_at_ns is None else valid_at_ns
         frame = PerceptionFrame(
             rsu_id=self.site.rsu_id,
             sequence=self.sequence,
-            valid_at_ns=now if valid_at_ns is None else valid_at_ns,
+            valid_at_ns=valid_at,
             published_at_ns=now,
             origin=self.site.origin,
-            objects=self._objects,
+            objects=self.reports.associate(self._objects, valid_at),
             sensors=tuple(sensors),
         )
         self.hub.publish(frame)
         return frame
+
+    def set_zones(self, zones: Iterable[Zone]) -> ZoneSet:
+        """Hold exactly ``zones`` from now on; zone subscribers get the new set."""
+        zone_set = ZoneSet({z.zone_id: z for z in zones}, self.zones.zone_set.revision + 1)
+        self.zones.set(zone_set)
+        return zone_set
 
     _ticker_rate: float = 0.0
 

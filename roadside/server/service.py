@@ -1,7 +1,8 @@
 """The RSU's gRPC server: the ``vicoop.v1.Roadside`` service, health checking and reflection.
 
-The servicer is thin: it validates the request, subscribes to the hub and forwards the bytes the
-hub queued. Responses are already serialized (see ``encoding``), so the method is registered with
+The servicer is thin: it validates the request, subscribes to the hub (or the zone feed) and
+forwards the bytes queued there; vehicle reports are parsed by ``encoding`` and judged by the
+pure ``ReportBook``. Responses are already serialized (see ``encoding``), so the method is registered with
 no response serializer, and requests are parsed here so that a malformed one gets
 INVALID_ARGUMENT rather than gRPC's generic INTERNAL.
 """
@@ -9,8 +10,10 @@ INVALID_ARGUMENT rather than gRPC's generic INTERNAL.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -19,18 +22,29 @@ from grpc_reflection.v1alpha import reflection
 
 from protos.vicoop.v1 import roadside_pb2
 from roadside.errors import RoadsideError, TooManySubscribers
+from roadside.reports import ReportBook, ReportRejected
+from roadside.server.encoding import decode_report_request, encode_report_response
 from roadside.server.hub import PerceptionHub
+from roadside.server.zonefeed import ZoneFeed
 from vicoop import codec
+from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
 from vicoop.model import SiteInfo
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = roadside_pb2.DESCRIPTOR.services_by_name["Roadside"].full_name
+# Reasons returned to a reporting vehicle at most (all are counted).
+MAX_REJECTIONS_RETURNED = 16
 
 
 class RoadsideServer:
-    """A grpc.aio server publishing ``hub``'s frames; ``port=0`` takes a free port."""
+    """A grpc.aio server publishing ``hub``'s frames and ``zones``' sets, and taking vehicle
+    reports into ``reports``; ``port=0`` takes a free port.
+
+    Accepted reports are passed to ``on_report`` (the cloud link forwards them to the twin).
+    ``clock`` (ns since the Unix epoch) is the time reports are judged at.
+    """
 
     def __init__(
         self,
@@ -40,9 +54,18 @@ class RoadsideServer:
         host: str = "127.0.0.1",
         port: int = 0,
         reflection_enabled: bool = True,
+        zones: ZoneFeed | None = None,
+        reports: ReportBook | None = None,
+        on_report: Callable[[VehicleReport], None] | None = None,
+        clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.hub = hub
         self.site = site
+        self.zones = zones if zones is not None else ZoneFeed()
+        self.reports = reports if reports is not None else ReportBook(site.origin)
+        self.on_report = on_report
+        self.clock = clock
+        self._reporters = itertools.count(1)
         self.host = host
         self.requested_port = port
         self.reflection_enabled = reflection_enabled
@@ -84,6 +107,16 @@ class RoadsideServer:
                             request_deserializer=None,
                             response_serializer=None,
                         ),
+                        "StreamZones": grpc.unary_stream_rpc_method_handler(
+                            self._stream_zones,
+                            request_deserializer=None,
+                            response_serializer=None,
+                        ),
+                        "ReportVehicleState": grpc.stream_unary_rpc_method_handler(
+                            self._report_vehicle_state,
+                            request_deserializer=None,
+                            response_serializer=None,
+                        ),
                     },
                 ),
             )
@@ -115,6 +148,7 @@ class RoadsideServer:
         stopping = asyncio.ensure_future(self._server.stop(grace_period_s))
         await asyncio.sleep(0)  # let the server refuse new calls before streams end
         self.hub.close_all()
+        self.zones.close_all()
         await stopping
         self._server = None
         log.info("RSU %s stopped", self.site.rsu_id)
@@ -166,3 +200,52 @@ class RoadsideServer:
                     yield data
         except TooManySubscribers as exc:
             await self._reject(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+
+    async def _stream_zones(
+        self, request: bytes, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        try:
+            roadside_pb2.StreamZonesRequest.FromString(request)
+        except (DecodeError, ValueError) as exc:
+            await self._reject(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request is not a valid vicoop.v1.StreamZonesRequest: {exc}",
+            )
+            return
+        if self._closing:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
+        async for data in self.zones.updates():
+            yield data
+
+    async def _report_vehicle_state(
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+    ) -> bytes:
+        reporter = next(self._reporters)
+        accepted = rejected = 0
+        reasons: list[str] = []
+        index = 0
+        try:
+            async for data in requests:
+                name = f"report[{index}]"
+                index += 1
+                try:
+                    report = decode_report_request(data, name)
+                    self.reports.submit(report, reporter, self.clock())
+                except CodecError as exc:
+                    self.reports.reject("malformed")
+                    reason = str(exc)
+                except ReportRejected as exc:
+                    reason = f"{name}: {exc}"
+                else:
+                    accepted += 1
+                    if self.on_report is not None:
+                        self.on_report(report)
+                    continue
+                rejected += 1
+                if len(reasons) < MAX_REJECTIONS_RETURNED:
+                    reasons.append(reason)
+                log.debug("rejected a vehicle report from %s: %s", context.peer(), reason)
+        finally:
+            self.reports.release(reporter)
+        return encode_report_response(accepted, rejected, reasons)

@@ -9,11 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pymap3d
 
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
-from vehicle import RoadsideClient
+from vehicle import RoadsideClient, VehicleReport
 
 VICOOP = [sys.executable, "-m", "vicoop.cli"]
 
@@ -91,3 +94,52 @@ def test_a_bad_config_file_is_one_clear_error(tmp_path: Path) -> None:
             result.stderr.strip()
             == f"vicoop: error: {config}: publish.rate_hz: Input should be greater than 0 (got 0)"
         )
+
+
+async def test_a_vehicle_reporting_itself_is_tagged_on_the_synthetic_track_it_is() -> None:
+    """The daemon with its synthetic source: a vehicle reporting the state of synthetic track 1
+    (as its own GNSS would) finds that track tagged with its id; another stream claiming the
+    same id is rejected and counted."""
+    config = RsuConfig.model_validate(
+        {
+            "server": {"port": 0, "grace_period_s": 0.5},
+            "publish": {"rate_hz": 20},
+            "source": {"objects": 6, "seed": 3},
+            "reports": {"max_age_s": 60, "associate_for_s": 60, "id_hold_s": 600},
+        }
+    )
+    origin = config.origin
+
+    def report_of_track_1(now_ns: int) -> VehicleReport:
+        obj = next(o for o in daemon.source.snapshot(now_ns).objects if o.track_id == 1)
+        lat, lon, _ = pymap3d.enu2geodetic(
+            obj.position.x,
+            obj.position.y,
+            0.0,
+            origin.latitude_deg,
+            origin.longitude_deg,
+            origin.altitude_m,
+        )
+        return VehicleReport(
+            "veh-syn-1",
+            obj.object_class,
+            float(lat),
+            float(lon),
+            obj.speed_mps,
+            obj.heading_rad,
+            obj.size,
+            now_ns,
+        )
+
+    async with RoadsideDaemon(config) as daemon, RoadsideClient(daemon.target) as rsu:
+        async with rsu.reporter() as reporter:
+            reporter.send(report_of_track_1(time.time_ns()))
+            async for frame in rsu.perception():
+                tagged = {o.track_id: o.vehicle_id for o in frame.objects if o.vehicle_id}
+                if tagged:
+                    break
+            assert tagged == {1: "veh-syn-1"}
+            thief = await rsu.report_state([report_of_track_1(time.time_ns())])
+        assert (thief.accepted, thief.rejected) == (0, 1)
+        assert daemon.reports.stats.rejected["id_claimed"] == 1
+        assert reporter.stats.accepted == 1

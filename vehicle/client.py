@@ -347,6 +347,7 @@ class StateReporter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
+        self._generation = 0
 
     def send(self, report: VehicleReport) -> None:
         """Queue ``report`` for the RSU; it is checked here first, as the RSU would decode it
@@ -393,9 +394,11 @@ class StateReporter:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _requests(self) -> AsyncIterator[bytes]:
-        while True:
-            while self._queue:
+    async def _requests(self, generation: int) -> AsyncIterator[bytes]:
+        # A broken call's iterator may still be waiting here: it must not take reports meant
+        # for the stream that replaced it.
+        while generation == self._generation:
+            while self._queue and generation == self._generation:
                 self.stats.sent += 1
                 yield self._queue.popleft()
             if self._closing:
@@ -414,8 +417,9 @@ class StateReporter:
                 response_deserializer=roadside_pb2.ReportVehicleStateResponse.FromString,
             )
             self.stats.connected = True
+            self._generation += 1
             try:
-                response = await method(self._requests(), wait_for_ready=True)
+                response = await method(self._requests(self._generation), wait_for_ready=True)
             except grpc.aio.AioRpcError as exc:
                 self.stats.connected = False
                 if exc.code() in _FINAL_CODES:
@@ -424,6 +428,8 @@ class StateReporter:
                 if self._client.state is not ClientState.OPEN:
                     return
                 log.info("report stream to %s ended: %s", self._client.target, exc.code().name)
+                self._generation += 1
+                self._ready.set()  # the broken call's iterator, if still waiting, ends
                 self.stats.reconnects += 1
                 await asyncio.sleep(next(delays))
                 continue

@@ -10,7 +10,6 @@ INVALID_ARGUMENT rather than gRPC's generic INTERNAL.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -65,7 +64,6 @@ class RoadsideServer:
         self.reports = reports if reports is not None else ReportBook(site.origin)
         self.on_report = on_report
         self.clock = clock
-        self._reporters = itertools.count(1)
         self.host = host
         self.requested_port = port
         self.reflection_enabled = reflection_enabled
@@ -221,7 +219,7 @@ class RoadsideServer:
     async def _report_vehicle_state(
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
     ) -> bytes:
-        reporter = next(self._reporters)
+        reporter = object()  # unique to this stream, also across server restarts
         accepted = rejected = 0
         reasons: list[str] = []
         index = 0

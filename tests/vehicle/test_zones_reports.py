@@ -199,3 +199,19 @@ async def test_sync_client_streams_zones_and_reports() -> None:
                 return limit, stats.accepted
 
         assert await asyncio.to_thread(use) == (8.0, 1)
+
+
+async def test_a_reporter_reopens_its_stream_after_the_rsu_restarts() -> None:
+    async with (
+        FakeRoadside() as fake,
+        RoadsideClient(fake.target, reconnect=FAST) as rsu,
+        rsu.reporter() as reporter,
+    ):
+        reporter.send(me(0.0, 0.0))
+        await until(lambda: len(fake.accepted_reports) == 1, "the first report accepted")
+        await fake.restart()
+        await until(lambda: reporter.stats.reconnects >= 1, "the reporter noticed the restart")
+        reporter.send(me(0.5, 0.0))
+        await until(lambda: len(fake.accepted_reports) == 2, "a report accepted after it")
+    # The stream the restart broke lost its answer; the one after it was answered at close.
+    assert reporter.stats.accepted >= 1 and reporter.stats.rejected == 0

@@ -19,9 +19,10 @@ from collections.abc import Callable
 
 from roadside.cloudlink import CloudLink
 from roadside.config import RsuConfig
-from roadside.reports import ReportBook
+from roadside.reports import RejectionNotices, ReportBook, ReportRejected
 from roadside.server import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from roadside.sources import FrameSource, build_source
+from vicoop.cloudmodel import Event, EventKind, VehicleReport
 from vicoop.model import NS_PER_S, PerceptionFrame
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,10 @@ class RoadsideDaemon:
             zones=self.zones,
             reports=self.reports,
             on_report=self.link.forward_report if self.link is not None else None,
+            on_rejected=self._report_rejected if self.link is not None else None,
             clock=clock,
         )
+        self.rejection_notices = RejectionNotices()
         self.sequence = 0
         self.ticks_missed = 0
         self._loop_task: asyncio.Task[None] | None = None
@@ -106,6 +109,23 @@ class RoadsideDaemon:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def _report_rejected(self, report: VehicleReport, rejection: ReportRejected) -> None:
+        """A rejected report becomes an event for the twin (at most one a minute per vehicle id
+        and reason)."""
+        now = self.clock()
+        if self.link is None or not self.rejection_notices.due(
+            report.vehicle_id, rejection.kind, now
+        ):
+            return
+        self.link.emit(
+            Event(
+                EventKind.VEHICLE_REPORT_REJECTED,
+                now,
+                vehicle_id=report.vehicle_id,
+                detail=f"{rejection.kind}: {rejection}",
+            )
+        )
 
     def publish_at(self, tick_ns: int) -> PerceptionFrame:
         """Take the source's snapshot for ``tick_ns`` and publish it; returns the frame."""

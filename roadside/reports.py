@@ -248,3 +248,24 @@ class ReportBook:
             self._last_track[vid] = out[c].track_id
             self.stats.associated += 1
         return tuple(out)
+
+
+class RejectionNotices:
+    """Which rejections are worth an event for the operators: the first of each (vehicle id,
+    reason kind) in every ``every_s`` seconds, so a misbehaving vehicle cannot flood the outbox.
+    """
+
+    def __init__(self, every_s: float = 60.0, remember: int = 10_000) -> None:
+        self.every_ns = round(every_s * NS_PER_S)
+        self.remember = remember
+        self._last: dict[tuple[str, str], int] = {}
+
+    def due(self, vehicle_id: str, kind: str, now_ns: int) -> bool:
+        key = (vehicle_id, kind)
+        last = self._last.get(key)
+        if last is not None and now_ns - last < self.every_ns:
+            return False
+        if len(self._last) >= self.remember:
+            self._last = {k: t for k, t in self._last.items() if now_ns - t < self.every_ns}
+        self._last[key] = now_ns
+        return True

@@ -41,7 +41,8 @@ class RoadsideServer:
     """A grpc.aio server publishing ``hub``'s frames and ``zones``' sets, and taking vehicle
     reports into ``reports``; ``port=0`` takes a free port.
 
-    Accepted reports are passed to ``on_report`` (the cloud link forwards them to the twin).
+    Accepted reports are passed to ``on_report`` (the cloud link forwards them to the twin),
+    well-formed but rejected ones to ``on_rejected``.
     ``clock`` (ns since the Unix epoch) is the time reports are judged at.
     """
 
@@ -56,6 +57,7 @@ class RoadsideServer:
         zones: ZoneFeed | None = None,
         reports: ReportBook | None = None,
         on_report: Callable[[VehicleReport], None] | None = None,
+        on_rejected: Callable[[VehicleReport, ReportRejected], None] | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.hub = hub
@@ -63,6 +65,7 @@ class RoadsideServer:
         self.zones = zones if zones is not None else ZoneFeed()
         self.reports = reports if reports is not None else ReportBook(site.origin)
         self.on_report = on_report
+        self.on_rejected = on_rejected
         self.clock = clock
         self.host = host
         self.requested_port = port
@@ -235,6 +238,8 @@ class RoadsideServer:
                     reason = str(exc)
                 except ReportRejected as exc:
                     reason = f"{name}: {exc}"
+                    if self.on_rejected is not None:
+                        self.on_rejected(report, exc)
                 else:
                     accepted += 1
                     if self.on_report is not None:

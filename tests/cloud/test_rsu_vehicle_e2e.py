@@ -1,8 +1,8 @@
 """End to end through the real pieces: the cloud twin (broker, store, API on free ports), an RSU
 daemon with its cloud link, a vehicle client.
 
-A vehicle reports itself → the RSU's track carries its id and the report reaches the twin; an
-operator creates a closed zone over it through the API → the twin sends it to the RSU whose
+A vehicle reports itself → the RSU's track carries its id and the report reaches the twin; a
+second stream claiming its id is rejected and the twin gets an event saying so; an operator creates a closed zone over it through the API → the twin sends it to the RSU whose
 coverage it touches → the vehicle receives it and ``rules_at`` says closed → the RSU sees the
 vehicle inside the closed zone → a violation event naming the vehicle reaches the twin."""
 
@@ -101,6 +101,31 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
         assert tagged == {7: "veh-1", 8: ""}
         await until(lambda: "veh-1" in service.twin.vehicle_reports, "the report in the twin")
         assert service.twin.vehicle_reports["veh-1"][0] == "rsu-e2e"
+
+        # Another stream claiming veh-1: rejected, counted, and the operators hear of it.
+        thief = await rsu.report_state(
+            [
+                VehicleReport(
+                    "veh-1",
+                    ObjectClass.CAR,
+                    LAT,
+                    LON,
+                    0.0,
+                    0.0,
+                    Size3(4.5, 1.8, 1.5),
+                    time.time_ns(),
+                )
+            ]
+        )
+        assert (thief.accepted, thief.rejected) == (0, 1)
+        assert daemon.reports.stats.rejected["id_claimed"] == 1
+        await until(
+            lambda: any(
+                e.kind is EventKind.VEHICLE_REPORT_REJECTED and e.vehicle_id == "veh-1"
+                for _, _, e in service.twin.events
+            ),
+            "the rejection reported to the twin",
+        )
 
         updates = aiter(rsu.zones())
         assert len(await anext(updates)) == 0

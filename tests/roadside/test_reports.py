@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protos.vicoop.v1 import common_pb2, roadside_pb2, vehicle_pb2, zones_pb2
-from roadside.reports import ReportBook, ReportLimits, ReportRejected
+from roadside.reports import RejectionNotices, ReportBook, ReportLimits, ReportRejected
 from roadside.server.encoding import decode_report_request
 from tests.conftest import make_object
 from vicoop.cloudmodel import VehicleReport
@@ -176,3 +176,12 @@ def test_a_request_without_a_report_is_rejected_naming_it() -> None:
         assert str(exc) == "report[0] is missing"
     else:
         raise AssertionError("an empty request decoded")
+
+
+def test_rejection_notices_are_rate_limited_per_vehicle_and_reason() -> None:
+    notices = RejectionNotices(every_s=60.0)
+    assert notices.due("veh-1", "id_claimed", T0)
+    assert not notices.due("veh-1", "id_claimed", T0 + 59 * NS_PER_S)
+    assert notices.due("veh-1", "speed", T0 + 1)
+    assert notices.due("veh-2", "id_claimed", T0 + 1)
+    assert notices.due("veh-1", "id_claimed", T0 + 60 * NS_PER_S)

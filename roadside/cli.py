@@ -45,21 +45,30 @@ def _calibrate(args: argparse.Namespace) -> int:
     k = dist = None
     if args.camera is not None:
         source = config.source
-        cameras = {c.sensor_id: c for c in source.cameras} if isinstance(source, SensorsSourceConfig) else {}
+        cameras = (
+            {c.sensor_id: c for c in source.cameras}
+            if isinstance(source, SensorsSourceConfig)
+            else {}
+        )
         if args.camera not in cameras:
             raise ConfigError(f"no camera {args.camera!r} in the configuration's source.cameras")
         k = camera_matrix(cameras[args.camera].calibration)
         dist = np.asarray(cameras[args.camera].calibration.distortion, dtype=np.float64)
     fit = fit_homography(read_survey(args.points), config.origin.to_model(), k, dist, args.ransac_m)
-    print(json.dumps({
-        "homography": [[float(v) for v in row] for row in fit.homography],
-        "points": len(fit.ground_errors_m),
-        "inliers": int(fit.inliers.sum()),
-        "reprojection_rms_m": fit.rms_m,
-        "reprojection_max_m": float(fit.ground_errors_m.max()),
-        "reprojection_rms_px": fit.rms_px,
-        "errors_m": [round(float(e), 4) for e in fit.ground_errors_m],
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "homography": [[float(v) for v in row] for row in fit.homography],
+                "points": len(fit.ground_errors_m),
+                "inliers": int(fit.inliers.sum()),
+                "reprojection_rms_m": fit.rms_m,
+                "reprojection_max_m": float(fit.ground_errors_m.max()),
+                "reprojection_rms_px": fit.rms_px,
+                "errors_m": [round(float(e), 4) for e in fit.ground_errors_m],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -84,7 +93,14 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "homography (put it in the camera's calibration.homography) and the reprojection errors.",
     )
     cal.add_argument("--points", required=True, help="CSV of surveyed points: u,v,lat,lon[,alt]")
-    cal.add_argument("--config", help="RSU configuration: the site origin, and the camera's intrinsics")
+    cal.add_argument(
+        "--config", help="RSU configuration: the site origin, and the camera's intrinsics"
+    )
     cal.add_argument("--camera", help="sensor id of the camera whose distortion to undo first")
-    cal.add_argument("--ransac-m", type=float, default=0.0, help="RANSAC inlier threshold in m (0: least squares)")
+    cal.add_argument(
+        "--ransac-m",
+        type=float,
+        default=0.0,
+        help="RANSAC inlier threshold in m (0: least squares)",
+    )
     cal.set_defaults(run=_calibrate)

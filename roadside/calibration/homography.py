@@ -65,8 +65,13 @@ def read_survey(path: str | Path) -> list[SurveyPoint]:
         try:
             alt = row.get("alt")
             points.append(
-                SurveyPoint(float(row["u"]), float(row["v"]), float(row["lat"]), float(row["lon"]),
-                            float(alt) if alt not in (None, "") else None)
+                SurveyPoint(
+                    float(row["u"]),
+                    float(row["v"]),
+                    float(row["lat"]),
+                    float(row["lon"]),
+                    float(alt) if alt not in (None, "") else None,
+                )
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: line {n}: need numeric u, v, lat, lon ({exc})") from None
@@ -86,20 +91,28 @@ def fit_homography(
     pixels = np.array([[p.u_px, p.v_px] for p in points], dtype=np.float64)
     if camera_matrix is not None and distortion is not None and np.any(distortion != 0):
         pixels = np.asarray(
-            cv2.undistortPoints(pixels.reshape(-1, 1, 2), camera_matrix, distortion, P=camera_matrix),
+            cv2.undistortPoints(
+                pixels.reshape(-1, 1, 2), camera_matrix, distortion, P=camera_matrix
+            ),
             dtype=np.float64,
         ).reshape(-1, 2)
     e, n, _ = pymap3d.geodetic2enu(
         np.array([p.latitude_deg for p in points]),
         np.array([p.longitude_deg for p in points]),
         np.array([origin.altitude_m if p.altitude_m is None else p.altitude_m for p in points]),
-        origin.latitude_deg, origin.longitude_deg, origin.altitude_m,
+        origin.latitude_deg,
+        origin.longitude_deg,
+        origin.altitude_m,
     )
     ground = np.column_stack([e, n]).astype(np.float64)
     method = cv2.RANSAC if ransac_threshold_m > 0 else 0
-    h, mask = cv2.findHomography(pixels, ground, method, ransac_threshold_m if ransac_threshold_m > 0 else 3.0)
+    h, mask = cv2.findHomography(
+        pixels, ground, method, ransac_threshold_m if ransac_threshold_m > 0 else 3.0
+    )
     if h is None:
-        raise ConfigError("the surveyed points do not determine a homography (are 3 of them collinear?)")
+        raise ConfigError(
+            "the surveyed points do not determine a homography (are 3 of them collinear?)"
+        )
     h = h / h[2, 2]
     mapped, _ = apply_homography(h, pixels)
     ground_err = np.hypot(*(mapped - ground).T)

@@ -51,9 +51,13 @@ class TrackerConfig(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> TrackerConfig:
         if self.confirm_m > self.confirm_n:
-            raise ValueError(f"confirm_m ({self.confirm_m}) must not exceed confirm_n ({self.confirm_n})")
+            raise ValueError(
+                f"confirm_m ({self.confirm_m}) must not exceed confirm_n ({self.confirm_n})"
+            )
         if self.delete_m > self.delete_n:
-            raise ValueError(f"delete_m ({self.delete_m}) must not exceed delete_n ({self.delete_n})")
+            raise ValueError(
+                f"delete_m ({self.delete_m}) must not exceed delete_n ({self.delete_n})"
+            )
         if not self.motion_models:
             raise ValueError("motion_models must name at least one model")
         return self

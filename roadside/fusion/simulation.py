@@ -23,7 +23,12 @@ from vicoop.model import NS_PER_S, ObjectClass
 
 ARM_M = 100.0
 LANE_M = 1.75
-_VEHICLES = ((ObjectClass.CAR, 0.7), (ObjectClass.VAN, 0.12), (ObjectClass.TRUCK, 0.1), (ObjectClass.BUS, 0.08))
+_VEHICLES = (
+    (ObjectClass.CAR, 0.7),
+    (ObjectClass.VAN, 0.12),
+    (ObjectClass.TRUCK, 0.1),
+    (ObjectClass.BUS, 0.08),
+)
 
 
 @dataclass
@@ -60,8 +65,14 @@ class IntersectionTraffic:
     """Traffic through a four-arm crossroads centred on the ENU origin; ``vehicles_per_min``
     arrive per arm, plus cyclists and pedestrians."""
 
-    def __init__(self, seed: int = 1, vehicles_per_min: float = 6.0, vulnerable_per_min: float = 2.0,
-                 start_ns: int = 1_700_000_000 * NS_PER_S, dt_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        vehicles_per_min: float = 6.0,
+        vulnerable_per_min: float = 2.0,
+        start_ns: int = 1_700_000_000 * NS_PER_S,
+        dt_s: float = 0.05,
+    ) -> None:
         self.rng = np.random.default_rng(seed)
         self.rate_v = vehicles_per_min / 60.0
         self.rate_u = vulnerable_per_min / 60.0
@@ -88,7 +99,20 @@ class IntersectionTraffic:
                 turn = int(rng.choice([0, 1, -1], p=[0.5, 0.25, 0.25]))
                 radius = 3.0 * LANE_M + 2.0 if turn == 1 else 2.0 * LANE_M + 0.0
                 radius = {1: 9.0, -1: 7.0, 0: 0.0}[turn]
-                self.agents.append(_Agent(self._next, cls, pos, heading, cruise, cruise, turn, 0.0, radius, CLASS_SIZES[cls]))
+                self.agents.append(
+                    _Agent(
+                        self._next,
+                        cls,
+                        pos,
+                        heading,
+                        cruise,
+                        cruise,
+                        turn,
+                        0.0,
+                        radius,
+                        CLASS_SIZES[cls],
+                    )
+                )
                 self._next += 1
             if rng.random() < self.rate_u * self.dt_s:
                 kind = ObjectClass.BICYCLE if rng.random() < 0.5 else ObjectClass.PEDESTRIAN
@@ -102,7 +126,11 @@ class IntersectionTraffic:
                     pos = -d * 12.0 + right * 9.0 - d * 0.0
                     heading = heading - math.pi / 2
                     speed = rng.uniform(1.1, 1.6)
-                self.agents.append(_Agent(self._next, kind, pos, heading, speed, speed, 0, 0.0, 0.0, CLASS_SIZES[kind]))
+                self.agents.append(
+                    _Agent(
+                        self._next, kind, pos, heading, speed, speed, 0, 0.0, 0.0, CLASS_SIZES[kind]
+                    )
+                )
                 self._next += 1
 
     def _advance(self) -> None:
@@ -128,7 +156,9 @@ class IntersectionTraffic:
                 a.extra["w"] = 0.0
                 a.speed = min(a.cruise, a.speed + 1.5 * dt)
             a.pos = a.pos + a.speed * dt * np.array([math.cos(a.heading), math.sin(a.heading)])
-            if np.hypot(*a.pos) < ARM_M + 5.0 and (a.cls != ObjectClass.PEDESTRIAN or np.hypot(*a.pos) < 25.0):
+            if np.hypot(*a.pos) < ARM_M + 5.0 and (
+                a.cls != ObjectClass.PEDESTRIAN or np.hypot(*a.pos) < 25.0
+            ):
                 keep.append(a)
         self.agents = keep
         self._spawn()
@@ -145,7 +175,12 @@ class IntersectionTraffic:
             self.t_ns,
             np.array([a.id for a in self.agents], dtype=np.int64),
             np.array([a.pos for a in self.agents]).reshape(n, 2),
-            np.array([[a.speed * math.cos(a.heading), a.speed * math.sin(a.heading)] for a in self.agents]).reshape(n, 2),
+            np.array(
+                [
+                    [a.speed * math.cos(a.heading), a.speed * math.sin(a.heading)]
+                    for a in self.agents
+                ]
+            ).reshape(n, 2),
             np.array([a.heading for a in self.agents]),
             np.array([int(a.cls) for a in self.agents], dtype=np.int64),
             np.array([a.size for a in self.agents]).reshape(n, 3),
@@ -156,8 +191,14 @@ class RadarSimulator:
     """A radar's object list from ground truth: reflection point spread over the footprint, polar
     noise, detection probability by class, Poisson clutter over the field of view."""
 
-    def __init__(self, config: RadarSensorConfig, seed: int = 2, p_detect: float = 0.9,
-                 p_detect_vulnerable: float = 0.7, clutter_per_scan: float = 4.0) -> None:
+    def __init__(
+        self,
+        config: RadarSensorConfig,
+        seed: int = 2,
+        p_detect: float = 0.9,
+        p_detect_vulnerable: float = 0.7,
+        clutter_per_scan: float = 4.0,
+    ) -> None:
         self.config = config
         self.rng = np.random.default_rng(seed)
         self.p_detect = p_detect
@@ -180,7 +221,9 @@ class RadarSimulator:
         vr = np.einsum("ij,ij->i", truth.velocities, d) / np.maximum(ground, 1e-6)
         vulnerable = np.isin(truth.classes, [int(ObjectClass.PEDESTRIAN), int(ObjectClass.BICYCLE)])
         pd = np.where(vulnerable, self.p_detect_vulnerable, self.p_detect)
-        seen = (np.abs(az) <= c.half_fov_rad) & (ground <= c.max_range_m) & (rng.random(len(pos)) < pd)
+        seen = (
+            (np.abs(az) <= c.half_fov_rad) & (ground <= c.max_range_m) & (rng.random(len(pos)) < pd)
+        )
         k = int(seen.sum())
         rng_m = np.hypot(ground[seen], m.z_m) + rng.normal(0, n.range_sigma_m, k)
         az_m = az[seen] + rng.normal(0, n.azimuth_sigma_rad, k)
@@ -193,8 +236,14 @@ class RadarSimulator:
         order = rng.permutation(len(ranges))
         self.cycle += 1
         return RadarCycle(
-            c.sensor_id, self.cycle, truth.t_ns, ranges[order], np.concatenate([az_m, ca])[order],
-            np.concatenate([vr_m, cv])[order], np.zeros(len(ranges)), np.zeros(len(ranges), dtype=np.int64),
+            c.sensor_id,
+            self.cycle,
+            truth.t_ns,
+            ranges[order],
+            np.concatenate([az_m, ca])[order],
+            np.concatenate([vr_m, cv])[order],
+            np.zeros(len(ranges)),
+            np.zeros(len(ranges), dtype=np.int64),
         )
 
 
@@ -203,7 +252,9 @@ class CameraSimulator:
     calibrated, distorted camera, its 2-D bounding box with pixel noise on every edge, misses,
     and the class right with probability ``p_class``."""
 
-    def __init__(self, config: CameraSensorConfig, seed: int = 3, p_detect: float = 0.9, p_class: float = 0.9) -> None:
+    def __init__(
+        self, config: CameraSensorConfig, seed: int = 3, p_detect: float = 0.9, p_class: float = 0.9
+    ) -> None:
         self.config = config
         cal = config.calibration
         assert cal.extrinsics is not None, "the camera simulator needs extrinsics"
@@ -229,16 +280,28 @@ class CameraSimulator:
         for sl in (-0.5, 0.5):
             for sw in (-0.5, 0.5):
                 for h in (0.0, 1.0):
-                    xy = truth.positions + u * (sl * truth.sizes[:, :1]) + lat * (sw * truth.sizes[:, 1:2])
+                    xy = (
+                        truth.positions
+                        + u * (sl * truth.sizes[:, :1])
+                        + lat * (sw * truth.sizes[:, 1:2])
+                    )
                     corners.append(np.column_stack([xy, h * truth.sizes[:, 2]]))
         pts = np.stack(corners, axis=1).reshape(-1, 3)
         depth = ((pts - self.centre) @ self.r_cw.T)[:, 2].reshape(n, 8)
-        px = cv2.projectPoints(pts, self.rvec, self.tvec, self.k, self.dist)[0].reshape(n, 8, 2) if n else np.zeros((0, 8, 2))
+        px = (
+            cv2.projectPoints(pts, self.rvec, self.tvec, self.k, self.dist)[0].reshape(n, 8, 2)
+            if n
+            else np.zeros((0, 8, 2))
+        )
         boxes = np.concatenate([px.min(axis=1), px.max(axis=1)], axis=1)
         w, h = cal.intrinsics.width_px, cal.intrinsics.height_px
         ground_d = np.hypot(*(truth.positions - self.centre[:2]).T)
         visible = (
-            (depth.min(axis=1) > 1.0) & (boxes[:, 0] >= 0) & (boxes[:, 2] <= w) & (boxes[:, 1] >= 0) & (boxes[:, 3] <= h)
+            (depth.min(axis=1) > 1.0)
+            & (boxes[:, 0] >= 0)
+            & (boxes[:, 2] <= w)
+            & (boxes[:, 1] >= 0)
+            & (boxes[:, 3] <= h)
             & (ground_d <= self.config.max_range_m)
         )
         seen = visible & (rng.random(n) < self.p_detect)
@@ -247,8 +310,25 @@ class CameraSimulator:
         b[:, 3] = np.maximum(b[:, 3], b[:, 1] + 1)
         classes = truth.classes[seen].copy()
         wrong = rng.random(len(classes)) >= self.p_class
-        classes[wrong] = rng.choice([int(c) for c in (ObjectClass.CAR, ObjectClass.VAN, ObjectClass.TRUCK,
-                                                        ObjectClass.PEDESTRIAN, ObjectClass.BICYCLE)], int(wrong.sum()))
+        classes[wrong] = rng.choice(
+            [
+                int(c)
+                for c in (
+                    ObjectClass.CAR,
+                    ObjectClass.VAN,
+                    ObjectClass.TRUCK,
+                    ObjectClass.PEDESTRIAN,
+                    ObjectClass.BICYCLE,
+                )
+            ],
+            int(wrong.sum()),
+        )
         self.frame += 1
-        return CameraFrame(self.config.sensor_id, self.frame, truth.t_ns, b, classes,
-                           rng.uniform(0.6, 0.95, len(classes)))
+        return CameraFrame(
+            self.config.sensor_id,
+            self.frame,
+            truth.t_ns,
+            b,
+            classes,
+            rng.uniform(0.6, 0.95, len(classes)),
+        )

@@ -127,7 +127,9 @@ class Decoder(abc.ABC, Generic[C]):
 class Ingest(Generic[C]):
     """A decoder with counting, sequence checks and a sink: ``feed(data)`` never raises."""
 
-    def __init__(self, decoder: Decoder[C], sink: Callable[[C], None], counter_modulus: int = 1 << 32) -> None:
+    def __init__(
+        self, decoder: Decoder[C], sink: Callable[[C], None], counter_modulus: int = 1 << 32
+    ) -> None:
         self.decoder: Decoder[C] = decoder
         self.sink: Callable[[C], None] = sink
         self.stats = IngestStats()

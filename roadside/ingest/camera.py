@@ -38,19 +38,34 @@ _CLASS_VALUES = {int(c) for c in ObjectClass}
 
 
 def encode(
-    sensor_id: str, frame: int, measured_at_ns: int, boxes: np.ndarray | Sequence[Sequence[float]],
-    classes: Sequence[int | str], scores: Sequence[float],
+    sensor_id: str,
+    frame: int,
+    measured_at_ns: int,
+    boxes: np.ndarray | Sequence[Sequence[float]],
+    classes: Sequence[int | str],
+    scores: Sequence[float],
 ) -> bytes:
     """One datagram in this format (``classes`` as names or ``ObjectClass`` values)."""
     items = [
         {
-            "box": [round(float(b[0]), 2), round(float(b[1]), 2), round(float(b[2]), 2), round(float(b[3]), 2)],
+            "box": [
+                round(float(b[0]), 2),
+                round(float(b[1]), 2),
+                round(float(b[2]), 2),
+                round(float(b[3]), 2),
+            ],
             "class": c if isinstance(c, str) else ObjectClass(int(c)).name.lower(),
             "score": round(float(s), 4),
         }
         for b, c, s in zip(boxes, classes, scores, strict=True)
     ]
-    doc = {"v": VERSION, "sensor_id": sensor_id, "frame": frame, "t_ns": measured_at_ns, "boxes": items}
+    doc = {
+        "v": VERSION,
+        "sensor_id": sensor_id,
+        "frame": frame,
+        "t_ns": measured_at_ns,
+        "boxes": items,
+    }
     return json.dumps(doc, separators=(",", ":")).encode()
 
 

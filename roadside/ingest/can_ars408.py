@@ -43,18 +43,43 @@ STATUS_ID = 0x60A
 GENERAL_ID = 0x60B
 EXTENDED_ID = 0x60D
 ARS_CLASSES = {
-    0: ObjectClass.UNKNOWN, 1: ObjectClass.CAR, 2: ObjectClass.TRUCK, 3: ObjectClass.PEDESTRIAN,
-    4: ObjectClass.MOTORCYCLE, 5: ObjectClass.BICYCLE, 6: ObjectClass.UNKNOWN, 7: ObjectClass.UNSPECIFIED,
+    0: ObjectClass.UNKNOWN,
+    1: ObjectClass.CAR,
+    2: ObjectClass.TRUCK,
+    3: ObjectClass.PEDESTRIAN,
+    4: ObjectClass.MOTORCYCLE,
+    5: ObjectClass.BICYCLE,
+    6: ObjectClass.UNKNOWN,
+    7: ObjectClass.UNSPECIFIED,
 }
 
 
 def encode_status(count: int, counter: int, interface_version: int = 0) -> bytes:
-    return bytes([count & 0xFF, (counter >> 8) & 0xFF, counter & 0xFF, (interface_version & 0xF) << 4, 0, 0, 0, 0])
+    return bytes(
+        [
+            count & 0xFF,
+            (counter >> 8) & 0xFF,
+            counter & 0xFF,
+            (interface_version & 0xF) << 4,
+            0,
+            0,
+            0,
+            0,
+        ]
+    )
 
 
-def encode_general(obj_id: int, dist_long_m: float, dist_lat_m: float, vrel_long_mps: float,
-                   vrel_lat_mps: float, rcs_dbsm: float = 0.0, dyn_prop: int = 0) -> bytes:
+def encode_general(
+    obj_id: int,
+    dist_long_m: float,
+    dist_lat_m: float,
+    vrel_long_mps: float,
+    vrel_lat_mps: float,
+    rcs_dbsm: float = 0.0,
+    dyn_prop: int = 0,
+) -> bytes:
     """One 0x60B payload (values rounded to the signal resolution and clamped to its range)."""
+
     def raw(value: float, res: float, offset: float, bits: int) -> int:
         return max(0, min((1 << bits) - 1, round((value - offset) / res)))
 
@@ -63,16 +88,36 @@ def encode_general(obj_id: int, dist_long_m: float, dist_lat_m: float, vrel_long
     vl = raw(vrel_long_mps, 0.25, -128.0, 10)
     vt = raw(vrel_lat_mps, 0.25, -64.0, 9)
     rcs = raw(rcs_dbsm, 0.5, -64.0, 8)
-    return bytes([
-        obj_id & 0xFF, dl >> 5, ((dl & 0x1F) << 3) | (dt >> 8), dt & 0xFF,
-        vl >> 2, ((vl & 0x3) << 6) | (vt >> 3), ((vt & 0x7) << 5) | (dyn_prop & 0x7), rcs,
-    ])
+    return bytes(
+        [
+            obj_id & 0xFF,
+            dl >> 5,
+            ((dl & 0x1F) << 3) | (dt >> 8),
+            dt & 0xFF,
+            vl >> 2,
+            ((vl & 0x3) << 6) | (vt >> 3),
+            ((vt & 0x7) << 5) | (dyn_prop & 0x7),
+            rcs,
+        ]
+    )
 
 
-def encode_extended(obj_id: int, ars_class: int, length_m: float = 0.0, width_m: float = 0.0) -> bytes:
+def encode_extended(
+    obj_id: int, ars_class: int, length_m: float = 0.0, width_m: float = 0.0
+) -> bytes:
     """One 0x60D payload (accelerations and orientation left at zero)."""
-    return bytes([obj_id & 0xFF, 0, 0, ars_class & 0x7, 0, 0,
-                  max(0, min(255, round(length_m / 0.2))), max(0, min(255, round(width_m / 0.2)))])
+    return bytes(
+        [
+            obj_id & 0xFF,
+            0,
+            0,
+            ars_class & 0x7,
+            0,
+            0,
+            max(0, min(255, round(length_m / 0.2))),
+            max(0, min(255, round(width_m / 0.2))),
+        ]
+    )
 
 
 @dataclass
@@ -137,7 +182,11 @@ class Ars408Decoder:
             if data[0] in pending.general:
                 raise ParseError("duplicate_object", str(data[0]))
             pending.general[data[0]] = (
-                dl * 0.2 - 500.0, dt * 0.2 - 204.6, vl * 0.25 - 128.0, vt * 0.25 - 64.0, data[7] * 0.5 - 64.0
+                dl * 0.2 - 500.0,
+                dt * 0.2 - 204.6,
+                vl * 0.25 - 128.0,
+                vt * 0.25 - 64.0,
+                data[7] * 0.5 - 64.0,
             )
         elif arbitration_id == extended:
             pending.extended[data[0]] = (data[3] & 0x7, data[6] * 0.2, data[7] * 0.2)
@@ -170,7 +219,9 @@ class Ars408Decoder:
             widths = np.array([e[2] if e[2] > 0 else np.nan for e in ext])
         self.stats.accepted += 1
         self.stats.last_accepted_ns = p.t_ns
-        return RadarCycle(self.sensor_id, p.counter, p.t_ns, rng, az, vr, rcs, classes, lengths, widths)
+        return RadarCycle(
+            self.sensor_id, p.counter, p.t_ns, rng, az, vr, rcs, classes, lengths, widths
+        )
 
 
 class Ars408Reader:

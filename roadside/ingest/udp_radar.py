@@ -42,7 +42,14 @@ MAGIC = b"VRAD"
 VERSION = 1
 HEADER = struct.Struct(">4sBBHIIq")
 OBJECT_DTYPE = np.dtype(
-    [("range", ">f4"), ("azimuth", ">f4"), ("radial_speed", ">f4"), ("rcs", ">i2"), ("cls", "u1"), ("reserved", "u1")]
+    [
+        ("range", ">f4"),
+        ("azimuth", ">f4"),
+        ("radial_speed", ">f4"),
+        ("rcs", ">i2"),
+        ("cls", "u1"),
+        ("reserved", "u1"),
+    ]
 )
 CRC = struct.Struct(">I")
 MAX_OBJECTS = (65507 - HEADER.size - CRC.size) // OBJECT_DTYPE.itemsize
@@ -60,20 +67,40 @@ class RadarObject:
     object_class: int = 0
 
 
-def encode(sensor_wire_id: int, cycle: int, measured_at_ns: int, objects: Sequence[RadarObject]) -> bytes:
+def encode(
+    sensor_wire_id: int, cycle: int, measured_at_ns: int, objects: Sequence[RadarObject]
+) -> bytes:
     """One datagram in the VRAD format."""
     if len(objects) > MAX_OBJECTS:
         raise ValueError(f"at most {MAX_OBJECTS} objects fit in one datagram")
     body = np.zeros(len(objects), dtype=OBJECT_DTYPE)
     for i, o in enumerate(objects):
-        body[i] = (o.range_m, o.azimuth_rad, o.radial_speed_mps, round(o.rcs_dbsm * 100), o.object_class, 0)
-    data = HEADER.pack(MAGIC, VERSION, 0, len(objects), sensor_wire_id, cycle % (1 << 32), measured_at_ns) + body.tobytes()
+        body[i] = (
+            o.range_m,
+            o.azimuth_rad,
+            o.radial_speed_mps,
+            round(o.rcs_dbsm * 100),
+            o.object_class,
+            0,
+        )
+    data = (
+        HEADER.pack(
+            MAGIC, VERSION, 0, len(objects), sensor_wire_id, cycle % (1 << 32), measured_at_ns
+        )
+        + body.tobytes()
+    )
     return data + CRC.pack(zlib.crc32(data))
 
 
 def encode_arrays(
-    sensor_wire_id: int, cycle: int, measured_at_ns: int, ranges: np.ndarray, azimuths: np.ndarray,
-    radial_speeds: np.ndarray, rcs_dbsm: np.ndarray | None = None, classes: np.ndarray | None = None,
+    sensor_wire_id: int,
+    cycle: int,
+    measured_at_ns: int,
+    ranges: np.ndarray,
+    azimuths: np.ndarray,
+    radial_speeds: np.ndarray,
+    rcs_dbsm: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
 ) -> bytes:
     """Like ``encode``, from (K,) arrays (vectorised, for simulators)."""
     k = len(ranges)
@@ -83,7 +110,10 @@ def encode_arrays(
         body["rcs"] = np.round(np.asarray(rcs_dbsm) * 100)
     if classes is not None:
         body["cls"] = classes
-    data = HEADER.pack(MAGIC, VERSION, 0, k, sensor_wire_id, cycle % (1 << 32), measured_at_ns) + body.tobytes()
+    data = (
+        HEADER.pack(MAGIC, VERSION, 0, k, sensor_wire_id, cycle % (1 << 32), measured_at_ns)
+        + body.tobytes()
+    )
     return data + CRC.pack(zlib.crc32(data))
 
 

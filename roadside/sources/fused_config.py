@@ -76,7 +76,9 @@ class RadarSensorConfig(StrictModel):
 
     sensor_id: str = Field(default="radar-1", min_length=1, max_length=64, pattern=_SENSOR_ID)
     input: RadarInputConfig = VradUdpInputConfig()
-    mounting: RadarMountingConfig = RadarMountingConfig(x_m=-15.0, y_m=-15.0, z_m=1.0, yaw_rad=math.pi / 4)
+    mounting: RadarMountingConfig = RadarMountingConfig(
+        x_m=-15.0, y_m=-15.0, z_m=1.0, yaw_rad=math.pi / 4
+    )
     noise: RadarNoiseConfig = RadarNoiseConfig()
     half_fov_rad: float = Field(default=math.radians(60), gt=0, le=math.pi)
     max_range_m: float = Field(default=150.0, gt=0, le=1000)
@@ -88,7 +90,9 @@ class CameraSensorConfig(StrictModel):
     sensor_id: str = Field(default="camera-1", min_length=1, max_length=64, pattern=_SENSOR_ID)
     input: JsonUdpInputConfig = JsonUdpInputConfig()
     calibration: CameraCalibrationConfig = CameraCalibrationConfig(
-        extrinsics=ExtrinsicsConfig(x_m=-15.0, y_m=-15.0, z_m=8.0, yaw_rad=math.pi / 4, pitch_rad=0.2)
+        extrinsics=ExtrinsicsConfig(
+            x_m=-15.0, y_m=-15.0, z_m=8.0, yaw_rad=math.pi / 4, pitch_rad=0.2
+        )
     )
     max_range_m: float = Field(default=90.0, gt=0, le=1000)
     min_score: float = Field(default=0.3, ge=0, le=1)

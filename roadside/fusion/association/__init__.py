@@ -8,7 +8,14 @@ from roadside.fusion.association.base import Assignment, Associator
 from roadside.fusion.association.gating import chi2_gate_2d, mahalanobis_2d
 from roadside.fusion.association.hungarian import GlobalNearestNeighbour
 
-__all__ = ["REGISTRY", "Assignment", "Associator", "GlobalNearestNeighbour", "chi2_gate_2d", "mahalanobis_2d"]
+__all__ = [
+    "REGISTRY",
+    "Assignment",
+    "Associator",
+    "GlobalNearestNeighbour",
+    "chi2_gate_2d",
+    "mahalanobis_2d",
+]
 
 # name -> factory(gate_probability)
 REGISTRY: dict[str, Callable[[float], Associator]] = {

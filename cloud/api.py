@@ -36,6 +36,7 @@ EventKindName = Literal[
     "vehicle_report_rejected",
     "sensor_health",
     "other",
+    "zone_permit_not_accepted",
 ]
 
 

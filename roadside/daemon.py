@@ -142,7 +142,8 @@ class RoadsideDaemon:
         )
         self.hub.publish(frame)
         if self.link is not None:
-            self.link.on_frame(frame)
+            permits = {vid: r.permit_id for vid, r in self.reports.vehicles().items()}
+            self.link.on_frame(frame, permits)
         return frame
 
     async def _publish_loop(self) -> None:

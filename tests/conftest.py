@@ -8,14 +8,12 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from hypothesis import HealthCheck, settings
 
-# The machines are shared and noisy: hypothesis must judge inputs, never the clock.
-settings.register_profile(
-    "vicoop", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile("vicoop")
-
 from vehicle.testing import FakeRoadside
 from vicoop.model import DetectedObject, ObjectClass, Size3, Vec3
+
+# The machines are shared and noisy: hypothesis must judge inputs, never the clock.
+settings.register_profile("vicoop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("vicoop")
 
 
 def make_object(

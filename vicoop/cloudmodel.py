@@ -38,6 +38,7 @@ class EventKind(enum.IntEnum):
     VEHICLE_REPORT_REJECTED = 4
     SENSOR_HEALTH = 5
     OTHER = 6
+    ZONE_PERMIT_NOT_ACCEPTED = 7
 
 
 class AckStatus(enum.IntEnum):

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -105,10 +105,11 @@ class CloudLink:
 
     # the RSU's side ------------------------------------------------------------------------
 
-    def on_frame(self, frame: PerceptionFrame) -> None:
+    def on_frame(self, frame: PerceptionFrame, permits: Mapping[str, str] | None = None) -> None:
         """Called for every published frame: zone violations become events; a summary is queued
-        at the configured rate (latest wins)."""
-        for event in self.monitor.check(frame, self.zones.zone_set, frame.valid_at_ns):
+        at the configured rate (latest wins). ``permits``: reporting vehicles' ids -> the
+        automated-driving permit each reported."""
+        for event in self.monitor.check(frame, self.zones.zone_set, frame.valid_at_ns, permits):
             self.emit(event)
         self._sensors = frame.sensors
         health = (

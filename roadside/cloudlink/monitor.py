@@ -1,11 +1,19 @@
 """Zone violations seen by an RSU: speeding in a zone, a road user inside a closed zone or of a
-class the zone does not allow. Pure: time is an argument.
+class the zone does not allow, and a connected vehicle driving automated under a permit the zone
+does not accept. Pure: time is an argument.
+
+Permits are known only for vehicles that report their own state (``ReportVehicleState``): a
+track carries the reporting vehicle's id, and ``permits`` maps that id to the permit it reported.
+A vehicle reporting no permit drives manually, and a zone's permit list does not apply to it
+(the same reading as ``vehicle.zones.ZoneRules.allows``).
 
 Each violation is reported once when it starts (per track, zone and kind), not at every frame;
 it may be reported again after the track has left the violation.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pymap3d
@@ -26,8 +34,16 @@ class ZoneMonitor:
         self.speed_margin_mps = speed_margin_mps
         self._active: set[tuple[int, str, EventKind]] = set()
 
-    def check(self, frame: PerceptionFrame, zones: ZoneSet, now_ns: int) -> list[Event]:
-        """The violations that start in ``frame``."""
+    def check(
+        self,
+        frame: PerceptionFrame,
+        zones: ZoneSet,
+        now_ns: int,
+        permits: Mapping[str, str] | None = None,
+    ) -> list[Event]:
+        """The violations that start in ``frame``; ``permits`` maps the ids of reporting vehicles
+        to the automated-driving permit each reported ("" when driving manually)."""
+        permits = permits or {}
         active_zones = [z for z in zones.zones.values() if z.rules.active(now_ns)]
         if not frame.objects or not active_zones:
             self._active.clear()
@@ -56,6 +72,16 @@ class ZoneMonitor:
                             EventKind.ZONE_CLASS_NOT_ALLOWED,
                             0.0,
                             f"{obj.object_class.name.lower()} not allowed in zone {zone.name!r}",
+                        )
+                    )
+                permit = permits.get(obj.vehicle_id, "") if obj.vehicle_id else ""
+                if permit and rules.allowed_permit_ids and permit not in rules.allowed_permit_ids:
+                    found.append(
+                        (
+                            EventKind.ZONE_PERMIT_NOT_ACCEPTED,
+                            0.0,
+                            f"vehicle {obj.vehicle_id!r} drives automated under permit "
+                            f"{permit!r}, which zone {zone.name!r} does not accept",
                         )
                     )
                 limit = rules.speed_limit_mps

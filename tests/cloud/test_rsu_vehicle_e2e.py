@@ -2,9 +2,11 @@
 daemon with its cloud link, a vehicle client.
 
 A vehicle reports itself → the RSU's track carries its id and the report reaches the twin; a
-second stream claiming its id is rejected and the twin gets an event saying so; an operator creates a closed zone over it through the API → the twin sends it to the RSU whose
+second stream claiming its id is rejected and the twin gets an event saying so; an operator
+creates a closed zone over it through the API → the twin sends it to the RSU whose
 coverage it touches → the vehicle receives it and ``rules_at`` says closed → the RSU sees the
-vehicle inside the closed zone → a violation event naming the vehicle reaches the twin."""
+vehicle inside the closed zone, under a permit the zone does not accept → violation events naming
+the vehicle reach the twin."""
 
 from __future__ import annotations
 
@@ -133,7 +135,7 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
             "zone_id": "roadworks",
             "name": "Roadworks",
             "geometry": {"type": "Polygon", "coordinates": [CLOSED_SQUARE]},
-            "rules": {"closed": True},
+            "rules": {"closed": True, "allowed_permit_ids": ["AV-1"]},
         }
         status, created = await asyncio.to_thread(
             call, service, "POST", "/api/v1/zones", OPERATOR, zone
@@ -157,4 +159,12 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
         events = [e for _, _, e in service.twin.events if e.kind is EventKind.ZONE_CLOSED_ENTRY]
         # Only the car inside, once (the pedestrian 400 m off is outside the zone).
         assert [(e.track_id, e.zone_id) for e in events] == [(7, "roadworks")]
+        # veh-1 drives automated under AV-17, a permit the zone does not accept.
+        await until(
+            lambda: any(
+                e.kind is EventKind.ZONE_PERMIT_NOT_ACCEPTED and e.vehicle_id == "veh-1"
+                for _, _, e in service.twin.events
+            ),
+            "the refused permit of veh-1 in the twin",
+        )
     assert reporter.stats.accepted == 1

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protos.vicoop.v1 import cloud_pb2, zones_pb2
+from tests.conftest import make_object
 from vicoop import codec_cloud as cc
 from vicoop.cloudmodel import (
     AckStatus,
@@ -33,8 +34,6 @@ from vicoop.cloudmodel import (
 from vicoop.errors import CodecError
 from vicoop.model import GeodeticOrigin, ObjectClass, Size3
 from vicoop.zones import TimeWindow, Zone, ZoneRules
-
-from tests.conftest import make_object
 
 ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
 SQUARE = ((6.96, 50.937), (6.961, 50.937), (6.961, 50.938), (6.96, 50.938))

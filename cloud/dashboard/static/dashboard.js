@@ -35,6 +35,7 @@
     vehicle_report_rejected: "Vehicle report rejected",
     sensor_health: "Sensor health",
     other: "Other",
+    zone_permit_not_accepted: "Permit not accepted in zone",
   };
   const TRAIL_POINTS = 24;
   const MOVING_MPS = 0.5;

@@ -36,6 +36,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_VEHICLE_REPORT_REJECTED: _ClassVar[EventKind]
     EVENT_KIND_SENSOR_HEALTH: _ClassVar[EventKind]
     EVENT_KIND_OTHER: _ClassVar[EventKind]
+    EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: _ClassVar[EventKind]
 
 class AckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -60,6 +61,7 @@ EVENT_KIND_ZONE_CLASS_NOT_ALLOWED: EventKind
 EVENT_KIND_VEHICLE_REPORT_REJECTED: EventKind
 EVENT_KIND_SENSOR_HEALTH: EventKind
 EVENT_KIND_OTHER: EventKind
+EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: EventKind
 ACK_STATUS_UNSPECIFIED: AckStatus
 ACK_STATUS_APPLIED: AckStatus
 ACK_STATUS_ALREADY_APPLIED: AckStatus

@@ -17,14 +17,26 @@ T = 1_700_000_000_000_000_001
 
 
 def doc(**changes: object) -> bytes:
-    d: dict[str, object] = {"v": 1, "sensor_id": "cam-1", "frame": 3, "t_ns": T,
-                            "boxes": [{"box": [10, 20, 30.5, 40], "class": "car", "score": 0.9}]}
+    d: dict[str, object] = {
+        "v": 1,
+        "sensor_id": "cam-1",
+        "frame": 3,
+        "t_ns": T,
+        "boxes": [{"box": [10, 20, 30.5, 40], "class": "car", "score": 0.9}],
+    }
     d.update(changes)
     return json.dumps(d).encode()
 
 
 def test_round_trip() -> None:
-    data = encode("cam-1", 9, T, [[1.0, 2.0, 3.0, 4.0], [5, 6, 7, 8]], [int(ObjectClass.PEDESTRIAN), "Bus"], [0.5, 1.0])
+    data = encode(
+        "cam-1",
+        9,
+        T,
+        [[1.0, 2.0, 3.0, 4.0], [5, 6, 7, 8]],
+        [int(ObjectClass.PEDESTRIAN), "Bus"],
+        [0.5, 1.0],
+    )
     frame = JsonCameraDecoder("cam-1").decode(data)
     assert (frame.sensor_id, frame.frame, frame.measured_at_ns) == ("cam-1", 9, T)
     np.testing.assert_array_equal(frame.boxes, [[1, 2, 3, 4], [5, 6, 7, 8]])
@@ -52,7 +64,10 @@ def test_round_trip() -> None:
         (doc(boxes=[{"box": [1, 2, 3, 4], "class": "car", "score": 1.5}]), "bad_box"),
         (doc(boxes=[{"box": [1, 2, 3, 4], "class": "spaceship", "score": 0.5}]), "bad_class"),
         (doc(boxes=[{"box": [1, 2, 3, 4], "class": 99, "score": 0.5}]), "bad_class"),
-        (b'{"v": 1, "sensor_id": "cam-1", "frame": 1, "t_ns": 5, "boxes": [{"box": [NaN, 1, 2, 3]}]}', "bad_box"),
+        (
+            b'{"v": 1, "sensor_id": "cam-1", "frame": 1, "t_ns": 5, "boxes": [{"box": [NaN, 1, 2, 3]}]}',
+            "bad_box",
+        ),
     ],
 )
 def test_bad_frames_are_counted_by_reason(data: bytes, reason: str) -> None:
@@ -79,9 +94,22 @@ def test_random_bytes_never_raise(data: bytes) -> None:
     assert ing.stats.accepted + ing.stats.rejected_total == 1
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(["v", "sensor_id", "frame", "t_ns", "boxes", "box", "class", "score"]), c, max_size=6),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+        lambda c: (
+            st.lists(c, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["v", "sensor_id", "frame", "t_ns", "boxes", "box", "class", "score"]
+                ),
+                c,
+                max_size=6,
+            )
+        ),
+        max_leaves=20,
+    )
+)
 def test_random_json_never_raises(value: object) -> None:
     ing = Ingest(JsonCameraDecoder("cam-1"), lambda f: None)
     ing.feed(json.dumps(value).encode())

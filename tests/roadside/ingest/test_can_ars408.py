@@ -18,8 +18,12 @@ from vicoop.model import ObjectClass
 TS = 1_700_000_000.25
 
 
-def frames(counter: int, objects: list[tuple[float, float, float, float]], extended: bool = False,
-           base: int = 0) -> list[tuple[int, bytes]]:
+def frames(
+    counter: int,
+    objects: list[tuple[float, float, float, float]],
+    extended: bool = False,
+    base: int = 0,
+) -> list[tuple[int, bytes]]:
     out = [(0x60A + base, encode_status(len(objects), counter))]
     out += [(0x60B + base, encode_general(i, *o, rcs_dbsm=10.0)) for i, o in enumerate(objects)]
     if extended:
@@ -29,21 +33,28 @@ def frames(counter: int, objects: list[tuple[float, float, float, float]], exten
 
 def test_signals_and_polar_conversion() -> None:
     dec = Ars408Decoder("radar-1")
-    out = [dec.feed(i, d, TS) for i, d in frames(300, [(30.0, 4.0, -5.0, 0.0), (10.0, -10.0, 0.0, 2.0)])]
+    out = [
+        dec.feed(i, d, TS)
+        for i, d in frames(300, [(30.0, 4.0, -5.0, 0.0), (10.0, -10.0, 0.0, 2.0)])
+    ]
     assert out[:2] == [None, None]
     cycle = out[2]
     assert cycle is not None
     assert (cycle.cycle, cycle.measured_at_ns) == (300, 1_700_000_000_250_000_000)
     np.testing.assert_allclose(cycle.ranges_m, [math.hypot(30, 4), math.hypot(10, 10)])
     np.testing.assert_allclose(cycle.azimuths_rad, [math.atan2(4, 30), -math.pi / 4])
-    np.testing.assert_allclose(cycle.radial_speeds_mps, [-5 * 30 / math.hypot(30, 4), -2 * 10 / math.hypot(10, 10)])
+    np.testing.assert_allclose(
+        cycle.radial_speeds_mps, [-5 * 30 / math.hypot(30, 4), -2 * 10 / math.hypot(10, 10)]
+    )
     np.testing.assert_allclose(cycle.rcs_dbsm, [10.0, 10.0])
     assert dec.stats.accepted == 1
 
 
 def test_extended_messages_give_class_and_size_and_sensor_id_offsets_ids() -> None:
     dec = Ars408Decoder("radar-1", can_sensor_id=2, extended=True)
-    out = [dec.feed(i, d, TS) for i, d in frames(1, [(20.0, 0.0, 0.0, 0.0)], extended=True, base=0x20)]
+    out = [
+        dec.feed(i, d, TS) for i, d in frames(1, [(20.0, 0.0, 0.0, 0.0)], extended=True, base=0x20)
+    ]
     cycle = out[-1]
     assert cycle is not None and out[:-1] == [None, None]
     assert cycle.classes.tolist() == [int(ObjectClass.CAR)]
@@ -68,11 +79,19 @@ def test_incomplete_duplicate_and_bad_frames_are_counted() -> None:
             cycles.append(c.cycle)
     assert cycles == [2]
     assert dict(dec.stats.rejected) == {
-        "incomplete_cycle": 1, "duplicate": 1, "no_status": 3, "bad_length": 1, "out_of_order": 1
+        "incomplete_cycle": 1,
+        "duplicate": 1,
+        "no_status": 3,
+        "bad_length": 1,
+        "out_of_order": 1,
     }
 
 
-@given(st.lists(st.tuples(st.sampled_from([0x60A, 0x60B, 0x60D, 0x123]), st.binary(max_size=9)), max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0x60A, 0x60B, 0x60D, 0x123]), st.binary(max_size=9)), max_size=30
+    )
+)
 def test_random_frames_never_raise(seq: list[tuple[int, bytes]]) -> None:
     dec = Ars408Decoder("radar-1", extended=True)
     for i, d in seq:
@@ -81,7 +100,9 @@ def test_random_frames_never_raise(seq: list[tuple[int, bytes]]) -> None:
 
 async def test_reader_on_a_virtual_bus() -> None:
     got: list[RadarCycle] = []
-    reader = Ars408Reader(Ars408Decoder("radar-1"), got.append, interface="virtual", channel="ars408-test")
+    reader = Ars408Reader(
+        Ars408Decoder("radar-1"), got.append, interface="virtual", channel="ars408-test"
+    )
     await reader.start()
     sender = can.Bus(interface="virtual", channel="ars408-test")
     try:

@@ -39,8 +39,16 @@ def test_round_trip() -> None:
     np.testing.assert_allclose(cycle.radial_speeds_mps, [-3.5, 0.5])
     np.testing.assert_allclose(cycle.rcs_dbsm, [7.25, 0.0])
     assert cycle.classes.tolist() == [int(ObjectClass.CAR), 0]
-    same = encode_arrays(7, 42, T, np.array([12.5, 80.0]), np.array([0.25, -1.0]), np.array([-3.5, 0.5]),
-                         np.array([7.25, 0.0]), np.array([5, 0]))
+    same = encode_arrays(
+        7,
+        42,
+        T,
+        np.array([12.5, 80.0]),
+        np.array([0.25, -1.0]),
+        np.array([-3.5, 0.5]),
+        np.array([7.25, 0.0]),
+        np.array([5, 0]),
+    )
     assert same == encode(7, 42, T, OBJECTS)
 
 
@@ -55,7 +63,10 @@ def test_empty_cycle_is_valid() -> None:
         (encode(7, 1, T, OBJECTS)[:-5], "truncated"),
         (encode(7, 1, T, OBJECTS) + b"\0", "bad_length"),
         (b"XRAD" + encode(7, 1, T, OBJECTS)[4:], "bad_magic"),
-        (reseal(encode(7, 1, T, OBJECTS)[:4] + b"\x02" + encode(7, 1, T, OBJECTS)[5:]), "bad_version"),
+        (
+            reseal(encode(7, 1, T, OBJECTS)[:4] + b"\x02" + encode(7, 1, T, OBJECTS)[5:]),
+            "bad_version",
+        ),
         (encode(7, 1, T, OBJECTS)[:-1] + b"\0", "bad_crc"),
         (encode(8, 1, T, OBJECTS), "unknown_sensor"),
         (encode(7, 1, 0, OBJECTS), "bad_time"),

@@ -237,6 +237,16 @@ def test_compose_runs_the_example_config() -> None:
     assert (COMPOSE.parent / broker_conf).resolve() == MOSQUITTO
 
 
+def test_compose_keeps_the_outbox_on_a_named_volume() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    rsu = compose["services"]["rsu"]
+    state = Path(example().cloud.outbox_path).parent
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in rsu["volumes"]}
+    assert str(state) in mounts, f"nothing mounted at {state} (cloud.outbox_path)"
+    assert mounts[str(state)] in compose["volumes"], "the outbox must be on a named volume"
+    assert rsu["read_only"] is True  # so a path off the volume would fail, not silently vanish
+
+
 # ---- Kubernetes ----
 
 
@@ -274,6 +284,24 @@ def test_k8s_mounts_the_configmap_where_the_daemon_reads_it() -> None:
         yaml.safe_load(configmap["data"]["rsu.yaml"])
     ).server.grace_period_s
     assert pod["terminationGracePeriodSeconds"] >= grace + STOP_MARGIN_S
+
+
+def test_k8s_keeps_the_outbox_on_a_persistent_volume_claim() -> None:
+    deployment, configmap = k8s_one("Deployment"), k8s_one("ConfigMap")
+    claim = k8s_one("PersistentVolumeClaim")
+    config = RsuConfig.model_validate(yaml.safe_load(configmap["data"]["rsu.yaml"]))
+    state = Path(config.cloud.outbox_path).parent
+    pod = deployment["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounted = {
+        Path(m["mountPath"]): volumes[m["name"]] for m in rsu_container(deployment)["volumeMounts"]
+    }
+    assert state in mounted, f"nothing mounted at {state} (cloud.outbox_path)"
+    volume = mounted[state]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # never two pods on one claim
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
 
 
 def test_k8s_selectors_match() -> None:

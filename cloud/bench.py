@@ -1,6 +1,8 @@
 """``vicoop bench cloud``: N simulated RSUs publish status and perception summaries through the
 broker; the twin ingests them. Prints one JSON object: messages ingested per second, ingest lag
-(publish -> applied to the twin) p50/p99 in ms, and the twin process's CPU seconds.
+(publish -> applied to the twin) p50/p99 in ms, and the twin process's CPU seconds; and, measured
+first in the same run against the same broker and load, the same figures for a bare aiomqtt
+subscriber that only parses the protobuf (the transport's own share of the lag).
 
 The RSUs are simulated in a separate process (paho-mqtt, the same protobuf payloads as real
 RSUs), so the twin's CPU figure is its own.
@@ -17,9 +19,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import aiomqtt
 import numpy as np
 
 from cloud.broker import EmbeddedBroker
@@ -27,7 +31,8 @@ from cloud.ingest import TwinIngest
 from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
-from roadside.cloudlink.link import parse_mqtt_url, topic
+from protos.vicoop.v1 import cloud_pb2
+from roadside.cloudlink.link import TOPIC_ROOT, parse_mqtt_url, topic
 from vicoop import codec_cloud
 from vicoop.cloudmodel import PerceptionSummary, RsuHealth, RsuStatus
 from vicoop.model import DetectedObject, GeodeticOrigin, ObjectClass, Size3, Vec3
@@ -136,21 +141,18 @@ def local_mosquitto() -> Iterator[str]:
                 proc.stderr.close()
 
 
-async def run_bench(
-    rsus: int, rate_hz: float, duration_s: float, objects: int, mqtt_url: str | None
+async def _drive(
+    mqtt_url: str,
+    rsus: int,
+    rate_hz: float,
+    duration_s: float,
+    objects: int,
+    lag_ns: deque[int],
+    ingested: Callable[[], int],
 ) -> dict[str, object]:
-    broker = None
-    if mqtt_url is None:
-        broker = EmbeddedBroker()
-        await broker.start()
-        mqtt_url = broker.url
-    tmp = tempfile.TemporaryDirectory(prefix="vicoop-bench-")
-    store = Store(f"sqlite:///{tmp.name}/twin.sqlite3")
-    await asyncio.to_thread(store.migrate)
-    twin = Twin()
-    ingest = TwinIngest(twin, ZoneManager(), store, mqtt_url, client_id="vicoop-bench-twin")
-    await ingest.start()
-    await asyncio.wait_for(ingest.connected.wait(), 10)
+    """Run the simulated RSUs (a process of their own) against whatever subscribes at
+    ``mqtt_url``; measure ``duration_s`` after a 1 s warm-up: messages ingested per second (by
+    ``ingested``), the lag samples the subscriber put in ``lag_ns``, and this process's CPU."""
     warmup_s = 1.0
     start_at = time.time() + 1.0
     ctx = multiprocessing.get_context("spawn")
@@ -159,24 +161,13 @@ async def run_bench(
     )
     proc.start()
     await asyncio.sleep(max(0.0, start_at - time.time()) + warmup_s)
-    ingest.lag_ns.clear()
-    m0, c0, t0 = twin.counters.summaries, time.process_time(), time.monotonic()
+    lag_ns.clear()
+    m0, c0, t0 = ingested(), time.process_time(), time.monotonic()
     await asyncio.sleep(duration_s)
-    m1, c1, t1 = twin.counters.summaries, time.process_time(), time.monotonic()
-    lag = np.array(ingest.lag_ns, dtype=np.float64) / 1e6
+    m1, c1, t1 = ingested(), time.process_time(), time.monotonic()
+    lag = np.array(lag_ns, dtype=np.float64) / 1e6
     await asyncio.to_thread(proc.join, 30)
-    await ingest.stop()
-    if broker is not None:
-        await broker.stop()
-    store.close()
-    tmp.cleanup()
     return {
-        "rsus": rsus,
-        "rate_hz": rate_hz,
-        "objects_per_summary": objects,
-        "duration_s": duration_s,
-        "broker": "embedded amqtt" if broker else mqtt_url,
-        "messages_offered_per_s": rsus * rate_hz,
         "messages_per_s": round((m1 - m0) / (t1 - t0), 1),
         "lag_ms": {
             "p50": round(float(np.percentile(lag, 50)), 2) if lag.size else None,
@@ -184,18 +175,123 @@ async def run_bench(
             "max": round(float(lag.max()), 2) if lag.size else None,
         },
         "cpu_s": round(c1 - c0, 2),
-        "malformed": twin.counters.malformed,
     }
+
+
+async def _bare_subscriber(
+    mqtt_url: str, lag_ns: deque[int], received: list[int], ready: asyncio.Event
+) -> None:
+    """The baseline: a bare aiomqtt subscriber that parses each summary's protobuf for its
+    publish time and nothing else (no validation, no twin)."""
+    host, port = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(
+        host, port, identifier="vicoop-bench-bare", max_queued_incoming_messages=100_000
+    ) as client:
+        await client.subscribe(f"{TOPIC_ROOT}/+/perception", qos=1)
+        ready.set()
+        async for message in client.messages:
+            pb = cloud_pb2.PerceptionSummary()
+            pb.ParseFromString(message.payload)  # type: ignore[arg-type]
+            lag_ns.append(time.time_ns() - pb.published_at_ns)
+            received[0] += 1
+
+
+async def run_bench(
+    rsus: int,
+    rate_hz: float,
+    duration_s: float,
+    objects: int,
+    mqtt_url: str | None,
+    baseline: bool = True,
+) -> dict[str, object]:
+    broker = None
+    if mqtt_url is None:
+        broker = EmbeddedBroker()
+        await broker.start()
+        mqtt_url = broker.url
+    result: dict[str, object] = {
+        "rsus": rsus,
+        "rate_hz": rate_hz,
+        "objects_per_summary": objects,
+        "duration_s": duration_s,
+        "broker": "embedded amqtt" if broker else mqtt_url,
+        "messages_offered_per_s": rsus * rate_hz,
+    }
+    try:
+        if baseline:
+            lag: deque[int] = deque(maxlen=1_000_000)
+            received = [0]
+            ready = asyncio.Event()
+            task = asyncio.create_task(_bare_subscriber(mqtt_url, lag, received, ready))
+            try:
+                await asyncio.wait_for(ready.wait(), 10)
+                bare = await _drive(
+                    mqtt_url, rsus, rate_hz, duration_s, objects, lag, lambda: received[0]
+                )
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        with tempfile.TemporaryDirectory(prefix="vicoop-bench-") as tmp:
+            store = Store(f"sqlite:///{tmp}/twin.sqlite3")
+            try:
+                await asyncio.to_thread(store.migrate)
+                twin = Twin()
+                ingest = TwinIngest(
+                    twin, ZoneManager(), store, mqtt_url, client_id="vicoop-bench-twin"
+                )
+                await ingest.start()
+                try:
+                    await asyncio.wait_for(ingest.connected.wait(), 10)
+                    ours = await _drive(
+                        mqtt_url,
+                        rsus,
+                        rate_hz,
+                        duration_s,
+                        objects,
+                        ingest.lag_ns,
+                        lambda: twin.counters.summaries,
+                    )
+                finally:
+                    await ingest.stop()
+            finally:
+                store.close()
+        result |= ours
+        result["malformed"] = twin.counters.malformed
+        if baseline:
+            result["baseline"] = {
+                "what": "bare aiomqtt subscriber, protobuf parse only (no validation, no twin)",
+                **bare,
+            }
+            ours_p99 = ours["lag_ms"]["p99"]  # type: ignore[index]
+            bare_p99 = bare["lag_ms"]["p99"]  # type: ignore[index]
+            if ours_p99 is not None and bare_p99:
+                result["lag_p99_vs_baseline"] = round(ours_p99 / bare_p99, 2)
+    finally:
+        if broker is not None:
+            await broker.stop()
+    return result
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.mosquitto:
         with local_mosquitto() as url:
-            result = asyncio.run(run_bench(args.rsus, args.rate, args.duration, args.objects, url))
+            result = asyncio.run(
+                run_bench(
+                    args.rsus, args.rate, args.duration, args.objects, url, not args.no_baseline
+                )
+            )
         result["broker"] = "mosquitto (vicoop settings, started by the bench)"
     else:
         result = asyncio.run(
-            run_bench(args.rsus, args.rate, args.duration, args.objects, args.mqtt_url)
+            run_bench(
+                args.rsus,
+                args.rate,
+                args.duration,
+                args.objects,
+                args.mqtt_url,
+                not args.no_baseline,
+            )
         )
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
@@ -215,6 +311,11 @@ def add_parser(benches: argparse._SubParsersAction) -> None:  # type: ignore[typ
         "--mosquitto",
         action="store_true",
         help="start a Mosquitto with the settings of deploy/mosquitto (TCP_NODELAY) for the run",
+    )
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the bare-subscriber baseline measured before the twin (same broker, same load)",
     )
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(run=_run)

@@ -159,6 +159,8 @@ def timeline_chart(
 def write_report(path: Path, result: dict[str, Any], data: dict[str, Any]) -> None:
     """Write the report of ``result`` (the run's JSON) with its ``data`` (series for the charts)."""
     lat = result.get("latency_ms", {})
+    clean = result.get("latency_ms_outside_faults") or {}
+    sensed = result.get("measurement_to_vehicle_ms") or {}
     head = [
         ("MOTA", result.get("mota")),
         ("IDF1", result.get("idf1")),
@@ -168,6 +170,14 @@ def write_report(path: Path, result: dict[str, Any], data: dict[str, Any]) -> No
         (
             "latency p50 / p99 / max, ms",
             f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p99'))} / {_fmt(lat.get('max'))}",
+        ),
+        (
+            "latency outside faults p50 / p99 / max, ms",
+            f"{_fmt(clean.get('p50'))} / {_fmt(clean.get('p99'))} / {_fmt(clean.get('max'))}",
+        ),
+        (
+            "measurement → vehicle p50 / p99, ms",
+            f"{_fmt(sensed.get('p50'))} / {_fmt(sensed.get('p99'))}",
         ),
         (
             "frames lost (outside faults)",

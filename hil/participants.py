@@ -8,6 +8,7 @@ import contextlib
 import heapq
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from hil.errors import HilError
 from hil.faults import ProbeRecord
 from hil.links import LossyLink
 from hil.scoring import ReceivedFrame
@@ -38,10 +40,29 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], int]
 
 
+# Ports the rig hands out come from below Linux's ephemeral range (32768-60999): a port the
+# kernel gave for port 0 can be given again, to the next request or to any socket that sends
+# before binding (the rig's own UDP sender, a client's connection), before the RSU binds it.
+_PORTS = range(20_000, 32_000)
+_handed_out: set[int] = set()
+_pick = random.Random()
+
+
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port of ``kind`` that is free now and that this process has not handed out
+    before (so many RSUs' sensor inputs and servers never collide)."""
+    for _ in range(1000):
+        port = _pick.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise HilError(f"no free loopback port in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 # -- the RSU ----------------------------------------------------------------------------------
@@ -110,8 +131,31 @@ class ProcessRsu:
         )
         log_file.close()
         self.starts += 1
+        proc = self.proc
         async with RoadsideClient(self.target) as client:
-            await client.site(timeout_s=30.0)
+            site = asyncio.ensure_future(client.site(timeout_s=60.0))
+            while not site.done():
+                await asyncio.wait({site}, timeout=0.2)
+                if not site.done() and proc.poll() is not None:
+                    site.cancel()
+                    with contextlib.suppress(BaseException):
+                        await site
+                    raise HilError(self._exited(proc.returncode))
+            try:
+                site.result()
+            except Exception as exc:
+                raise HilError(
+                    f"the RSU {self.config.rsu_id} did not answer on {self.target} within 60 s "
+                    f"({exc.__class__.__name__}); its log: {self.log_path}"
+                ) from None
+
+    def _exited(self, code: int) -> str:
+        lines = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        last = lines[-1] if lines else "(nothing logged)"
+        return (
+            f"the RSU {self.config.rsu_id} exited at start with status {code}: {last} "
+            f"(its log: {self.log_path})"
+        )
 
     async def stop(self) -> None:
         if self.proc is None:

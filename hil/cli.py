@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -86,6 +87,15 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.scenario), workdir, args.junction, _origin(args.origin)
     )
     faults = tuple(f.strip() for f in args.faults.split(",") if f.strip()) if args.faults else ()
+    cores = os.cpu_count() or 1
+    if args.realtime and not args.rsu and len(site.rsus) > cores:
+        log.warning(
+            "real time with %d RSU processes (and the clients) on %d cores: the machine may not "
+            "keep up, and latency and faults then measure the overload; choose one junction "
+            "with --junction ID, or run lock-step (without --realtime)",
+            len(site.rsus),
+            cores,
+        )
     options = RigOptions(
         sumocfg=sumocfg,
         site=site,

@@ -137,6 +137,11 @@ class TwinIngest:
             except CodecError as exc:
                 self.twin.counters.malformed += 1
                 log.warning("rejected a %s message from %s: %s", kind, rsu_id, exc)
+            except (aiomqtt.MqttError, asyncio.CancelledError):
+                raise  # the connection's end: reconnect (or stop)
+            except Exception:  # a bug in applying one message must not stop the twin's ingest
+                self.twin.counters.handler_errors += 1
+                log.exception("applying a %s message from %s failed", kind, rsu_id)
 
     async def _handle(self, client: aiomqtt.Client, rsu_id: str, kind: str, payload: bytes) -> None:
         now = self.clock()

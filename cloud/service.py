@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 import socket
@@ -60,6 +61,7 @@ class CloudService:
         self.port: int | None = None
         self._server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.feed_errors = 0
 
     @property
     def url(self) -> str:
@@ -279,7 +281,8 @@ class CloudService:
 
     def metrics(self) -> dict[str, float]:
         c = self.twin.counters
-        lag = sorted(self.ingest.lag_ns)[-1000:] if self.ingest else []
+        # The largest lag of the latest 1000 summaries applied.
+        recent = list(itertools.islice(reversed(self.ingest.lag_ns), 1000)) if self.ingest else []
         return {
             "rsus_online": sum(1 for r in self.twin.rsus.values() if r.online),
             "rsus_known": len(self.twin.rsus),
@@ -294,7 +297,9 @@ class CloudService:
             "malformed_messages": c.malformed,
             "commands_pending": len(self.zones.pending()),
             "feed_subscribers": len(self.feed.subscribers),
-            "ingest_lag_ms_max_recent": (lag[-1] / 1e6) if lag else 0.0,
+            "ingest_lag_ms_max_recent": (max(recent) / 1e6) if recent else 0.0,
+            "ingest_handler_errors": c.handler_errors,
+            "feed_errors": self.feed_errors,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -315,5 +320,12 @@ class CloudService:
     async def _snapshots(self) -> None:
         while True:
             await asyncio.sleep(self.config.feed_interval_s)
-            if self.feed.subscribers:
-                self.feed.publish("snapshot", self.snapshot())
+            if not self.feed.subscribers:
+                continue
+            try:
+                snapshot = self.snapshot()
+            except Exception:  # a bug in a view must not end the live feed for good
+                self.feed_errors += 1
+                log.exception("building the live feed's snapshot failed")
+                continue
+            self.feed.publish("snapshot", snapshot)

@@ -144,6 +144,7 @@ class TwinCounters:
     acks: int = 0
     duplicates_discarded: int = 0
     malformed: int = 0
+    handler_errors: int = 0
     went_offline: int = 0
 
 

@@ -1,0 +1,99 @@
+"""The twin's MQTT edge against a real broker: malformed payloads, payloads under another RSU's
+topic and unknown topic kinds are counted and rejected, never applied and never fatal; a bug
+while applying one message is logged and counted, and the next message is applied as usual."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cloud.ingest import TwinIngest
+from cloud.store import Store
+from cloud.twin import Twin
+from cloud.zones import ZoneManager
+from roadside.cloudlink.link import parse_mqtt_url, topic
+from vicoop import codec_cloud
+from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
+
+from .conftest import until
+
+
+class BrokenSignals(Twin):
+    """A twin whose signal handling fails on the first message (a stand-in for a bug)."""
+
+    failures = 1
+
+    def apply_signal(self, state: SignalState, now_ns: int) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("a bug in apply_signal")
+        super().apply_signal(state, now_ns)
+
+
+def signal(rsu_id: str, colour: SignalColour) -> bytes:
+    state = SignalState(
+        rsu_id, "junction-1", time.time_ns(), (SignalGroupState("ns-north", "north", colour),)
+    )
+    return codec_cloud.encode_signal(state)
+
+
+@pytest.fixture
+async def edge(mqtt_url: str, tmp_path: Path) -> AsyncIterator[tuple[TwinIngest, aiomqtt.Client]]:
+    store = Store(f"sqlite:///{tmp_path / 'twin.sqlite3'}")
+    store.migrate()
+    ingest = TwinIngest(
+        BrokenSignals(), ZoneManager(), store, mqtt_url, client_id=f"twin-{uuid.uuid4().hex[:8]}"
+    )
+    await ingest.start()
+    await until(ingest.connected.is_set, "the twin subscribed")
+    host, port = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(host, port, identifier=f"rsu-{uuid.uuid4().hex[:8]}") as client:
+        yield ingest, client
+    await ingest.stop()
+    store.close()
+
+
+async def test_bad_messages_are_counted_and_a_failing_apply_does_not_stop_ingest(
+    edge: tuple[TwinIngest, aiomqtt.Client],
+) -> None:
+    ingest, client = edge
+    twin = ingest.twin
+    rsu = f"rsu-{uuid.uuid4().hex[:8]}"
+    await client.publish(topic(rsu, "perception"), b"\x08\xff\xff not protobuf", qos=1)
+    await client.publish(topic(rsu, "signal"), signal("someone-else", SignalColour.RED), qos=1)
+    await client.publish(topic(rsu, "gossip"), b"", qos=1)
+    await until(lambda: twin.counters.malformed == 3, "three rejections counted")
+
+    await client.publish(topic(rsu, "signal"), signal(rsu, SignalColour.RED), qos=1)
+    await until(lambda: twin.counters.handler_errors == 1, "the failing apply counted")
+    await client.publish(topic(rsu, "signal"), signal(rsu, SignalColour.GREEN), qos=1)
+    await until(lambda: "junction-1" in twin.signals, "the next signal state applied")
+    assert twin.signals["junction-1"].groups[0].colour is SignalColour.GREEN
+    assert twin.signals["junction-1"].rsu_id == rsu
+    assert ingest.connected.is_set()
+
+
+@settings(
+    max_examples=40,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    kind=st.sampled_from(["status", "perception", "signal", "vehicles", "outbox"]),
+    payload=st.binary(min_size=1, max_size=300),
+)
+async def test_no_payload_takes_the_ingest_down(
+    edge: tuple[TwinIngest, aiomqtt.Client], kind: str, payload: bytes
+) -> None:
+    ingest, client = edge
+    before = ingest.messages
+    await client.publish(topic("fuzz-rsu", kind), payload, qos=1)
+    await until(lambda: ingest.messages > before, "the payload handled")
+    assert ingest.connected.is_set()
+    assert ingest.twin.counters.handler_errors == 0, "a payload reached a bug, not a rejection"

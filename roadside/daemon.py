@@ -3,7 +3,9 @@ cloud link, with clean shutdown.
 
 Each published frame's tracks carry the ids of the connected vehicles whose reports matched them;
 the cloud link gets every frame (summaries, zone monitor) and every accepted report, and the
-zones it holds are streamed to vehicles.
+zones it holds are streamed to vehicles. With ``cloud.signals.source: controller`` the daemon
+listens for the signal controller's states (``roadside.ingest.signal``, UDP) and hands them to
+the cloud link.
 
 ``vicoop rsu run --config rsu.yaml`` runs it until SIGTERM or SIGINT.
 """
@@ -19,6 +21,7 @@ from collections.abc import Callable
 
 from roadside.cloudlink import CloudLink
 from roadside.config import RsuConfig
+from roadside.ingest import JsonSignalDecoder, SignalIngest, UdpEndpoint
 from roadside.reports import RejectionNotices, ReportBook, ReportRejected
 from roadside.server import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from roadside.sources import FrameSource, build_source
@@ -60,6 +63,18 @@ class RoadsideDaemon:
         self.link: CloudLink | None = None
         if config.cloud.enabled:
             self.link = CloudLink(config.cloud, config.rsu_id, origin, clock=clock)
+        # The signal controller's input: only with a cloud link to publish its states on.
+        self.signal_input: SignalIngest | None = None
+        self._signal_endpoint: UdpEndpoint | None = None
+        signals = config.cloud.signals
+        if self.link is not None and signals.source == "controller":
+            self.signal_input = SignalIngest(
+                JsonSignalDecoder(
+                    config.rsu_id, [i.intersection_id for i in config.cloud.intersections]
+                ),
+                self.link.on_signal,
+            )
+            self._signal_endpoint = UdpEndpoint(self.signal_input, signals.host, signals.port)
         self.zones = ZoneFeed(self.link.zones.zone_set if self.link is not None else None)
         if self.link is not None:
             self.link.zones.listeners.append(self.zones.set)
@@ -84,10 +99,23 @@ class RoadsideDaemon:
     def target(self) -> str:
         return self.server.target
 
+    @property
+    def signal_port(self) -> int | None:
+        """The UDP port the signal controller input listens on (None: no such input)."""
+        return self._signal_endpoint.port if self._signal_endpoint is not None else None
+
     async def start(self) -> None:
         await self.source.start()  # sources that own sockets or buses open them here
         if self.link is not None:
             await self.link.start()
+        if self._signal_endpoint is not None:
+            await self._signal_endpoint.start()
+            log.info(
+                "signal controller input of %s on udp %s:%d",
+                self.config.rsu_id,
+                self._signal_endpoint.host,
+                self._signal_endpoint.port,
+            )
         await self.server.start()
         if not self.stepped:
             self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
@@ -99,6 +127,8 @@ class RoadsideDaemon:
                 await self._loop_task
             self._loop_task = None
         await self.server.stop(self.config.server.grace_period_s)
+        if self._signal_endpoint is not None:
+            await self._signal_endpoint.stop()
         if self.link is not None:
             await self.link.stop()
         await self.source.stop()
@@ -186,6 +216,12 @@ class RoadsideDaemon:
             self.reports.stats.accepted,
             dict(self.reports.stats.rejected) or 0,
         )
+        if self.signal_input is not None:
+            log.info(
+                "signal controller states accepted %d, rejected %s",
+                self.signal_input.stats.accepted,
+                dict(self.signal_input.stats.rejected) or 0,
+            )
 
 
 async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from vicoop.config import StrictModel
@@ -15,6 +17,26 @@ class IntersectionConfig(StrictModel):
     )
     center_x_m: float = 0.0
     center_y_m: float = 0.0
+
+
+SignalSource = Literal["controller", "fixed_time", "none"]
+
+
+class SignalsConfig(StrictModel):
+    """Where the signal states the RSU publishes to the twin come from (``cloud.signals``)."""
+
+    # "controller": the site's signal controller sends its states as JSON datagrams to host:port
+    # (format: roadside/ingest/signal.py); an intersection with no state for stale_after_s is
+    # published DARK (state unknown). "fixed_time": a built-in two-phase 60 s plan, a stand-in
+    # for sites without a controller feed (its colours are made up, not the real lights').
+    # "none": no signal states are published.
+    source: SignalSource = "none"
+    # Address the controller input listens on (UDP); 0.0.0.0 to hear a controller on the network.
+    host: str = "127.0.0.1"
+    # UDP port; 0 picks a free port (the daemon logs the one it got).
+    port: int = Field(0, ge=0, le=65535)
+    # Seconds without a state from the controller after which an intersection is published DARK.
+    stale_after_s: float = Field(3.0, gt=0, le=3600)
 
 
 class CloudLinkConfig(StrictModel):
@@ -34,3 +56,5 @@ class CloudLinkConfig(StrictModel):
     # Radius around the origin the RSU's sensors cover, metres: zones touching it are sent here.
     coverage_radius_m: float = Field(150.0, gt=0, le=10_000)
     intersections: tuple[IntersectionConfig, ...] = (IntersectionConfig(),)
+    # Signal states of the intersections, published to the twin (topic ``signal``, retained).
+    signals: SignalsConfig = SignalsConfig()

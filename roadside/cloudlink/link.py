@@ -5,9 +5,12 @@ retained last will saying OFFLINE, so the twin sees the RSU drop. Events and ack
 through the on-disk ``Outbox`` and are sent again until the cloud's receipt names them: nothing is
 lost across a broker outage or an RSU restart, and the twin applies each sequence number once.
 Commands are applied by the ``ZoneBook``, idempotently, and acknowledged through the outbox.
+Signal states (retained, topic ``signal``) come from the ``SignalBook``: each as soon as it
+changes (at most ten a second per intersection) and all at every status interval.
 
 ``on_frame`` (called by the publish loop, synchronous, never waits) is the only entry point from
-the RSU's hot path: it runs the zone monitor and queues a summary at ``summary_rate_hz``.
+the RSU's hot path: it runs the zone monitor and queues a summary at ``summary_rate_hz``;
+``on_signal`` takes the signal controller's states (from the daemon's signal input).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import aiomqtt
 from roadside.cloudlink.config import CloudLinkConfig
 from roadside.cloudlink.monitor import ZoneMonitor
 from roadside.cloudlink.outbox import Outbox
-from roadside.cloudlink.summary import approach_measures, fixed_time_signal
+from roadside.cloudlink.signals import SignalBook
+from roadside.cloudlink.summary import approach_measures
 from roadside.cloudlink.zonebook import ZoneBook
 from vicoop import codec_cloud
 from vicoop.cloudmodel import (
@@ -34,6 +38,7 @@ from vicoop.cloudmodel import (
     PerceptionSummary,
     RsuHealth,
     RsuStatus,
+    SignalState,
     VehicleReport,
 )
 from vicoop.errors import CodecError
@@ -61,6 +66,7 @@ class LinkStats:
     connected: bool = False
     connections: int = 0
     summaries_sent: int = 0
+    signals_sent: int = 0
     outbox_sent: int = 0
     outbox_confirmed: int = 0
     commands_applied: int = 0
@@ -91,6 +97,12 @@ class CloudLink:
         self.intersections = tuple(
             Intersection(i.intersection_id, i.center_x_m, i.center_y_m)
             for i in config.intersections
+        )
+        self.signals = SignalBook(
+            rsu_id,
+            [i.intersection_id for i in self.intersections],
+            config.signals.source,
+            round(config.signals.stale_after_s * NS_PER_S),
         )
         self.stats = LinkStats()
         self.health = RsuHealth.OK
@@ -133,6 +145,12 @@ class CloudLink:
                 measures,
             )
             self._wake.set()
+
+    def on_signal(self, state: SignalState) -> None:
+        """A state from the signal controller: published as soon as it changes what the twin
+        was last told (never waits)."""
+        self.signals.update(state, self.clock())
+        self._wake.set()
 
     def emit(self, event: Event) -> None:
         """Store an event durably in the outbox; it is sent as soon as the link can."""
@@ -242,12 +260,15 @@ class CloudLink:
                     topic(self.rsu_id, "status"), self._status(), qos=1, retain=True
                 )
                 last_health = self.health
+                signals = self.signals.due(now, every=now >= next_status)
                 next_status = now + status_every_ns
-                for intersection in self.intersections:
-                    signal = fixed_time_signal(self.rsu_id, intersection.intersection_id, now)
-                    await client.publish(
-                        topic(self.rsu_id, "signal"), codec_cloud.encode_signal(signal), retain=True
-                    )
+            else:
+                signals = self.signals.due(now)
+            for signal in signals:
+                await client.publish(
+                    topic(self.rsu_id, "signal"), codec_cloud.encode_signal(signal), retain=True
+                )
+                self.stats.signals_sent += 1
             summary, self._summary = self._summary, None
             if summary is not None:
                 await client.publish(
@@ -269,9 +290,13 @@ class CloudLink:
                 self.stats.outbox_sent += len(due)
                 continue
             self._wake.clear()
+            wait_s = min(1.0, self.config.resend_after_s)
+            signal_due = self.signals.next_due_ns(self.clock())
+            if signal_due is not None:
+                wait_s = max(0.0, min(wait_s, (signal_due - self.clock()) / NS_PER_S))
             # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(1.0, self.config.resend_after_s)):
+                async with asyncio.timeout(wait_s):
                     await self._wake.wait()
 
     async def _receive(self, client: aiomqtt.Client) -> None:

@@ -1,5 +1,6 @@
 """What an RSU tells the cloud about traffic: per-approach measures of an intersection, and a
-fixed-time signal plan for RSUs without a signal controller adapter yet. Pure functions."""
+fixed-time signal plan, a stand-in for sites without a signal controller feed
+(``cloud.signals.source: fixed_time``). Pure functions."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def fixed_time_signal(
     rsu_id: str, intersection_id: str, now_ns: int, cycle_s: float = 60.0
 ) -> SignalState:
     """A two-phase fixed-time plan: north-south green first, then east-west; 3 s amber, 2 s
-    all-red, 2 s red-amber. Stands in until a signal controller adapter reports real states."""
+    all-red, 2 s red-amber. A stand-in for sites without a controller feed: not the real lights."""
     cycle_ns = int(cycle_s * NS_PER_S)
     t = (now_ns % cycle_ns) / NS_PER_S
     half = cycle_s / 2

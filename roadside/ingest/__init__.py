@@ -1,5 +1,6 @@
-"""Sensor ingest: radar object lists (VRAD over UDP, ARS408 over CAN) and camera detections
-(JSON over UDP), decoded into timestamped cycles; bad input is counted and skipped."""
+"""Sensor ingest: radar object lists (VRAD over UDP, ARS408 over CAN), camera detections and
+signal controller states (JSON over UDP), decoded into timestamped cycles and states; bad input
+is counted and skipped."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from roadside.ingest.base import (
 )
 from roadside.ingest.camera import JsonCameraDecoder
 from roadside.ingest.can_ars408 import Ars408Decoder, Ars408Reader
+from roadside.ingest.signal import JsonSignalDecoder, SignalIngest
 from roadside.ingest.udp import UdpEndpoint
 from roadside.ingest.udp_radar import VradDecoder
 
@@ -25,9 +27,11 @@ __all__ = [
     "Ingest",
     "IngestStats",
     "JsonCameraDecoder",
+    "JsonSignalDecoder",
     "ParseError",
     "RadarCycle",
     "SequenceGuard",
+    "SignalIngest",
     "UdpEndpoint",
     "VradDecoder",
 ]

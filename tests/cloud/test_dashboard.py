@@ -1,7 +1,7 @@
 """The dashboard in a real headless browser (Debian's chromium, driven by Playwright): the real
 cloud service (embedded MQTT broker, SQLite) and an RSU publishing moving road users through the
-real MQTT link; the page shows the RSU and its intersection's signal colours, its road users
-move on the map, a zone created through the REST API appears on the map with its rules, and an
+real MQTT link; the page shows the RSU and its intersection's signal colours as the signal
+controller reports them (and their change, live), its road users move on the map, a zone created through the REST API appears on the map with its rules, and an
 event the RSU sends appears in the events list."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pytest
 
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
-from roadside.cloudlink import CloudLink, CloudLinkConfig
-from vicoop.cloudmodel import Event, EventKind
+from roadside.cloudlink import CloudLink, CloudLinkConfig, SignalsConfig
+from vicoop.cloudmodel import Event, EventKind, SignalColour, SignalGroupState, SignalState
 from vicoop.model import (
     DetectedObject,
     GeodeticOrigin,
@@ -89,6 +89,21 @@ def frame(sequence: int, now_ns: int) -> PerceptionFrame:
     )
 
 
+def controller_state(north_south: SignalColour) -> SignalState:
+    """The signal controller's state of junction-1 (what the daemon's signal input hands the
+    link): north and south ``north_south``, east and west the other way round."""
+    other = SignalColour.RED if north_south is SignalColour.GREEN else SignalColour.GREEN
+    return SignalState(
+        "rsu-dash",
+        "junction-1",
+        time.time_ns(),
+        tuple(
+            SignalGroupState(a, a, north_south if a in ("north", "south") else other)
+            for a in ("north", "east", "south", "west")
+        ),
+    )
+
+
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink]]:
     """The cloud service (embedded broker, SQLite in tmp) and an RSU publishing through it."""
@@ -109,6 +124,7 @@ async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink]]:
                 outbox_path=str(tmp_path / "outbox.sqlite3"),
                 summary_rate_hz=5.0,
                 status_interval_s=1.0,
+                signals=SignalsConfig(source="controller", stale_after_s=600),
             ),
             "rsu-dash",
             ORIGIN,
@@ -188,10 +204,32 @@ async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(
             await visible(
                 page, page.locator("#rsu-list", has_text="rsu-dash"), "the RSU list", console
             )
+            link.on_signal(controller_state(SignalColour.GREEN))
             heads = page.locator('[data-intersection-id="junction-1"] circle[data-approach]')
-            await visible(page, heads.first, "the signal heads", console)
-            colours = {await h.get_attribute("data-colour") for h in await heads.all()}
-            assert colours and colours <= {"red", "amber", "red_amber", "green"}, colours
+            await visible(
+                page,
+                page.locator(
+                    '[data-intersection-id="junction-1"] circle[data-approach="north"]'
+                    '[data-colour="green"]'
+                ),
+                "north green as the controller reported",
+                console,
+            )
+            colours = {
+                await h.get_attribute("data-approach"): await h.get_attribute("data-colour")
+                for h in await heads.all()
+            }
+            assert colours == {"north": "green", "east": "red", "south": "green", "west": "red"}
+            link.on_signal(controller_state(SignalColour.RED))
+            await visible(
+                page,
+                page.locator(
+                    '[data-intersection-id="junction-1"] circle[data-approach="east"]'
+                    '[data-colour="green"]'
+                ),
+                "east green after the controller changed",
+                console,
+            )
 
             car = page.locator('.obj[data-class="car"]')
             await visible(page, car, "the car", console)

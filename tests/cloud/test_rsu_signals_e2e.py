@@ -1,0 +1,110 @@
+"""Signal controller states end to end through the real pieces: a datagram to the RSU daemon's
+signal input (real UDP) -> its cloud link -> the broker -> the twin and its API. A malformed
+datagram is counted and rejected, and the daemon keeps going."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+from cloud.config import CloudConfig, TokenConfig
+from cloud.service import CloudService
+from roadside.config import RsuConfig
+from roadside.daemon import RoadsideDaemon
+from roadside.ingest.signal import encode
+from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
+from vicoop.model import NS_PER_S
+
+from .conftest import until
+from .test_api import OPERATOR, call
+
+G, R = SignalColour.GREEN, SignalColour.RED
+
+
+def controller_state(t_ns: int, north_south: SignalColour, next_change_ns: int) -> SignalState:
+    east_west = R if north_south is G else G
+    return SignalState(
+        "",
+        "junction-1",
+        t_ns,
+        tuple(
+            SignalGroupState(
+                f"k-{a}", a, north_south if a in ("north", "south") else east_west, next_change_ns
+            )
+            for a in ("north", "east", "south", "west")
+        ),
+    )
+
+
+async def test_controller_states_reach_the_twin(
+    mqtt_url: str, db_url: tuple[str, str | None], tmp_path: Path
+) -> None:
+    config = CloudConfig(
+        mqtt_url=mqtt_url,
+        db_url=db_url[0],
+        http_port=0,
+        tokens=(TokenConfig(token=OPERATOR, name="otto", role="operator"),),
+    )
+    rsu_config = RsuConfig.model_validate(
+        {
+            "rsu_id": "rsu-signals",
+            "server": {"port": 0, "grace_period_s": 0.5},
+            "cloud": {
+                "enabled": True,
+                "mqtt_url": mqtt_url,
+                "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
+                "intersections": [{"intersection_id": "junction-1"}],
+                "signals": {"source": "controller", "port": 0, "stale_after_s": 600},
+            },
+        }
+    )
+    controller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    async with (
+        CloudService(config, schema=db_url[1]) as service,
+        RoadsideDaemon(rsu_config) as daemon,
+    ):
+        assert daemon.signal_port
+        signal_input = ("127.0.0.1", daemon.signal_port)
+
+        def twin_colours() -> dict[str, str]:
+            state = service.twin.signals.get("junction-1")
+            return {g.approach: g.colour.name.lower() for g in state.groups} if state else {}
+
+        await until(lambda: "rsu-signals" in service.twin.rsus, "the RSU known to the twin")
+        # Before the controller says anything the twin is told nothing about the colours.
+        assert twin_colours() == {}
+
+        now = daemon.clock()
+        change = now + 20 * NS_PER_S
+        controller.sendto(encode(controller_state(now, G, change), 1), signal_input)
+        want = {"north": "green", "east": "red", "south": "green", "west": "red"}
+        await until(lambda: twin_colours() == want, "north-south green in the twin")
+        state = service.twin.signals["junction-1"]
+        assert state.rsu_id == "rsu-signals" and state.valid_at_ns == now
+        assert {g.next_change_ns for g in state.groups} == {change}
+
+        controller.sendto(b'{"v": 1, "intersection_id": "junction-1", "seq": "x"}', signal_input)
+        controller.sendto(b"\x00garbage", signal_input)
+        controller.sendto(encode(controller_state(now, R, change), 1), signal_input)  # again seq 1
+        controller.sendto(
+            encode(controller_state(now + NS_PER_S, R, change + NS_PER_S), 2), signal_input
+        )
+        want = {"north": "red", "east": "green", "south": "red", "west": "green"}
+        await until(lambda: twin_colours() == want, "east-west green in the twin")
+        assert daemon.signal_input is not None
+        assert daemon.signal_input.stats.accepted == 2
+        assert dict(daemon.signal_input.stats.rejected) == {
+            "bad_field": 1,
+            "bad_json": 1,
+            "duplicate": 1,
+        }
+
+        # What an operator reads from the API.
+        status, intersections = await asyncio.to_thread(
+            call, service, "GET", "/api/v1/intersections", OPERATOR
+        )
+        assert status == 200, intersections
+        (junction,) = [i for i in intersections if i["intersection_id"] == "junction-1"]
+        assert {g["approach"]: g["colour"] for g in junction["signal"]} == want
+    controller.close()

@@ -73,6 +73,7 @@ class LinkStats:
     commands_repeated: int = 0
     commands_rejected: int = 0
     malformed_messages: int = 0
+    handler_errors: int = 0
 
 
 class CloudLink:
@@ -316,6 +317,11 @@ class CloudLink:
             except CodecError as exc:
                 self.stats.malformed_messages += 1
                 log.warning("ignored a malformed %s message: %s", kind, exc)
+            except (aiomqtt.MqttError, asyncio.CancelledError):
+                raise  # the connection's end: reconnect (or stop)
+            except Exception:  # a bug handling one message must not end the link
+                self.stats.handler_errors += 1
+                log.exception("handling a %s message from the cloud failed", kind)
 
     def _apply_command(self, payload: bytes) -> None:
         from vicoop.cloudmodel import AckStatus

@@ -95,11 +95,18 @@ class InProcessRsu:
             await daemon.stop()
 
     def datagrams_handled(self) -> int:
-        if self.daemon is None or not isinstance(self.daemon.source, SensorFusion):
+        """Datagrams the daemon took: its sensor inputs' and its signal input's."""
+        if self.daemon is None:
             return 0
-        return sum(
-            s.accepted + s.rejected_total for s in self.daemon.source.ingest_stats().values()
-        )
+        n = 0
+        if isinstance(self.daemon.source, SensorFusion):
+            n += sum(
+                s.accepted + s.rejected_total for s in self.daemon.source.ingest_stats().values()
+            )
+        if self.daemon.signal_input is not None:
+            n += self.daemon.signal_input.stats.accepted
+            n += self.daemon.signal_input.stats.rejected_total
+        return n
 
 
 class ProcessRsu:

@@ -12,6 +12,11 @@ Two ways to keep time:
   process, its clock the simulation's) and waits until every vehicle client has received it. So
   neither SUMO nor the stack can run ahead of the other. Latency is then the stack's own
   processing time (wall time from publishing a tick to receiving it).
+
+In both, when an RSU's cloud link takes its signal states from a controller
+(``cloud.signals.source: controller``), the rig is that controller: every step it reads the
+junction's traffic lights from SUMO (``hil.signals``) and sends their state to the RSU's signal
+input like a sensor datagram; a junction without a traffic light gets nothing.
 """
 
 from __future__ import annotations
@@ -47,11 +52,14 @@ from hil.participants import (
     free_port,
 )
 from hil.scoring import TrackingScore, percentiles_ms, score
+from hil.signals import JunctionSignals
 from hil.site import Site, SiteRsu
 from hil.sumo import SumoSim
 from hil.truth import FloatArray, TruthHistory
 from roadside.config import RsuConfig
+from roadside.ingest import signal as signal_format
 from roadside.sources.fused import camera_coverage, radar_coverage
+from vicoop.cloudmodel import SignalState
 from vicoop.model import NS_PER_S, SensorKind
 
 log = logging.getLogger(__name__)
@@ -90,6 +98,13 @@ class _RsuRun:
     proxy: TcpProxy | None = None
     probes: list[Probe | ProbeData] = field(default_factory=list)
     published: int = 0
+    # The junction's traffic lights, sent to the RSU's signal input on signal_port (None: the
+    # RSU takes no controller states, or the junction has no traffic light).
+    signals: JunctionSignals | None = None
+    signal_port: int = 0
+    signals_sent: int = 0
+    # SUMO's state of the junction's lights at each change (colours or expected change), as sent.
+    signal_changes: list[SignalState] = field(default_factory=list)
 
     @property
     def vehicle_target(self) -> str:
@@ -228,6 +243,14 @@ class Rig:
                 c.model_copy(update={"input": c.input.model_copy(update={"port": port})})
             )
         server_port = site_rsu.rsu.server.port or free_port(socket.SOCK_STREAM)
+        cloud = site_rsu.rsu.cloud
+        takes_signals = cloud.enabled and cloud.signals.source == "controller"
+        if takes_signals and self.mode == "external" and not cloud.signals.port:
+            raise HilError(
+                "with --rsu the site file must give the signal input's port (cloud.signals.port); "
+                "write one with: vicoop hil site --ports BASE --rsu-yaml DIR"
+            )
+        signal_port = (cloud.signals.port or free_port()) if takes_signals else 0
         config = site_rsu.rsu.model_copy(
             update={
                 "source": src.model_copy(
@@ -236,6 +259,11 @@ class Rig:
                 "server": site_rsu.rsu.server.model_copy(
                     update={"port": server_port, "grace_period_s": 0.5}
                 ),
+                "cloud": cloud.model_copy(
+                    update={"signals": cloud.signals.model_copy(update={"port": signal_port})}
+                )
+                if takes_signals
+                else cloud,
             }
         )
         if self.mode == "external":
@@ -257,7 +285,16 @@ class Rig:
         else:
             to_enu = NetToEnu.translation(site_rsu.junction_xy_m)
         feed = SensorFeed(site_rsu, host, ports, 0, o.seed * 100 + index)
-        return _RsuRun(site_rsu, config, to_enu, feed, handle)
+        run = _RsuRun(site_rsu, config, to_enu, feed, handle)
+        links = sumo.signal_links(site_rsu.junction) if takes_signals else []
+        if links:
+            ids = [i.intersection_id for i in cloud.intersections]
+            # The RSU's ENU origin is its junction's centre: the intersection named after the
+            # junction, else its first one.
+            intersection = site_rsu.junction if site_rsu.junction in ids else ids[0]
+            run.signals = JunctionSignals.build(intersection, links, to_enu)
+            run.signal_port = signal_port
+        return run
 
     def _make_probes(self) -> None:
         n = max(self.o.clients, len(self.rsus))
@@ -424,11 +461,25 @@ class Rig:
                 r.history.add(truth)
                 for arrive, port, data in r.feed.measure(truth):
                     sender.submit(arrive, port, data)
+                if r.signals is not None:
+                    self._send_signals(sumo, sender, r, r.signals, t_ns)
             if not self.realtime:
                 await self._lockstep_tick(sender, t_ns, expected_before)
             if sumo.expected_remaining() == 0:
                 log.info("the scenario ended after %.1f s", t_s)
                 break
+
+    def _send_signals(
+        self, sumo: SumoSim, sender: UdpSender, r: _RsuRun, signals: JunctionSignals, t_ns: int
+    ) -> None:
+        # A controller's datagram every step, as it is at that step (the RSU publishes changes).
+        programs = {tls: sumo.signal_program(tls) for tls in signals.tls_ids}
+        state = signals.state(programs, sumo.time_s, t_ns)
+        last = r.signal_changes[-1] if r.signal_changes else None
+        if last is None or (last.groups != state.groups):
+            r.signal_changes.append(state)
+        r.signals_sent += 1
+        sender.submit(t_ns, r.signal_port, signal_format.encode(state, r.signals_sent))
 
     async def _lockstep_tick(self, sender: UdpSender, t_ns: int, before: list[int]) -> None:
         # Every datagram due by now reaches the RSU before its tick: wait until it took them all.
@@ -477,6 +528,7 @@ class Rig:
                 **s.as_dict(),
                 "target": r.handle.target,
                 "sensors": self._sensor_health(r),
+                "signal_states_sent": r.signals_sent,
             }
             health_rows.append(scorer.health)
         probes = [p for r in self.rsus for p in r.probes]

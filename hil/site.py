@@ -20,7 +20,10 @@ sides cannot disagree::
 ``generate_site`` writes one for any SUMO scenario: an RSU per signalised junction (or the
 junctions asked for; in a net without signals, the junction where the most roads meet), with a
 pole per arm of the junction on its far side, each carrying a radar and a camera looking across
-the junction down that arm. Geo-referenced nets give the RSU's WGS84 origin; a net without a geo
+the junction down that arm. Each RSU's cloud link (off until enabled, as ``vicoop demo`` does)
+watches its junction as an intersection of the same id and, at a signalised junction, takes its
+signal states from a controller (``cloud.signals.source: controller``): the rig sends it SUMO's
+traffic lights, so the twin shows SUMO's colours. A junction without signals publishes none. Geo-referenced nets give the RSU's WGS84 origin; a net without a geo
 reference is placed at a fallback origin (``fallback_origin``) with its axes taken as east and
 north, and the site says so
 (``geo_referenced: false``).
@@ -43,6 +46,7 @@ from roadside.calibration.config import (
     ExtrinsicsConfig,
     RadarMountingConfig,
 )
+from roadside.cloudlink.config import IntersectionConfig
 from roadside.config import RsuConfig
 from roadside.sources.fused_config import CameraSensorConfig, RadarSensorConfig, SensorsSourceConfig
 from vicoop import config as config_io
@@ -160,8 +164,8 @@ def dump_site(site: Site, path: Path) -> None:
 
 
 def with_fixed_ports(site: Site, base_port: int, server_port: int = 50051) -> Site:
-    """``site`` with every sensor input on its own UDP port from ``base_port`` up and every RSU's
-    server on ``server_port`` up: what an RSU on another box needs (``vicoop hil run --rsu``)."""
+    """``site`` with every sensor input (and signal controller input) on its own UDP port from
+    ``base_port`` up and every RSU's server on ``server_port`` up: what an RSU on another box needs (``vicoop hil run --rsu``)."""
     port = base_port
     rsus = []
     for i, entry in enumerate(site.rsus):
@@ -181,6 +185,11 @@ def with_fixed_ports(site: Site, base_port: int, server_port: int = 50051) -> Si
                 )
             )
             port += 1
+        cloud = entry.rsu.cloud
+        if cloud.signals.source == "controller":
+            signals = cloud.signals.model_copy(update={"port": port, "host": "0.0.0.0"})
+            cloud = cloud.model_copy(update={"signals": signals})
+            port += 1
         rsu = entry.rsu.model_copy(
             update={
                 "source": src.model_copy(
@@ -189,9 +198,40 @@ def with_fixed_ports(site: Site, base_port: int, server_port: int = 50051) -> Si
                 "server": entry.rsu.server.model_copy(
                     update={"port": server_port + i, "host": "0.0.0.0"}
                 ),
+                "cloud": cloud,
             }
         )
         rsus.append(entry.model_copy(update={"rsu": rsu}))
+    return site.model_copy(update={"rsus": tuple(rsus)})
+
+
+def intersection_id(junction: str) -> str:
+    """A SUMO junction id as an intersection id (1-64 of ``A-Z a-z 0-9 _ . : -``)."""
+    return re.sub(r"[^A-Za-z0-9_.:-]+", "-", junction)[:64].strip("-") or "junction"
+
+
+def with_cloud_link(
+    site: Site, mqtt_url: str, workdir: Path, status_interval_s: float = 2.0
+) -> Site:
+    """``site`` with each RSU's cloud link on, to the broker ``mqtt_url`` (outboxes in
+    ``workdir``); the intersections and signal source of each stay as the site file gives them
+    (a site file that names no intersections: the RSU's junction)."""
+    rsus = []
+    for r in site.rsus:
+        cloud = r.rsu.cloud
+        update: dict[str, object] = {
+            "enabled": True,
+            "mqtt_url": mqtt_url,
+            "outbox_path": str(workdir / f"{r.rsu.rsu_id}-outbox.sqlite3"),
+            "status_interval_s": status_interval_s,
+        }
+        if "intersections" not in cloud.model_fields_set:
+            # The RSU's ENU origin is its junction's centre.
+            update["intersections"] = (
+                IntersectionConfig(intersection_id=intersection_id(r.junction)),
+            )
+        rsu = r.rsu.model_copy(update={"cloud": cloud.model_copy(update=update)})
+        rsus.append(r.model_copy(update={"rsu": rsu}))
     return site.model_copy(update={"rsus": tuple(rsus)})
 
 
@@ -320,14 +360,17 @@ def generate_site(
         net = sumolib.net.readNet(str(net_path), withPrograms=False)
     except Exception as exc:
         raise ScenarioError(f"{net_path}: not a readable SUMO network: {exc}") from None
+    signalised: set[str] = set()
+    main_nodes: list[str] = []
+    for tls in net.getTrafficLights():
+        nodes = [c[0].getEdge().getToNode().getID() for c in tls.getConnections()]
+        signalised.update(nodes)
+        if nodes:
+            node = max(set(nodes), key=nodes.count)
+            if node not in main_nodes:
+                main_nodes.append(node)
     if junctions is None:
-        junctions = []
-        for tls in net.getTrafficLights():
-            nodes = [c[0].getEdge().getToNode().getID() for c in tls.getConnections()]
-            if nodes:
-                node = max(set(nodes), key=nodes.count)
-                if node not in junctions:
-                    junctions.append(node)
+        junctions = list(main_nodes)
         if not junctions:
             # No signals at all: the junction where the most roads meet.
             nodes = [n for n in net.getNodes() if n.getType() != "internal"]
@@ -371,6 +414,11 @@ def generate_site(
                     },
                     "server": {"port": 0},
                     "source": sensors_for(poles).model_dump(mode="json"),
+                    "cloud": {
+                        "intersections": [{"intersection_id": intersection_id(junction)}],
+                        # SUMO's traffic lights, sent by the rig; none at a junction without.
+                        "signals": {"source": "controller" if junction in signalised else "none"},
+                    },
                 }
             )
             entries.append(

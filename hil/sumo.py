@@ -2,13 +2,15 @@
 
 The only module that talks to SUMO. ``SumoSim.step()`` advances one step; ``road_users(junction,
 to_enu)`` returns ``GroundTruth`` in a site's ENU frame (box centres: SUMO reports the front
-bumper). libsumo runs SUMO in this process (one simulation per process), which is what lets the
+bumper); ``signal_links(junction)`` and ``signal_program(tls)`` read the traffic lights that
+control a junction (``hil.signals`` turns them into signal states). libsumo runs SUMO in this process (one simulation per process), which is what lets the
 rig advance SUMO and the stack in lock-step without a socket in between.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,30 @@ VCLASS_TO_OBJECT: dict[str, ObjectClass] = {
     "bicycle": ObjectClass.BICYCLE,
     "pedestrian": ObjectClass.PEDESTRIAN,
 }
+
+
+@dataclass(frozen=True)
+class SignalLink:
+    """A link (lane to lane through a junction) a traffic light controls: ``index`` into the
+    light's state string, the incoming lane, and the direction traffic enters the junction on it
+    (the unit vector of the lane's last segment, net frame)."""
+
+    tls_id: str
+    index: int
+    in_lane: str
+    direction_xy: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class SignalProgram:
+    """A traffic light at one step: its state string (one character per link), the simulation
+    time of its next switch (s), its current program's phases (duration s, state) and the
+    index of the current phase (phases empty when SUMO gives none, e.g. the "off" program)."""
+
+    state: str
+    next_switch_s: float
+    phases: tuple[tuple[float, str], ...]
+    phase: int
 
 
 def _pedestrian() -> dict[int, Any]:
@@ -228,3 +254,40 @@ class SumoSim:
         )
         ids = np.array([self._id(k) for k, _ in rows], dtype=np.int64)
         return GroundTruth(t_ns, ids, to_enu.points(centre), vel, heading, classes, sizes)
+
+    def signal_links(self, junction: str) -> list[SignalLink]:
+        """The links of every traffic light whose incoming lane ends at ``junction`` (none for a
+        junction without signals)."""
+        import libsumo
+
+        out = []
+        for tls in libsumo.trafficlight.getIDList():
+            for index, links in enumerate(libsumo.trafficlight.getControlledLinks(tls)):
+                if not links:
+                    continue
+                in_lane = links[0][0]
+                edge = libsumo.lane.getEdgeID(in_lane)
+                if libsumo.edge.getToJunction(edge) != junction:
+                    continue
+                shape = libsumo.lane.getShape(in_lane)
+                (x0, y0), (x1, y1) = shape[-2], shape[-1]
+                norm = float(np.hypot(x1 - x0, y1 - y0)) or 1.0
+                out.append(SignalLink(tls, index, in_lane, ((x1 - x0) / norm, (y1 - y0) / norm)))
+        return out
+
+    def signal_program(self, tls_id: str) -> SignalProgram:
+        """The traffic light ``tls_id`` now (see ``SignalProgram``)."""
+        import libsumo
+
+        tl = libsumo.trafficlight
+        program = tl.getProgram(tls_id)
+        phases: tuple[tuple[float, str], ...] = ()
+        for logic in tl.getAllProgramLogics(tls_id):
+            if logic.programID == program:
+                phases = tuple((float(p.duration), str(p.state)) for p in logic.phases)
+        return SignalProgram(
+            str(tl.getRedYellowGreenState(tls_id)),
+            float(tl.getNextSwitch(tls_id)),
+            phases,
+            int(tl.getPhase(tls_id)),
+        )

@@ -4,7 +4,8 @@ The cloud twin starts first (embedded MQTT broker, SQLite in a temporary folder,
 dashboard); it prints the dashboard's address with a viewer token. The HIL rig runs the bundled
 SUMO scenario (one signalised crossing) in real time and feeds its simulated radars and cameras to
 a real RSU daemon, which fuses them, streams the tracks and publishes to the twin through its
-cloud link; one vehicle subscribes to everything at 2 Hz, the other only to cyclists, buses and
+cloud link, with the crossing's signal colours as SUMO switches them (the rig sends SUMO's
+traffic light states to the RSU's signal controller input); one vehicle subscribes to everything at 2 Hz, the other only to cyclists, buses and
 trucks within 40 m of the junction centre. Both print what they receive; at the end the rig
 scores the tracks against SUMO's ground truth. Stops on Ctrl-C or after ``--duration`` seconds.
 """
@@ -25,7 +26,6 @@ from vehicle import Circle, ObjectClass, PerceptionFrame, RoadsideClient, object
 
 if TYPE_CHECKING:
     from cloud.service import CloudService
-    from hil.site import Site
 
 DASHBOARD_PORT = 8080
 
@@ -89,35 +89,6 @@ async def _start_cloud(workdir: Path, port: int, out: TextIO) -> CloudService:
     return service
 
 
-def _with_cloud_link(site: Site, mqtt_url: str, workdir: Path) -> Site:
-    """The site with each RSU's cloud link on, to the demo's broker (outboxes in ``workdir``)."""
-    from roadside.cloudlink import CloudLinkConfig, IntersectionConfig
-
-    return site.model_copy(
-        update={
-            "rsus": [
-                r.model_copy(
-                    update={
-                        "rsu": r.rsu.model_copy(
-                            update={
-                                "cloud": CloudLinkConfig(
-                                    enabled=True,
-                                    mqtt_url=mqtt_url,
-                                    outbox_path=str(workdir / f"{r.rsu.rsu_id}-outbox.sqlite3"),
-                                    status_interval_s=2.0,
-                                    # The RSU's ENU origin is its junction's centre.
-                                    intersections=(IntersectionConfig(intersection_id=r.junction),),
-                                )
-                            }
-                        )
-                    }
-                )
-                for r in site.rsus
-            ]
-        }
-    )
-
-
 async def run_demo(
     duration_s: float | None, out: TextIO = sys.stdout, port: int = DASHBOARD_PORT
 ) -> None:
@@ -125,13 +96,16 @@ async def run_demo(
     ``port`` when it is free (0, or busy: any free port)."""
     from hil.cli import BUNDLED, resolve_scenario
     from hil.rig import Rig, RigOptions
+    from hil.site import with_cloud_link
 
     async with contextlib.AsyncExitStack() as stack:
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="vicoop-demo-"))
         cloud = await _start_cloud(Path(workdir), port, out)
         stack.push_async_callback(cloud.stop)
         sumocfg, site, _ = resolve_scenario(BUNDLED, Path(workdir))
-        site = _with_cloud_link(site, cloud.mqtt_url, Path(workdir))
+        # Each RSU publishes to the twin; the rig sends it SUMO's traffic lights as its signal
+        # controller would, so the dashboard shows SUMO's colours.
+        site = with_cloud_link(site, cloud.mqtt_url, Path(workdir))
         rig = Rig(
             RigOptions(
                 sumocfg=sumocfg,

@@ -76,6 +76,10 @@ def test_generated_site_for_a_net_without_geo_reference(user_net: Path, tmp_path
     assert b1.junction_xy_m == (120.0, 120.0)
     assert b1.rsu.origin.to_model() == origin  # the fallback origin, stated as such
     assert len(b1.sensors.radars) == 4 and len(b1.sensors.cameras) == 4  # a pole per arm
+    # Its cloud link (when enabled) watches the junction and publishes its lights as SUMO has
+    # them (the rig plays the signal controller).
+    assert [i.intersection_id for i in b1.rsu.cloud.intersections] == ["B1"]
+    assert b1.rsu.cloud.signals.source == "controller" and not b1.rsu.cloud.enabled
     path = tmp_path / "grid.site.yaml"
     dump_site(site, path)
     assert load_site(path) == site
@@ -88,6 +92,7 @@ def test_a_junction_can_be_chosen_and_the_rsu_yaml_is_the_sites_own(
     site = generate_site(user_net, ["A1"], site_path=tmp_path / "a.site.yaml")
     assert [r.junction for r in site.rsus] == ["A1"]
     rsu = site.rsus[0].rsu
+    assert rsu.cloud.signals.source == "none"  # no traffic light: no signal states at all
     (tmp_path / "rsu.yaml").write_text(rsu_yaml(rsu))
     assert config_io.load(RsuConfig, tmp_path / "rsu.yaml") == rsu  # what `vicoop rsu run` reads
 

@@ -41,6 +41,21 @@ async def test_demo_vehicles_print_what_they_receive_and_the_dashboard_shows_the
         assert not demo.done(), out.getvalue()
         rsus = json.loads((await asyncio.to_thread(get, f"{base}/api/v1/rsus", token))[1])
         await asyncio.sleep(0.2)
+    # ... with SUMO's signal colours: 60 s into the scenario (the warm-up) and for the next 27 s,
+    # east-west has green and north-south red.
+    colours: dict[str, str] = {}
+    while not colours:
+        assert not demo.done(), out.getvalue()
+        found_b1 = [
+            i
+            for i in json.loads(
+                (await asyncio.to_thread(get, f"{base}/api/v1/intersections", token))[1]
+            )
+            if i["intersection_id"] == "B1"
+        ]
+        colours = {g["approach"]: g["colour"] for i in found_b1 for g in i["signal"]}
+        await asyncio.sleep(0.2)
+    assert colours == {"north": "red", "south": "red", "east": "green", "west": "green"}
     await demo
 
     lines = out.getvalue().splitlines()

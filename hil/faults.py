@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,6 +67,11 @@ class Evidence:
     timeline: Sequence[tuple[float, int, int, int, int, int]]
     silent_after_s: float
     period_s: float
+    # The same timeline scored only inside the coverage of one kind of sensor (a road user only
+    # the radars reach cannot stay tracked while the radars are silent).
+    coverage_timelines: Mapping[SensorKind, Sequence[tuple[float, int, int, int, int, int]]] = (
+        field(default_factory=dict)
+    )
 
     def health_in(
         self, start_s: float, end_s: float
@@ -150,6 +155,22 @@ class _SensorSilent(Fault):
         share_silent = float(np.mean(silent)) if rows else 0.0
         before = ev.objects_in(self.start_s - 10.0, self.start_s)
         during = ev.objects_in(settled, self.end_s)
+        # Tracks continue from the other sensors: the road users inside their coverage stay
+        # tracked (recall there at least 0.8 of before). Without that timeline, the object count
+        # must stay at half of before.
+        other = SensorKind.CAMERA if self.kind is SensorKind.RADAR else SensorKind.RADAR
+        seen_by_others = ev.coverage_timelines.get(other)
+        recall_before = recall_during = math.nan
+        if seen_by_others:
+            recall_before = recall_of(seen_by_others, self.start_s - 10.0, self.start_s)
+            recall_during = recall_of(seen_by_others, settled, self.end_s)
+            continues = (
+                not math.isfinite(recall_before)
+                or not math.isfinite(recall_during)
+                or recall_during >= 0.8 * recall_before
+            )
+        else:
+            continues = before == 0 or during >= 0.5 * before
         back = [
             r[0]
             for r in ev.health_in(self.end_s, self.end_s + self.recovery_s)
@@ -159,7 +180,7 @@ class _SensorSilent(Fault):
         passed = (
             share_silent >= 0.95
             and all(others_alive)
-            and (before == 0 or during >= 0.5 * before)
+            and continues
             and math.isfinite(recovered_after)
             and recovered_after <= 3.0
         )
@@ -168,19 +189,21 @@ class _SensorSilent(Fault):
             "frames_reporting_silent": _round(share_silent),
             "objects_before": _round(before),
             "objects_during": _round(during),
+            f"recall_in_{other.name.lower()}_coverage_before": _round(recall_before),
+            f"recall_in_{other.name.lower()}_coverage_during": _round(recall_during),
             "recovered_after_s": _round(recovered_after),
         }
 
 
 class RadarSilent(_SensorSilent):
-    """Every radar stops: frames report the radars SILENT, tracks continue from the cameras, and the radars are OK again within 3 s."""
+    """Every radar stops: frames report the radars SILENT, tracks continue from the cameras (recall inside their coverage at least 0.8 of before), and the radars are OK again within 3 s."""
 
     name = "radar_silent"
     kind = SensorKind.RADAR
 
 
 class CameraSilent(_SensorSilent):
-    """Every camera stops: frames report the cameras SILENT, tracks continue from the radars, and the cameras are OK again within 3 s."""
+    """Every camera stops: frames report the cameras SILENT, tracks continue from the radars (recall inside their coverage at least 0.8 of before), and the cameras are OK again within 3 s."""
 
     name = "camera_silent"
     kind = SensorKind.CAMERA

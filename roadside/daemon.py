@@ -75,6 +75,8 @@ class RoadsideDaemon:
                 self.link.on_signal,
             )
             self._signal_endpoint = UdpEndpoint(self.signal_input, signals.host, signals.port)
+        elif signals.source == "controller":
+            log.warning("cloud.signals.source is controller but the cloud link is off: no input")
         self.zones = ZoneFeed(self.link.zones.zone_set if self.link is not None else None)
         if self.link is not None:
             self.link.zones.listeners.append(self.zones.set)

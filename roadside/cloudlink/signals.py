@@ -14,7 +14,7 @@ per intersection, and every state is due at each status interval (``due(now, eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from roadside.cloudlink.config import SignalSource
@@ -73,10 +73,9 @@ class SignalBook:
 
     def current(self, intersection_id: str, now_ns: int) -> SignalState | None:
         """The state to publish for ``intersection_id`` at ``now_ns``; None: nothing."""
-        if self.source == "fixed_time":
-            return fixed_time_signal(self.rsu_id, intersection_id, now_ns)
-        if self.source != "controller":
-            return None
+        return SOURCES[self.source](self, intersection_id, now_ns)
+
+    def _from_controller(self, intersection_id: str, now_ns: int) -> SignalState | None:
         entry = self._entries[intersection_id]
         state = entry.received
         if state is None:
@@ -87,6 +86,12 @@ class SignalBook:
             SignalGroupState(g.group_id, g.approach, SignalColour.DARK, 0) for g in state.groups
         )
         return SignalState(self.rsu_id, intersection_id, now_ns, dark)
+
+    def _fixed_time(self, intersection_id: str, now_ns: int) -> SignalState | None:
+        return fixed_time_signal(self.rsu_id, intersection_id, now_ns)
+
+    def _none(self, intersection_id: str, now_ns: int) -> SignalState | None:
+        return None
 
     def due(self, now_ns: int, every: bool = False) -> list[SignalState]:
         """The states to publish now (and taken as published): the changed ones, or with
@@ -109,8 +114,6 @@ class SignalBook:
     def next_due_ns(self, now_ns: int) -> int | None:
         """The earliest time a state may become due without new input (a held-back change, a
         state going stale); None: not before new input."""
-        if self.source != "controller":
-            return None
         times = []
         for intersection_id, entry in self._entries.items():
             if entry.received is not None and now_ns - entry.received_at_ns <= self.stale_after_ns:
@@ -124,3 +127,11 @@ class SignalBook:
             ):
                 times.append(entry.published_at_ns + self.min_interval_ns)
         return min(times, default=None)
+
+
+# What each ``SignalsConfig.source`` publishes, by name.
+SOURCES: dict[str, Callable[[SignalBook, str, int], SignalState | None]] = {
+    "controller": SignalBook._from_controller,
+    "fixed_time": SignalBook._fixed_time,
+    "none": SignalBook._none,
+}

@@ -26,7 +26,7 @@ def controller_state(t_ns: int, north_south: SignalColour, next_change_ns: int) 
     east_west = R if north_south is G else G
     return SignalState(
         "",
-        "junction-1",
+        "junction-signals-e2e",
         t_ns,
         tuple(
             SignalGroupState(
@@ -54,57 +54,64 @@ async def test_controller_states_reach_the_twin(
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
-                "intersections": [{"intersection_id": "junction-1"}],
+                "intersections": [{"intersection_id": "junction-signals-e2e"}],
                 "signals": {"source": "controller", "port": 0, "stale_after_s": 600},
             },
         }
     )
-    controller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    async with (
-        CloudService(config, schema=db_url[1]) as service,
-        RoadsideDaemon(rsu_config) as daemon,
-    ):
-        assert daemon.signal_port
-        signal_input = ("127.0.0.1", daemon.signal_port)
+    # The signal controller's socket; a shared broker may hold other tests' RSUs and their
+    # intersections, so this one has an intersection id of its own.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as controller:
+        async with (
+            CloudService(config, schema=db_url[1]) as service,
+            RoadsideDaemon(rsu_config) as daemon,
+        ):
+            assert daemon.signal_port
+            signal_input = ("127.0.0.1", daemon.signal_port)
 
-        def twin_colours() -> dict[str, str]:
-            state = service.twin.signals.get("junction-1")
-            return {g.approach: g.colour.name.lower() for g in state.groups} if state else {}
+            def twin_colours() -> dict[str, str]:
+                state = service.twin.signals.get("junction-signals-e2e")
+                return {g.approach: g.colour.name.lower() for g in state.groups} if state else {}
 
-        await until(lambda: "rsu-signals" in service.twin.rsus, "the RSU known to the twin")
-        # Before the controller says anything the twin is told nothing about the colours.
-        assert twin_colours() == {}
+            await until(lambda: "rsu-signals" in service.twin.rsus, "the RSU known to the twin")
+            # Before the controller says anything the twin is told nothing about the colours.
+            assert twin_colours() == {}
 
-        now = daemon.clock()
-        change = now + 20 * NS_PER_S
-        controller.sendto(encode(controller_state(now, G, change), 1), signal_input)
-        want = {"north": "green", "east": "red", "south": "green", "west": "red"}
-        await until(lambda: twin_colours() == want, "north-south green in the twin")
-        state = service.twin.signals["junction-1"]
-        assert state.rsu_id == "rsu-signals" and state.valid_at_ns == now
-        assert {g.next_change_ns for g in state.groups} == {change}
+            now = daemon.clock()
+            change = now + 20 * NS_PER_S
+            controller.sendto(encode(controller_state(now, G, change), 1), signal_input)
+            want = {"north": "green", "east": "red", "south": "green", "west": "red"}
+            await until(lambda: twin_colours() == want, "north-south green in the twin")
+            state = service.twin.signals["junction-signals-e2e"]
+            assert state.rsu_id == "rsu-signals" and state.valid_at_ns == now
+            assert {g.next_change_ns for g in state.groups} == {change}
 
-        controller.sendto(b'{"v": 1, "intersection_id": "junction-1", "seq": "x"}', signal_input)
-        controller.sendto(b"\x00garbage", signal_input)
-        controller.sendto(encode(controller_state(now, R, change), 1), signal_input)  # again seq 1
-        controller.sendto(
-            encode(controller_state(now + NS_PER_S, R, change + NS_PER_S), 2), signal_input
-        )
-        want = {"north": "red", "east": "green", "south": "red", "west": "green"}
-        await until(lambda: twin_colours() == want, "east-west green in the twin")
-        assert daemon.signal_input is not None
-        assert daemon.signal_input.stats.accepted == 2
-        assert dict(daemon.signal_input.stats.rejected) == {
-            "bad_field": 1,
-            "bad_json": 1,
-            "duplicate": 1,
-        }
+            controller.sendto(
+                b'{"v": 1, "intersection_id": "junction-signals-e2e", "seq": "x"}', signal_input
+            )
+            controller.sendto(b"\x00garbage", signal_input)
+            controller.sendto(
+                encode(controller_state(now, R, change), 1), signal_input
+            )  # again seq 1
+            controller.sendto(
+                encode(controller_state(now + NS_PER_S, R, change + NS_PER_S), 2), signal_input
+            )
+            want = {"north": "red", "east": "green", "south": "red", "west": "green"}
+            await until(lambda: twin_colours() == want, "east-west green in the twin")
+            assert daemon.signal_input is not None
+            assert daemon.signal_input.stats.accepted == 2
+            assert dict(daemon.signal_input.stats.rejected) == {
+                "bad_field": 1,
+                "bad_json": 1,
+                "duplicate": 1,
+            }
 
-        # What an operator reads from the API.
-        status, intersections = await asyncio.to_thread(
-            call, service, "GET", "/api/v1/intersections", OPERATOR
-        )
-        assert status == 200, intersections
-        (junction,) = [i for i in intersections if i["intersection_id"] == "junction-1"]
-        assert {g["approach"]: g["colour"] for g in junction["signal"]} == want
-    controller.close()
+            # What an operator reads from the API.
+            status, intersections = await asyncio.to_thread(
+                call, service, "GET", "/api/v1/intersections", OPERATOR
+            )
+            assert status == 200, intersections
+            (junction,) = [
+                i for i in intersections if i["intersection_id"] == "junction-signals-e2e"
+            ]
+            assert {g["approach"]: g["colour"] for g in junction["signal"]} == want

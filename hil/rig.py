@@ -110,11 +110,14 @@ class _RsuRun:
     def vehicle_target(self) -> str:
         return self.proxy.target if self.proxy is not None else self.handle.target
 
-    def coverage_contains(self, xy: FloatArray) -> np.ndarray:
+    def coverage_contains(self, xy: FloatArray, kind: SensorKind | None = None) -> np.ndarray:
+        """Which ground points (ENU, m) some sensor covers; of one ``kind`` when given."""
         src = self.site.sensors
-        covs = [radar_coverage(r) for r in src.radars] + [
-            c for c in (camera_coverage(c) for c in src.cameras) if c is not None
-        ]
+        covs = []
+        if kind in (None, SensorKind.RADAR):
+            covs += [radar_coverage(r) for r in src.radars]
+        if kind in (None, SensorKind.CAMERA):
+            covs += [c for c in (camera_coverage(c) for c in src.cameras) if c is not None]
         inside = np.zeros(len(xy), dtype=bool)
         for c in covs:
             inside |= c.contains(xy)
@@ -543,12 +546,29 @@ class Rig:
         lost = sum(m for p in clean for _, m in p.record.gaps)
         lost_clean = sum(m for p in clean for t, m in p.record.gaps if not in_fault(t))
         main = scores[0]
+        first = self.rsus[0]
+        silenced = {
+            SensorKind.CAMERA if f.name == "radar_silent" else SensorKind.RADAR
+            for f in self.faults
+            if f.name in ("radar_silent", "camera_silent")
+        }
+        coverage_timelines = {
+            kind: score(
+                first.probes[0].frames,
+                first.history,
+                lambda xy, kind=kind: first.coverage_contains(xy, kind),  # type: ignore[misc]
+                o.match_m,
+                start_ns=self.t0_ns,
+            ).timeline
+            for kind in silenced
+        }
         ev = Evidence(
             probes=[p.record for p in probes],
             health=health_rows[0],
             timeline=main.timeline,
             silent_after_s=self.rsus[0].site.sensors.silent_after_s,
             period_s=1.0 / self.rsus[0].config.publish.rate_hz,
+            coverage_timelines=coverage_timelines,
         )
         faults = {f.name: f.report(ev) for f in self.faults}
         mota_clean = _clean_mota(main.timeline, in_fault)

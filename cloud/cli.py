@@ -9,6 +9,7 @@ import signal
 
 from cloud.config import CloudConfig
 from vicoop import config as config_io
+from vicoop.heap import freeze_startup_heap
 
 
 async def serve(config: CloudConfig) -> None:
@@ -20,6 +21,7 @@ async def serve(config: CloudConfig) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with CloudService(config) as service:
+        freeze_startup_heap()  # a full collection of the start-up heap would stall ingest
         print(
             f"cloud twin: dashboard and API on {service.url} (MQTT {service.mqtt_url})", flush=True
         )

@@ -608,6 +608,13 @@ class Rig:
             "frames_received": sum(len(p.record.frames) for p in clean),
             "frames_lost": lost,
             "frames_lost_outside_faults": lost_clean,
+            # Where they were lost (s since the start, frames; the first 50), to look into.
+            "frames_lost_outside_faults_at_s": sorted(
+                (round(t, 2), m, p.record.name)
+                for p in clean
+                for t, m in p.record.gaps
+                if not in_fault(t)
+            )[:50],
             "client_reconnects": sum(p.record.reconnects for p in clean),
             "mota_outside_faults": _fin(mota_clean),
             "barrier_timeouts": self.barrier_timeouts,

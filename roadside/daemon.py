@@ -26,6 +26,7 @@ from roadside.reports import RejectionNotices, ReportBook, ReportRejected
 from roadside.server import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from roadside.sources import FrameSource, build_source
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
+from vicoop.heap import freeze_startup_heap
 from vicoop.model import NS_PER_S, PerceptionFrame
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:
             config.publish.rate_hz,
             daemon.target,
         )
+        log.debug("froze %d start-up objects out of the collector's way", freeze_startup_heap())
         await stop.wait()
         log.info("stopping (grace period %.1f s)", config.server.grace_period_s)
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -277,10 +277,18 @@ async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(
                 page, page.locator("#zone-list", has_text="School street"), "the zone list", console
             )
             assert await page.locator("#zone-list").get_by_text("≤ 30 km/h").count() == 1
-            link.emit(Event(EventKind.ZONE_SPEEDING, time.time_ns(), zone_id="school", value=11.0))
-            await visible(
-                page, page.locator("#event-list", has_text="Speeding in zone"), "the event", console
-            )
+            # Events back to back: each announcement may come while the page is still loading
+            # the one before; none may be lost.
+            for _ in range(3):
+                link.emit(
+                    Event(EventKind.ZONE_SPEEDING, time.time_ns(), zone_id="school", value=11)
+                )
+                link.emit(Event(EventKind.ZONE_CLOSED_ENTRY, time.time_ns(), zone_id="school"))
+                await asyncio.sleep(0.02)
+            speeding = page.locator("#event-list li", has_text="Speeding in zone")
+            await visible(page, speeding.nth(2), "the third speeding event", console)
+            entries = page.locator("#event-list li", has_text="Entry into closed zone")
+            await visible(page, entries.nth(2), "the third closed-zone entry", console)
             assert errors == []
             assert outside == [], "the page loaded something from outside the service"
         finally:

@@ -24,14 +24,18 @@ from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 
 from .conftest import until
 
+# A shared broker (MQTT_URL) holds other tests' retained messages; these are this test's own.
+RSU = f"rsu-{uuid.uuid4().hex[:8]}"
+JUNCTION = f"junction-{RSU}"
+
 
 class BrokenSignals(Twin):
-    """A twin whose signal handling fails on the first message (a stand-in for a bug)."""
+    """A twin whose handling of this test RSU's first signal state fails (a stand-in for a bug)."""
 
     failures = 1
 
     def apply_signal(self, state: SignalState, now_ns: int) -> None:
-        if self.failures:
+        if state.rsu_id == RSU and self.failures:
             self.failures -= 1
             raise RuntimeError("a bug in apply_signal")
         super().apply_signal(state, now_ns)
@@ -39,7 +43,7 @@ class BrokenSignals(Twin):
 
 def signal(rsu_id: str, colour: SignalColour) -> bytes:
     state = SignalState(
-        rsu_id, "junction-1", time.time_ns(), (SignalGroupState("ns-north", "north", colour),)
+        rsu_id, JUNCTION, time.time_ns(), (SignalGroupState("ns-north", "north", colour),)
     )
     return codec_cloud.encode_signal(state)
 
@@ -65,18 +69,25 @@ async def test_bad_messages_are_counted_and_a_failing_apply_does_not_stop_ingest
 ) -> None:
     ingest, client = edge
     twin = ingest.twin
-    rsu = f"rsu-{uuid.uuid4().hex[:8]}"
+    rsu = RSU
+    malformed = twin.counters.malformed  # other tests' retained messages are well-formed
     await client.publish(topic(rsu, "perception"), b"\x08\xff\xff not protobuf", qos=1)
     await client.publish(topic(rsu, "signal"), signal("someone-else", SignalColour.RED), qos=1)
     await client.publish(topic(rsu, "gossip"), b"", qos=1)
-    await until(lambda: twin.counters.malformed == 3, "three rejections counted")
+    await until(lambda: twin.counters.malformed == malformed + 3, "three rejections counted")
 
     await client.publish(topic(rsu, "signal"), signal(rsu, SignalColour.RED), qos=1)
     await until(lambda: twin.counters.handler_errors == 1, "the failing apply counted")
     await client.publish(topic(rsu, "signal"), signal(rsu, SignalColour.GREEN), qos=1)
-    await until(lambda: "junction-1" in twin.signals, "the next signal state applied")
-    assert twin.signals["junction-1"].groups[0].colour is SignalColour.GREEN
-    assert twin.signals["junction-1"].rsu_id == rsu
+    await until(
+        lambda: (
+            JUNCTION in twin.signals
+            and twin.signals[JUNCTION].groups[0].colour is SignalColour.GREEN
+        ),
+        "the next signal state applied",
+    )
+    assert twin.signals[JUNCTION].rsu_id == rsu
+    assert twin.counters.handler_errors == 1
     assert ingest.connected.is_set()
 
 

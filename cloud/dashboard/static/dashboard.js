@@ -449,24 +449,38 @@
       ${parts.length ? `<div class="sub">${parts.join(" · ")}</div>` : ""}</li>`;
   }
 
+  // One load at a time. An event announced while a load is under way may have been stored after
+  // that load read the API, so the load goes round once more before it ends (never dropped).
   let loadingEvents = null;
+  let eventsAgain = false;
+  async function fetchNewEvents(initial) {
+    const since = initial ? `&since_ns=${(Date.now() - 24 * 3600 * 1000) * 1e6}` : "";
+    const fresh = [];
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await api(`/api/v1/events?limit=1000&after_id=${lastEventId}${since}`);
+      fresh.push(...page.events);
+      lastEventId = page.next_after_id;
+      if (page.events.length < 1000) break;
+    }
+    if (fresh.length) {
+      events = events.concat(fresh).slice(-MAX_EVENTS);
+      const ids = new Set(fresh.map((e) => e.id));
+      setList("event-list", events.slice().reverse().map((e) => eventHtml(e, !initial && ids.has(e.id))), "none");
+    }
+    $("stat-events").textContent = String(events.length);
+  }
   async function loadEvents(initial) {
-    if (loadingEvents) return loadingEvents;
+    if (loadingEvents) {
+      eventsAgain = true;
+      return loadingEvents;
+    }
     loadingEvents = (async () => {
-      const since = initial ? `&since_ns=${(Date.now() - 24 * 3600 * 1000) * 1e6}` : "";
-      const fresh = [];
-      for (let pages = 0; pages < 20; pages++) {
-        const page = await api(`/api/v1/events?limit=1000&after_id=${lastEventId}${since}`);
-        fresh.push(...page.events);
-        lastEventId = page.next_after_id;
-        if (page.events.length < 1000) break;
-      }
-      if (fresh.length) {
-        events = events.concat(fresh).slice(-MAX_EVENTS);
-        const ids = new Set(fresh.map((e) => e.id));
-        setList("event-list", events.slice().reverse().map((e) => eventHtml(e, !initial && ids.has(e.id))), "none");
-      }
-      $("stat-events").textContent = String(events.length);
+      let first = initial;
+      do {
+        eventsAgain = false;
+        await fetchNewEvents(first);
+        first = false;
+      } while (eventsAgain);
     })().finally(() => {
       loadingEvents = null;
     });

@@ -251,6 +251,11 @@ class Tracker(abc.ABC):
         confirmed tracks predicted to ``now_ns``."""
 
     @abc.abstractmethod
+    def ingest(self, scan: Scan) -> None:
+        """Take in one scan as it arrives (in or out of time order); the next ``step`` or
+        ``predict`` includes it."""
+
+    @abc.abstractmethod
     def predict(self, now_ns: int) -> TrackEstimates:
         """The confirmed tracks predicted to ``now_ns``, without changing the tracker."""
 

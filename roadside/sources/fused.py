@@ -1,11 +1,12 @@
 """The fused sensor pipeline as a frame source (``source.kind: sensors``).
 
 Sensor inputs (VRAD radar datagrams or an ARS408 CAN bus, camera JSON datagrams; see
-``roadside.ingest``) -> calibration to the ENU ground plane -> the tracker -> snapshot. Inputs
-queue their calibrated scans as they arrive; ``snapshot(now_ns)`` hands them all to the tracker
-and returns the tracks predicted to ``now_ns`` with every sensor's health: a sensor with no
-accepted cycle for ``degraded_after_s`` is DEGRADED, for ``silent_after_s`` SILENT (or one that
-was never heard), and the others keep the tracks going.
+``roadside.ingest``) -> calibration to the ENU ground plane -> the tracker -> snapshot. Each
+calibrated scan goes into the tracker as it arrives, between publish ticks (a scan older than
+one already fused is replayed in time order by the tracker), so a tick only predicts the tracks:
+``snapshot(now_ns)`` returns the tracks predicted to ``now_ns`` with every sensor's health: a
+sensor with no accepted cycle for ``degraded_after_s`` is DEGRADED, for ``silent_after_s``
+SILENT (or one that was never heard), and the others keep the tracks going.
 
 ``start()``/``stop()`` open and close the inputs' sockets and buses; ``ports`` tells which UDP
 port each input is bound to (useful with port 0).
@@ -143,7 +144,6 @@ class SensorFusion(FrameSource):
     def __init__(self, config: SensorsSourceConfig) -> None:
         self.config = config
         self.tracker = TRACKERS[config.tracker_kind](config.tracker)
-        self._pending: list[Scan] = []
         self._sensors: dict[str, _Sensor] = {}
         self._radar: dict[str, tuple[RadarProjector, Coverage]] = {}
         self._camera: dict[str, tuple[CameraProjector, Coverage | None, float]] = {}
@@ -177,14 +177,14 @@ class SensorFusion(FrameSource):
     # -- inputs -----------------------------------------------------------------------------
 
     def add_radar(self, cycle: RadarCycle) -> None:
-        """Queue a decoded radar cycle for the next snapshot."""
+        """Fuse a decoded radar cycle now."""
         projector, coverage = self._radar[cycle.sensor_id]
-        self._pending.append(radar_scan(cycle, projector, coverage))
+        self.tracker.ingest(radar_scan(cycle, projector, coverage))
 
     def add_camera(self, frame: CameraFrame) -> None:
-        """Queue a decoded camera frame for the next snapshot."""
+        """Fuse a decoded camera frame now."""
         projector, coverage, min_score = self._camera[frame.sensor_id]
-        self._pending.append(camera_scan(frame, projector, coverage, min_score))
+        self.tracker.ingest(camera_scan(frame, projector, coverage, min_score))
 
     def ingest_stats(self) -> dict[str, IngestStats]:
         """Per sensor: accepted cycles and rejections by reason."""
@@ -217,8 +217,7 @@ class SensorFusion(FrameSource):
     # -- output -----------------------------------------------------------------------------
 
     def snapshot(self, now_ns: int) -> Snapshot:
-        scans, self._pending = self._pending, []
-        estimates = self.tracker.step(scans, now_ns)
+        estimates = self.tracker.step((), now_ns)
         return Snapshot(estimates.to_objects(), self.sensor_status(now_ns))
 
     def sensor_status(self, now_ns: int) -> tuple[SensorStatus, ...]:

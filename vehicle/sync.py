@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from vehicle.client import (
     PerceptionStream,
@@ -32,27 +32,22 @@ from vicoop.cloudmodel import VehicleReport
 from vicoop.model import ObjectClass, PerceptionFrame, RegionOfInterest, SiteInfo
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
-class SyncPerceptionStream:
-    """A perception stream iterated with a plain ``for``; ``close()`` ends it."""
+class _SyncStream(Generic[S, T]):
+    """An async stream ``S`` of ``T`` iterated with a plain ``for``; ``close()`` ends it."""
 
-    def __init__(
-        self, owner: SyncRoadsideClient, stream: PerceptionStream, timeout_s: float | None
-    ) -> None:
+    def __init__(self, owner: SyncRoadsideClient, stream: S, timeout_s: float | None) -> None:
         self._owner = owner
         self._stream = stream
-        self._iterator = stream.__aiter__()
+        self._iterator: AsyncIterator[T] = stream.__aiter__()  # type: ignore[attr-defined]
         self._timeout_s = timeout_s
 
-    @property
-    def stats(self) -> StreamStats:
-        return self._stream.stats
-
-    def __iter__(self) -> Iterator[PerceptionFrame]:
+    def __iter__(self) -> Iterator[T]:
         return self
 
-    def __next__(self) -> PerceptionFrame:
+    def __next__(self) -> T:
         try:
             return self._owner._call(self._iterator.__anext__(), self._timeout_s)
         except StopAsyncIteration:
@@ -62,16 +57,16 @@ class SyncPerceptionStream:
         self._owner._call(self._iterator.aclose(), None)  # type: ignore[attr-defined]
 
 
-class SyncZoneStream:
-    """A zone stream iterated with a plain ``for``; ``close()`` ends it."""
+class SyncPerceptionStream(_SyncStream[PerceptionStream, PerceptionFrame]):
+    """A perception stream iterated with a plain ``for``; ``close()`` ends it."""
 
-    def __init__(
-        self, owner: SyncRoadsideClient, stream: ZoneStream, timeout_s: float | None
-    ) -> None:
-        self._owner = owner
-        self._stream = stream
-        self._iterator = stream.__aiter__()
-        self._timeout_s = timeout_s
+    @property
+    def stats(self) -> StreamStats:
+        return self._stream.stats
+
+
+class SyncZoneStream(_SyncStream[ZoneStream, PilotZones]):
+    """A zone stream iterated with a plain ``for``; ``close()`` ends it."""
 
     @property
     def stats(self) -> ZoneStreamStats:
@@ -80,18 +75,6 @@ class SyncZoneStream:
     @property
     def latest(self) -> PilotZones | None:
         return self._stream.latest
-
-    def __iter__(self) -> Iterator[PilotZones]:
-        return self
-
-    def __next__(self) -> PilotZones:
-        try:
-            return self._owner._call(self._iterator.__anext__(), self._timeout_s)
-        except StopAsyncIteration:
-            raise StopIteration from None
-
-    def close(self) -> None:
-        self._owner._call(self._iterator.aclose(), None)  # type: ignore[attr-defined]
 
 
 class SyncStateReporter:
@@ -135,7 +118,7 @@ class SyncRoadsideClient:
             target=self._loop.run_forever, name="vicoop-rsu-client", daemon=True
         )
         self._client = RoadsideClient(target, **kwargs)
-        self._streams: list[SyncPerceptionStream | SyncZoneStream] = []
+        self._streams: list[_SyncStream[Any, Any]] = []
         self._reporters: list[SyncStateReporter] = []
 
     def _call(self, awaitable: Awaitable[T], timeout_s: float | None) -> T:

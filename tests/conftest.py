@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -39,6 +41,16 @@ def make_object(
         existence_probability=0.95,
         valid_at_ns=time.time_ns() if valid_at_ns is None else valid_at_ns,
         sensor_ids=("cam-1", "radar-1"),
+    )
+
+
+def run_vicoop(*args: str, timeout_s: float = 300.0) -> subprocess.CompletedProcess[str]:
+    """``vicoop --log-level WARNING ARGS`` as a user runs it (its own process), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
     )
 
 

@@ -7,33 +7,24 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+
+from tests.conftest import run_vicoop
 
 
 def test_cloud_bench_prints_its_figures_and_its_baseline() -> None:
     broker = ["--mqtt-url", os.environ["MQTT_URL"]] if os.environ.get("MQTT_URL") else []
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vicoop.cli",
-            "--log-level",
-            "WARNING",
-            "bench",
-            "cloud",
-            "--rsus",
-            "4",
-            "--rate",
-            "10",
-            "--duration",
-            "2",
-            *broker,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
+    result = run_vicoop(
+        "bench",
+        "cloud",
+        "--rsus",
+        "4",
+        "--rate",
+        "10",
+        "--duration",
+        "2",
+        *broker,
+        "--json",
+        timeout_s=180,
     )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_vicoop
+
 pytest.importorskip("libsumo")
 VICOOP = [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING"]
 
@@ -16,27 +18,22 @@ VICOOP = [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING"]
 @pytest.mark.slow
 def test_lockstep_run_with_faults_writes_the_scores(tmp_path: Path) -> None:
     out, report = tmp_path / "out.json", tmp_path / "report.html"
-    result = subprocess.run(
-        [
-            *VICOOP,
-            "hil",
-            "run",
-            "--duration",
-            "50",
-            "--clients",
-            "3",
-            "--faults",
-            "radar_silent,rsu_restart",
-            "--json",
-            str(out),
-            "--report",
-            str(report),
-            "--workdir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_vicoop(
+        "hil",
+        "run",
+        "--duration",
+        "50",
+        "--clients",
+        "3",
+        "--faults",
+        "radar_silent,rsu_restart",
+        "--json",
+        str(out),
+        "--report",
+        str(report),
+        "--workdir",
+        str(tmp_path),
+        timeout_s=300,
     )
     assert result.returncode == 0, result.stderr
     r = json.loads(out.read_text())
@@ -71,12 +68,7 @@ def test_unknown_fault_and_missing_scenario_are_one_line_errors(tmp_path: Path) 
             f"vicoop: error: {tmp_path / 'nowhere'}: no such scenario",
         ),
     ):
-        result = subprocess.run(
-            [*VICOOP, "hil", "run", "--duration", "1", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_vicoop("hil", "run", "--duration", "1", *args, timeout_s=60)
         assert result.returncode == 2
         assert result.stderr.strip().startswith(message)
 
@@ -122,30 +114,25 @@ def test_realtime_run_drives_an_rsu_already_running_elsewhere(tmp_path: Path) ->
     )
     try:
         out = tmp_path / "out.json"
-        result = subprocess.run(
-            [
-                *VICOOP,
-                "hil",
-                "run",
-                "--scenario",
-                str(site),
-                "--rsu",
-                f"127.0.0.1:{server_port}",
-                "--realtime",
-                "--duration",
-                "8",
-                "--clients",
-                "2",
-                "--warmup",
-                "120",
-                "--json",
-                str(out),
-                "--workdir",
-                str(tmp_path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        result = run_vicoop(
+            "hil",
+            "run",
+            "--scenario",
+            str(site),
+            "--rsu",
+            f"127.0.0.1:{server_port}",
+            "--realtime",
+            "--duration",
+            "8",
+            "--clients",
+            "2",
+            "--warmup",
+            "120",
+            "--json",
+            str(out),
+            "--workdir",
+            str(tmp_path),
+            timeout_s=120,
         )
     finally:
         rsu.terminate()
@@ -158,22 +145,17 @@ def test_realtime_run_drives_an_rsu_already_running_elsewhere(tmp_path: Path) ->
 
 
 def test_an_rsu_elsewhere_needs_fixed_sensor_ports(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            *VICOOP,
-            "hil",
-            "run",
-            "--rsu",
-            "127.0.0.1:1",
-            "--realtime",
-            "--duration",
-            "1",
-            "--workdir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_vicoop(
+        "hil",
+        "run",
+        "--rsu",
+        "127.0.0.1:1",
+        "--realtime",
+        "--duration",
+        "1",
+        "--workdir",
+        str(tmp_path),
+        timeout_s=60,
     )
     assert result.returncode == 2
     assert "with --rsu the site file must give every sensor input's port" in result.stderr
@@ -186,25 +168,20 @@ COLOGNE1 = Path(__file__).parents[3] / "shared" / "scenarios" / "cologne1"
 @pytest.mark.skipif(not COLOGNE1.is_dir(), reason="the shared city scenarios are not here")
 def test_a_city_scenario_without_a_site_file_runs_as_it_is(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
-    result = subprocess.run(
-        [
-            *VICOOP,
-            "hil",
-            "run",
-            "--scenario",
-            str(COLOGNE1),
-            "--duration",
-            "20",
-            "--clients",
-            "2",
-            "--json",
-            str(out),
-            "--workdir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_vicoop(
+        "hil",
+        "run",
+        "--scenario",
+        str(COLOGNE1),
+        "--duration",
+        "20",
+        "--clients",
+        "2",
+        "--json",
+        str(out),
+        "--workdir",
+        str(tmp_path),
+        timeout_s=300,
     )
     assert result.returncode == 0, result.stderr
     r = json.loads(out.read_text())

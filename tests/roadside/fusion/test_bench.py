@@ -5,22 +5,17 @@ business, not the tests'."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+
+from tests.conftest import run_vicoop
 
 pytestmark = pytest.mark.slow
 
 
 def bench(*args: str) -> Any:
-    result = subprocess.run(
-        [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING", "bench", *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_vicoop("bench", *args, "--json", timeout_s=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

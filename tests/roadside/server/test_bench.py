@@ -5,33 +5,24 @@ Only the shape and the counts are checked: timings are for the benchmark, not fo
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+
+from tests.conftest import run_vicoop
 
 
 def test_stream_bench_prints_its_figures_and_counts_add_up() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vicoop.cli",
-            "--log-level",
-            "WARNING",
-            "bench",
-            "stream",
-            "--subscribers",
-            "3",
-            "--rate",
-            "20",
-            "--objects",
-            "10",
-            "--duration",
-            "1",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_vicoop(
+        "bench",
+        "stream",
+        "--subscribers",
+        "3",
+        "--rate",
+        "20",
+        "--objects",
+        "10",
+        "--duration",
+        "1",
+        "--json",
+        timeout_s=120,
     )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)

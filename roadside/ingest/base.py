@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import abc
 import collections
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,27 @@ class ParseError(RoadsideError):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+
+def json_object(data: bytes, version: int) -> dict[str, Any]:
+    """A JSON datagram's object, checked for UTF-8, JSON, an object and its ``"v": version``."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ParseError("bad_json") from None
+    if not isinstance(doc, dict):
+        raise ParseError("bad_json", "not an object")
+    if doc.get("v") != version:
+        raise ParseError("bad_version", repr(doc.get("v"))[:20])
+    return doc
+
+
+def int_field(doc: dict[str, Any], key: str) -> int:
+    """``doc[key]``, which must be an integer (not a bool, float or string)."""
+    v = doc.get(key)
+    if type(v) is not int:
+        raise ParseError("bad_field", f"{key} must be an integer")
+    return v
 
 
 @dataclass(frozen=True, eq=False)

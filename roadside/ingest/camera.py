@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from roadside.ingest.base import CameraFrame, Decoder, ParseError
+from roadside.ingest.base import CameraFrame, Decoder, ParseError, int_field, json_object
 from vicoop.model import ObjectClass
 
 VERSION = 1
@@ -69,13 +69,6 @@ def encode(
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def _int(doc: dict[str, Any], key: str) -> int:
-    v = doc.get(key)
-    if type(v) is not int:
-        raise ParseError("bad_field", f"{key} must be an integer")
-    return v
-
-
 def _class(v: Any) -> int:
     if isinstance(v, str) and v.lower() in _CLASS_NAMES:
         return _CLASS_NAMES[v.lower()]
@@ -91,17 +84,10 @@ class JsonCameraDecoder(Decoder[CameraFrame]):
         self.sensor_id = sensor_id
 
     def decode(self, data: bytes) -> CameraFrame:
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise ParseError("bad_json") from None
-        if not isinstance(doc, dict):
-            raise ParseError("bad_json", "not an object")
-        if doc.get("v") != VERSION:
-            raise ParseError("bad_version", repr(doc.get("v"))[:20])
+        doc = json_object(data, VERSION)
         if doc.get("sensor_id") != self.sensor_id:
             raise ParseError("unknown_sensor", repr(doc.get("sensor_id"))[:40])
-        frame, t_ns = _int(doc, "frame"), _int(doc, "t_ns")
+        frame, t_ns = int_field(doc, "frame"), int_field(doc, "t_ns")
         if not 0 <= frame < 1 << 63:
             raise ParseError("bad_field", "frame out of range")
         if not 0 < t_ns < 1 << 63:

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from roadside.ingest.base import IngestStats, ParseError, SequenceGuard
+from roadside.ingest.base import IngestStats, ParseError, SequenceGuard, int_field, json_object
 from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 
 VERSION = 1
@@ -66,13 +66,6 @@ def _id(v: Any, what: str) -> str:
     return v
 
 
-def _int(doc: dict[str, Any], key: str) -> int:
-    v = doc.get(key)
-    if type(v) is not int:
-        raise ParseError("bad_field", f"{key} must be an integer")
-    return v
-
-
 class JsonSignalDecoder:
     """Decodes the states of the intersections ``intersection_ids`` into ``SignalState``s of
     the RSU ``rsu_id``. Pure: raises ``ParseError`` for anything that is not a valid state."""
@@ -83,18 +76,11 @@ class JsonSignalDecoder:
 
     def decode(self, data: bytes) -> tuple[SignalState, int]:
         """The state in ``data`` and its sequence number."""
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise ParseError("bad_json") from None
-        if not isinstance(doc, dict):
-            raise ParseError("bad_json", "not an object")
-        if doc.get("v") != VERSION:
-            raise ParseError("bad_version", repr(doc.get("v"))[:20])
+        doc = json_object(data, VERSION)
         intersection = doc.get("intersection_id")
         if not isinstance(intersection, str) or intersection not in self.intersection_ids:
             raise ParseError("unknown_intersection", repr(intersection)[:70])
-        seq, t_ns = _int(doc, "seq"), _int(doc, "t_ns")
+        seq, t_ns = int_field(doc, "seq"), int_field(doc, "t_ns")
         if not 0 <= seq < 1 << 63:
             raise ParseError("bad_field", "seq out of range")
         if not 0 < t_ns < 1 << 63:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import socket
@@ -57,6 +58,7 @@ from hil.site import Site, SiteRsu
 from hil.sumo import SumoSim
 from hil.truth import FloatArray, TruthHistory
 from roadside.config import RsuConfig
+from roadside.fusion.base import Coverage
 from roadside.ingest import signal as signal_format
 from roadside.sources.fused import camera_coverage, radar_coverage
 from vicoop.cloudmodel import SignalState
@@ -110,17 +112,21 @@ class _RsuRun:
     def vehicle_target(self) -> str:
         return self.proxy.target if self.proxy is not None else self.handle.target
 
+    @functools.cached_property
+    def coverages(self) -> list[tuple[SensorKind, Coverage]]:
+        """Every sensor's coverage on the ground, with its kind (built once: scoring asks for
+        every frame)."""
+        src = self.site.sensors
+        radars = [(SensorKind.RADAR, radar_coverage(r)) for r in src.radars]
+        cameras = [(SensorKind.CAMERA, camera_coverage(c)) for c in src.cameras]
+        return radars + [(k, c) for k, c in cameras if c is not None]
+
     def coverage_contains(self, xy: FloatArray, kind: SensorKind | None = None) -> np.ndarray:
         """Which ground points (ENU, m) some sensor covers; of one ``kind`` when given."""
-        src = self.site.sensors
-        covs = []
-        if kind in (None, SensorKind.RADAR):
-            covs += [radar_coverage(r) for r in src.radars]
-        if kind in (None, SensorKind.CAMERA):
-            covs += [c for c in (camera_coverage(c) for c in src.cameras) if c is not None]
         inside = np.zeros(len(xy), dtype=bool)
-        for c in covs:
-            inside |= c.contains(xy)
+        for k, c in self.coverages:
+            if kind in (None, k):
+                inside |= c.contains(xy)
         return inside
 
 

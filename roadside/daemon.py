@@ -175,8 +175,7 @@ class RoadsideDaemon:
         )
         self.hub.publish(frame)
         if self.link is not None:
-            permits = {vid: r.permit_id for vid, r in self.reports.vehicles().items()}
-            self.link.on_frame(frame, permits)
+            self.link.on_frame(frame, self.reports.permits())
         return frame
 
     async def _publish_loop(self) -> None:

@@ -199,9 +199,10 @@ class ReportBook:
                 if self._bound.get(v.reporter) == vid:
                     del self._bound[v.reporter]
 
-    def vehicles(self) -> dict[str, VehicleReport]:
-        """The latest accepted report of every vehicle held."""
-        return {vid: v.report for vid, v in self._vehicles.items()}
+    def permits(self) -> dict[str, str]:
+        """The automated-driving permit each vehicle held last reported ("" when driving
+        manually), by vehicle id."""
+        return {vid: v.report.permit_id for vid, v in self._vehicles.items()}
 
     def associate(
         self, objects: tuple[DetectedObject, ...], now_ns: int

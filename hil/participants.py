@@ -131,7 +131,7 @@ class ProcessRsu:
     async def start(self) -> None:
         log_file = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: ASYNC220 (starting it does not block; waiting is in a thread)
-            [sys.executable, "-m", "vicoop.cli", "rsu", "run", "--config", str(self.path)],
+            [sys.executable, "-m", "console.cli", "rsu", "run", "--config", str(self.path)],
             stdout=log_file,
             stderr=log_file,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

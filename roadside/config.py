@@ -11,10 +11,10 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag
 
 from roadside.cloudlink.config import CloudLinkConfig
-from roadside.reports import ReportLimits
 from roadside.sources.fused_config import SensorsSourceConfig, kind_or
 from vicoop.config import StrictModel
 from vicoop.model import GeodeticOrigin
+from vicoop.serving.reports import ReportLimits
 
 
 class OriginConfig(StrictModel):

@@ -22,12 +22,12 @@ from collections.abc import Callable
 from roadside.cloudlink import CloudLink
 from roadside.config import RsuConfig
 from roadside.ingest import JsonSignalDecoder, SignalIngest, UdpEndpoint
-from roadside.reports import RejectionNotices, ReportBook, ReportRejected
-from roadside.server import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from roadside.sources import FrameSource, build_source
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
 from vicoop.heap import freeze_startup_heap
 from vicoop.model import NS_PER_S, PerceptionFrame
+from vicoop.serving import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
+from vicoop.serving.reports import RejectionNotices, ReportBook, ReportRejected
 
 log = logging.getLogger(__name__)
 

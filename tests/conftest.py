@@ -47,7 +47,7 @@ def make_object(
 def run_vicoop(*args: str, timeout_s: float = 300.0) -> subprocess.CompletedProcess[str]:
     """``vicoop --log-level WARNING ARGS`` as a user runs it (its own process), output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING", *args],
+        [sys.executable, "-m", "console.cli", "--log-level", "WARNING", *args],
         capture_output=True,
         text=True,
         timeout=timeout_s,

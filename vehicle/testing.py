@@ -24,10 +24,10 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 
-from roadside.reports import ReportBook, ReportLimits
-from roadside.server import PerceptionHub, RoadsideServer, ZoneFeed
 from vicoop.cloudmodel import VehicleReport
 from vicoop.model import DetectedObject, GeodeticOrigin, PerceptionFrame, SensorStatus, SiteInfo
+from vicoop.serving import PerceptionHub, RoadsideServer, ZoneFeed
+from vicoop.serving.reports import ReportBook, ReportLimits
 from vicoop.zones import Zone, ZoneSet
 
 DEFAULT_ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)

@@ -371,7 +371,7 @@ def test_daemon_serves_health_and_stops_on_sigterm_within_the_grace_period(tmp_p
     log = tmp_path / "daemon.log"
     with log.open("w") as out:
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "vicoop.cli", "rsu", "run", "--config", str(config)],
+            [sys.executable, "-m", "console.cli", "rsu", "run", "--config", str(config)],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

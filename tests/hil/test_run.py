@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import run_vicoop
 
 pytest.importorskip("libsumo")
-VICOOP = [sys.executable, "-m", "vicoop.cli", "--log-level", "WARNING"]
+VICOOP = [sys.executable, "-m", "console.cli", "--log-level", "WARNING"]
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from vehicle import RoadsideClient, VehicleReport
 
-VICOOP = [sys.executable, "-m", "vicoop.cli"]
+VICOOP = [sys.executable, "-m", "console.cli"]
 
 
 async def _frames(target: str, count: int) -> list[object]:

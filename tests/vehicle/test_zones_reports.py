@@ -12,7 +12,6 @@ import grpc
 import pymap3d
 
 from protos.vicoop.v1 import roadside_pb2
-from roadside.reports import ReportLimits
 from tests.conftest import make_object
 from vehicle import (
     ObjectClass,
@@ -29,6 +28,7 @@ from vehicle import (
 from vehicle.client import _encode_report
 from vehicle.testing import DEFAULT_ORIGIN, FakeRoadside
 from vicoop.model import NS_PER_S
+from vicoop.serving.reports import ReportLimits
 
 # About 70 m x 110 m around the fake's origin, and a second zone north of it.
 AROUND = ((6.9598, 50.9370), (6.9608, 50.9370), (6.9608, 50.9380), (6.9598, 50.9380))

@@ -11,6 +11,7 @@ import numpy as np
 import pymap3d
 import pytest
 
+from console.cli import main
 from roadside.calibration import (
     CameraCalibrationConfig,
     CameraProjector,
@@ -22,7 +23,6 @@ from roadside.calibration import (
     fit_homography,
 )
 from roadside.calibration.camera import camera_matrix, camera_rotation, ground_homography
-from vicoop.cli import main
 from vicoop.errors import ConfigError
 from vicoop.model import GeodeticOrigin, ObjectClass
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from roadside.server.filtering import SubscriptionFilter
 from tests.conftest import make_object
 from vicoop.model import Circle, GeodeticOrigin, ObjectClass, PerceptionFrame, Polygon, Subscription
+from vicoop.serving.filtering import SubscriptionFilter
 
 ORIGIN = GeodeticOrigin(50.0, 7.0, 0.0)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from roadside.server.encoding import encode_zone_set
+from vicoop.serving.encoding import encode_zone_set
 from vicoop.zones import ZoneSet
 
 

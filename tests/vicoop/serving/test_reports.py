@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protos.vicoop.v1 import common_pb2, roadside_pb2, vehicle_pb2, zones_pb2
-from roadside.reports import RejectionNotices, ReportBook, ReportLimits, ReportRejected
-from roadside.server.encoding import decode_report_request
 from tests.conftest import make_object
 from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
 from vicoop.model import NS_PER_S, GeodeticOrigin, ObjectClass, Size3
+from vicoop.serving.encoding import decode_report_request
+from vicoop.serving.reports import RejectionNotices, ReportBook, ReportLimits, ReportRejected
 
 ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
 T0 = 1_700_000_000 * NS_PER_S

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from roadside.errors import TooManySubscribers
-from roadside.server.encoding import EncodedFrame
-from roadside.server.filtering import SubscriptionFilter
 from vicoop.model import PerceptionFrame, Subscription
+from vicoop.serving.encoding import EncodedFrame
+from vicoop.serving.errors import TooManySubscribers
+from vicoop.serving.filtering import SubscriptionFilter
 
 
 class Subscriber:

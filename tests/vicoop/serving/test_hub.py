@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from protos.vicoop.v1 import roadside_pb2
-from roadside.server import PerceptionHub
 from tests.conftest import make_object
 from vicoop.model import Circle, GeodeticOrigin, ObjectClass, PerceptionFrame, Subscription
+from vicoop.serving import PerceptionHub
 
 ORIGIN = GeodeticOrigin(50.0, 7.0, 0.0)
 

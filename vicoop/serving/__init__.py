@@ -1,9 +1,9 @@
 """RSU → vehicle streaming: the hub that fans frames out, per-subscriber filters, the zone feed,
 the gRPC server."""
 
-from roadside.server.hub import HubStats, PerceptionHub, Subscriber
-from roadside.server.service import RoadsideServer
-from roadside.server.zonefeed import ZoneFeed
 from vicoop.model import SiteInfo
+from vicoop.serving.hub import HubStats, PerceptionHub, Subscriber
+from vicoop.serving.service import RoadsideServer
+from vicoop.serving.zonefeed import ZoneFeed
 
 __all__ = ["HubStats", "PerceptionHub", "RoadsideServer", "SiteInfo", "Subscriber", "ZoneFeed"]

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from vicoop.demo import run_demo
+from console.demo import run_demo
 
 pytest.importorskip("libsumo")
 
@@ -75,7 +75,7 @@ async def test_demo_vehicles_print_what_they_receive_and_the_dashboard_shows_the
 
 def test_vicoop_demo_command_runs_and_stops_after_its_duration() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "vicoop.cli", "demo", "--duration", "2", "--port", "0"],
+        [sys.executable, "-m", "console.cli", "demo", "--duration", "2", "--port", "0"],
         capture_output=True,
         text=True,
         timeout=120,

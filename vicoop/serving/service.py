@@ -20,15 +20,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from protos.vicoop.v1 import roadside_pb2
-from roadside.errors import RoadsideError, TooManySubscribers
-from roadside.reports import ReportBook, ReportRejected
-from roadside.server.encoding import decode_report_request, encode_report_response
-from roadside.server.hub import PerceptionHub
-from roadside.server.zonefeed import ZoneFeed
 from vicoop import codec
 from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
 from vicoop.model import SiteInfo
+from vicoop.serving.encoding import decode_report_request, encode_report_response
+from vicoop.serving.errors import ServingError, TooManySubscribers
+from vicoop.serving.hub import PerceptionHub
+from vicoop.serving.reports import ReportBook, ReportRejected
+from vicoop.serving.zonefeed import ZoneFeed
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class RoadsideServer:
             reflection.enable_server_reflection(services, server)
         port: int = server.add_insecure_port(f"{self.host}:{self.requested_port}")
         if port == 0:
-            raise RoadsideError(f"cannot listen on {self.host}:{self.requested_port}")
+            raise ServingError(f"cannot listen on {self.host}:{self.requested_port}")
         await server.start()
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -26,9 +26,9 @@ import grpc
 from protos.vicoop.v1 import perception_pb2, roadside_pb2
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
-from roadside.server.encoding import EncodedFrame
 from roadside.sources import SyntheticTraffic
 from vicoop.model import NS_PER_S, PerceptionFrame
+from vicoop.serving.encoding import EncodedFrame
 
 WARMUP_S = 1.0
 
@@ -112,7 +112,7 @@ def _start_clients(port: int, subscribers: int, warmup_frames: int) -> subproces
         [
             sys.executable,
             "-m",
-            "roadside.server.bench_client",
+            "console.bench.stream_client",
             "--target",
             f"127.0.0.1:{port}",
             "--subscribers",

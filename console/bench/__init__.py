@@ -1,0 +1,24 @@
+"""``vicoop bench …``: every hot path's benchmark, each printing one JSON object with a baseline
+measured side by side in the same run.
+
+::
+
+    vicoop bench stream     RSU -> vehicle streaming against a bare grpc.aio server   (stream.py)
+    vicoop bench tracking   the tracker on simulated sensors against Stone Soup        (tracking.py)
+    vicoop bench fusion     radar + camera fusion against each sensor alone            (tracking.py)
+    vicoop bench cloud      RSU -> twin ingest through MQTT against a bare subscriber  (cloud.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from console.bench import cloud, stream, tracking
+
+    bench = roles.add_parser("bench", help="benchmarks (JSON on stdout)")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    stream.add_parser(benches)
+    cloud.add_parser(benches)
+    tracking.add_parser(benches)  # tracking, fusion

@@ -1,0 +1,20 @@
+"""Errors of the ``vicoop.v1.Roadside`` service.
+
+::
+
+    VicoopError
+    └── ServingError
+        └── TooManySubscribers   the subscriber limit is reached (gRPC RESOURCE_EXHAUSTED)
+"""
+
+from __future__ import annotations
+
+from vicoop.errors import VicoopError
+
+
+class ServingError(VicoopError):
+    """Base class of the Roadside service's errors."""
+
+
+class TooManySubscribers(ServingError):
+    """The RSU already serves as many subscribers as it is configured for."""

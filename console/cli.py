@@ -34,9 +34,10 @@ ROLES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _missing_extra(
-    name: str, extra: str, help_text: str, roles: argparse._SubParsersAction
-) -> None:  # type: ignore[type-arg]
+Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _missing_extra(name: str, extra: str, help_text: str, roles: Subparsers) -> None:
     parser = roles.add_parser(name, help=f"{help_text} [needs: pip install 'vicoop[{extra}]']")
     parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 

@@ -45,6 +45,7 @@ lint: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	node_modules/.bin/buf lint
 
 protos: $(STAMP)

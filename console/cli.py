@@ -21,6 +21,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TypeAlias
 
 from vicoop.errors import VicoopError
 
@@ -34,7 +35,8 @@ ROLES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+# A string: argparse._SubParsersAction is generic only to type checkers, not at run time.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _missing_extra(name: str, extra: str, help_text: str, roles: Subparsers) -> None:

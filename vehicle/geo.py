@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pymap3d
 
+from vicoop import geodesy
 from vicoop.model import GeodeticOrigin, PerceptionFrame
 
 Array = npt.NDArray[np.float64]
@@ -57,30 +57,12 @@ class EgoObjects:
 
 def enu_to_wgs84(positions: Array, origin: GeodeticOrigin) -> Array:
     """(M, 3) ENU metres about ``origin`` -> (M, 3) latitude (deg), longitude (deg), altitude (m)."""
-    positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
-    lat, lon, alt = pymap3d.enu2geodetic(
-        positions[:, 0],
-        positions[:, 1],
-        positions[:, 2],
-        origin.latitude_deg,
-        origin.longitude_deg,
-        origin.altitude_m,
-    )
-    return np.column_stack([lat, lon, alt])
+    return geodesy.enu_to_geodetic(np.asarray(positions, dtype=np.float64).reshape(-1, 3), origin)
 
 
 def wgs84_to_enu(points: Array, origin: GeodeticOrigin) -> Array:
     """(M, 3) latitude (deg), longitude (deg), altitude (m) -> (M, 3) ENU metres about ``origin``."""
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    e, n, u = pymap3d.geodetic2enu(
-        points[:, 0],
-        points[:, 1],
-        points[:, 2],
-        origin.latitude_deg,
-        origin.longitude_deg,
-        origin.altitude_m,
-    )
-    return np.column_stack([e, n, u])
+    return geodesy.geodetic_to_enu(np.asarray(points, dtype=np.float64).reshape(-1, 3), origin)
 
 
 def objects_to_wgs84(frame: PerceptionFrame) -> Array:
@@ -88,31 +70,16 @@ def objects_to_wgs84(frame: PerceptionFrame) -> Array:
     return enu_to_wgs84(frame.positions, frame.origin)
 
 
-def _enu_rotation(origin: GeodeticOrigin) -> Array:
-    """Rows: the east, north and up unit vectors of ``origin``'s ENU frame, in ECEF."""
-    lat, lon = math.radians(origin.latitude_deg), math.radians(origin.longitude_deg)
-    sl, cl, sp, cp = math.sin(lon), math.cos(lon), math.sin(lat), math.cos(lat)
-    return np.array([[-sl, cl, 0.0], [-sp * cl, -sp * sl, cp], [cp * cl, cp * sl, sp]])
-
-
 def objects_to_ego(frame: PerceptionFrame, ego: EgoPose) -> EgoObjects:
     """The frame's objects in the body frame of a vehicle at ``ego``."""
     ego_origin = GeodeticOrigin(ego.latitude_deg, ego.longitude_deg, ego.altitude_m)
-    # RSU ENU -> ECEF -> ego ENU is exact for positions; vectors only need the rotation.
-    x, y, z = pymap3d.enu2ecef(
-        frame.positions[:, 0],
-        frame.positions[:, 1],
-        frame.positions[:, 2],
-        frame.origin.latitude_deg,
-        frame.origin.longitude_deg,
-        frame.origin.altitude_m,
-    )
-    e, n, u = pymap3d.ecef2enu(x, y, z, ego.latitude_deg, ego.longitude_deg, ego.altitude_m)
-    enu_rsu_to_ego = _enu_rotation(ego_origin) @ _enu_rotation(frame.origin).T
+    # RSU ENU -> ego ENU is exact for positions; vectors only need the rotation.
+    enu = geodesy.enu_to_enu(frame.positions, frame.origin, ego_origin)
+    enu_rsu_to_ego = geodesy.enu_rotation(frame.origin, ego_origin)
     velocities = frame.velocities @ enu_rsu_to_ego.T
     c, s = math.cos(ego.yaw_rad), math.sin(ego.yaw_rad)
     body = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])  # ENU -> body (rotate by -yaw)
-    positions = np.column_stack([e, n, u]) @ body.T
+    positions = enu @ body.T
     # Headings turn with the frames too: the RSU's east axis, seen from the ego's ENU frame.
     east = enu_rsu_to_ego[:, 0]
     frame_turn = math.atan2(east[1], east[0])

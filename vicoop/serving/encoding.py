@@ -1,11 +1,20 @@
 """What the RSU's servicer sends and parses: a frame encoded once and sliced per subscriber
 without re-encoding, the zone set, vehicle reports.
 
-Protobuf merges concatenated messages: a singular sub-message field met twice is merged, a
-repeated field is appended to. So a ``StreamPerceptionResponse`` holding a frame's header,
-followed by one ``StreamPerceptionResponse`` per object each holding a frame with just that
-object, parses as the whole frame. Each object is encoded once per publish tick, and every
-subscriber's filtered frame is a join of byte strings.
+A ``StreamPerceptionResponse`` is written as protobuf's own serializer writes it, fields in
+ascending number, so every decoder reads it (protobufjs, for one, keeps only the last occurrence
+of a singular message field, so concatenated messages that Python would merge are not an
+option)::
+
+    0x0a <varint: frame length>           StreamPerceptionResponse.frame (field 1)
+      head                                PerceptionFrame fields 1-5: rsu_id .. origin
+      0x32 <varint: length> <object>      objects (field 6), one entry per object sent
+      ...
+      tail                                fields 7-8: sensors, objects_before_filter
+
+The head, the tail and every object's entry are encoded once per publish tick; a subscriber's
+response is a join of those byte strings with the two length prefixes written for the objects
+it gets.
 """
 
 from __future__ import annotations
@@ -21,22 +30,48 @@ from vicoop.errors import CodecError
 from vicoop.model import PerceptionFrame
 from vicoop.zones import ZoneSet
 
+# Tags (field number << 3 | wire type 2, length-delimited) of the fields written by hand.
+_RESPONSE_FRAME_TAG = b"\x0a"  # StreamPerceptionResponse.frame = 1
+_FRAME_OBJECTS_TAG = b"\x32"  # PerceptionFrame.objects = 6
+
+
+def _varint(value: int) -> bytes:
+    """``value`` (>= 0) as a protobuf base-128 varint, least significant group first."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def perception_response(frame: bytes) -> bytes:
+    """The ``StreamPerceptionResponse`` holding the serialized ``PerceptionFrame`` ``frame``."""
+    return _RESPONSE_FRAME_TAG + _varint(len(frame)) + frame
+
+
+def _object_entry(data: bytes) -> bytes:
+    """One ``PerceptionFrame.objects`` entry holding the serialized ``DetectedObject`` ``data``."""
+    return _FRAME_OBJECTS_TAG + _varint(len(data)) + data
+
 
 class EncodedFrame:
     """A ``StreamPerceptionResponse`` for ``frame``, ready to send whole or for a subset."""
 
-    __slots__ = ("_all", "_header", "_objects", "frame")
+    __slots__ = ("_all", "_entries", "_head", "_tail", "frame")
 
     def __init__(self, frame: PerceptionFrame) -> None:
         self.frame = frame
-        self._header = roadside_pb2.StreamPerceptionResponse(
-            frame=codec.frame_header_to_proto(frame)
-        ).SerializeToString()
-        self._objects = [
-            roadside_pb2.StreamPerceptionResponse(
-                frame=perception_pb2.PerceptionFrame(objects=[codec.object_to_proto(o)])
-            ).SerializeToString()
-            for o in frame.objects
+        header = codec.frame_header_to_proto(frame)
+        tail = perception_pb2.PerceptionFrame(
+            sensors=header.sensors, objects_before_filter=header.objects_before_filter
+        )
+        header.ClearField("sensors")
+        header.ClearField("objects_before_filter")
+        self._head = header.SerializeToString()
+        self._tail = tail.SerializeToString()
+        self._entries = [
+            _object_entry(codec.object_to_proto(o).SerializeToString()) for o in frame.objects
         ]
         self._all: bytes | None = None
 
@@ -44,13 +79,16 @@ class EncodedFrame:
     def all_objects(self) -> bytes:
         """The response with every object."""
         if self._all is None:
-            self._all = self._header + b"".join(self._objects)
+            self._all = self._response(self._entries)
         return self._all
 
     def subset(self, indices: Sequence[int]) -> bytes:
         """The response with only the objects at ``indices`` (in that order)."""
-        objects = self._objects
-        return self._header + b"".join([objects[i] for i in indices])
+        entries = self._entries
+        return self._response([entries[i] for i in indices])
+
+    def _response(self, entries: list[bytes]) -> bytes:
+        return perception_response(b"".join([self._head, *entries, self._tail]))
 
 
 def encode_zone_set(zone_set: ZoneSet) -> bytes:

@@ -1,7 +1,7 @@
 """Fitting the camera-ground homography from surveyed points (``vicoop rsu calibrate``).
 
 Each surveyed point pairs a pixel (u, v) with a WGS84 position (lat, lon[, alt]); positions go to
-the site's ENU frame (pymap3d), pixels are undistorted with the camera's intrinsics, and
+the site's ENU frame (exactly), pixels are undistorted with the camera's intrinsics, and
 ``cv2.findHomography`` fits G (undistorted pixel -> ENU ground). The reprojection error is each
 point's ground distance between G(pixel) and its surveyed ENU position, in metres, and the pixel
 distance between G^-1(surveyed) and the measured pixel.
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pymap3d
 
 from roadside.calibration.base import FloatArray
 from roadside.calibration.camera import apply_homography
 from vicoop.errors import ConfigError
+from vicoop.geodesy import geodetic_to_enu
 from vicoop.model import GeodeticOrigin
 
 
@@ -96,15 +96,9 @@ def fit_homography(
             ),
             dtype=np.float64,
         ).reshape(-1, 2)
-    e, n, _ = pymap3d.geodetic2enu(
-        np.array([p.latitude_deg for p in points]),
-        np.array([p.longitude_deg for p in points]),
-        np.array([origin.altitude_m if p.altitude_m is None else p.altitude_m for p in points]),
-        origin.latitude_deg,
-        origin.longitude_deg,
-        origin.altitude_m,
-    )
-    ground = np.column_stack([e, n]).astype(np.float64)
+    alts = [origin.altitude_m if p.altitude_m is None else p.altitude_m for p in points]
+    surveyed = [(p.latitude_deg, p.longitude_deg, a) for p, a in zip(points, alts, strict=True)]
+    ground = np.ascontiguousarray(geodetic_to_enu(surveyed, origin)[:, :2])
     method = cv2.RANSAC if ransac_threshold_m > 0 else 0
     h, mask = cv2.findHomography(
         pixels, ground, method, ransac_threshold_m if ransac_threshold_m > 0 else 3.0

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pymap3d
 
 from vicoop.cloudmodel import Event, EventKind
+from vicoop.geodesy import enu_to_geodetic
 from vicoop.model import ObjectClass, PerceptionFrame
 from vicoop.zones import ZoneSet
 
@@ -48,12 +48,8 @@ class ZoneMonitor:
         if not frame.objects or not active_zones:
             self._active.clear()
             return []
-        xyz = frame.positions
-        o = frame.origin
-        lat, lon, _ = pymap3d.enu2geodetic(
-            xyz[:, 0], xyz[:, 1], xyz[:, 2], o.latitude_deg, o.longitude_deg, o.altitude_m
-        )
-        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        wgs84 = enu_to_geodetic(frame.positions, frame.origin)
+        lat, lon = wgs84[:, 0], wgs84[:, 1]
         now_active: set[tuple[int, str, EventKind]] = set()
         events: list[Event] = []
         for zone in active_zones:

@@ -1,13 +1,11 @@
-"""Errors of the cloud twin.
+"""Errors of the cloud twin (the control API maps them to HTTP codes).
 
 ::
 
     VicoopError
     └── CloudError
-        ├── NotFound          no such RSU, zone or intersection (HTTP 404)
-        ├── Conflict          the change conflicts with the current state (HTTP 409)
-        ├── Unauthorized      no or unknown bearer token (HTTP 401)
-        └── Forbidden         the token's role may not do this (HTTP 403)
+        ├── NotFound          no such zone (HTTP 404)
+        └── Conflict          the change conflicts with the current state (HTTP 409)
 """
 
 from __future__ import annotations
@@ -20,16 +18,8 @@ class CloudError(VicoopError):
 
 
 class NotFound(CloudError):
-    pass
+    """What the request names does not exist; the message names it."""
 
 
 class Conflict(CloudError):
-    pass
-
-
-class Unauthorized(CloudError):
-    pass
-
-
-class Forbidden(CloudError):
-    pass
+    """The change conflicts with the current state; the message says how."""

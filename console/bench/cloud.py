@@ -32,10 +32,10 @@ from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
 from protos.vicoop.v1 import cloud_pb2
-from roadside.cloudlink.link import TOPIC_ROOT, parse_mqtt_url, topic
 from vicoop import codec_cloud
 from vicoop.cloudmodel import PerceptionSummary, RsuHealth, RsuStatus
 from vicoop.model import DetectedObject, GeodeticOrigin, ObjectClass, Size3, Vec3
+from vicoop.mqtt import Topic, TopicKind, parse_mqtt_url, topic_filter
 
 
 def _publisher(
@@ -43,12 +43,12 @@ def _publisher(
 ) -> None:
     import paho.mqtt.client as mqtt
 
-    host, port = parse_mqtt_url(url)
+    broker = parse_mqtt_url(url)
     from paho.mqtt.enums import CallbackAPIVersion
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="vicoop-bench-rsus")
     client.max_queued_messages_set(0)
-    client.connect(host, port)
+    client.connect(broker.host, broker.port)
     import socket
 
     sock = client.socket()
@@ -61,7 +61,10 @@ def _publisher(
     for i, origin in enumerate(origins):
         status = RsuStatus(f"bench-{i}", RsuHealth.OK, origin, 150.0, sent_at_ns=time.time_ns())
         client.publish(
-            topic(f"bench-{i}", "status"), codec_cloud.encode_status(status), qos=1, retain=False
+            str(Topic(f"bench-{i}", TopicKind.STATUS)),
+            codec_cloud.encode_status(status),
+            qos=1,
+            retain=False,
         )
     while time.time() < start_at:
         time.sleep(0.01)
@@ -72,6 +75,7 @@ def _publisher(
     # RSUs publish on their own clocks: each has its own phase within the period, as in the
     # field, rather than all in one burst.
     phase = [period * i / rsus for i in range(rsus)]
+    perception = [Topic(f"bench-{i}", TopicKind.PERCEPTION) for i in range(rsus)]
     while tick < end:
         seq += 1
         for i, origin in enumerate(origins):
@@ -95,7 +99,7 @@ def _publisher(
                 for k in range(objects)
             )
             summary = PerceptionSummary(f"bench-{i}", seq, now, time.time_ns(), origin, objs)
-            client.publish(topic(f"bench-{i}", "perception"), codec_cloud.encode_summary(summary))
+            client.publish(str(perception[i]), codec_cloud.encode_summary(summary))
         tick += period
         delay = tick - time.time()
         if delay > 0:
@@ -183,11 +187,14 @@ async def _bare_subscriber(
 ) -> None:
     """The baseline: a bare aiomqtt subscriber that parses each summary's protobuf for its
     publish time and nothing else (no validation, no twin)."""
-    host, port = parse_mqtt_url(mqtt_url)
+    broker = parse_mqtt_url(mqtt_url)
     async with aiomqtt.Client(
-        host, port, identifier="vicoop-bench-bare", max_queued_incoming_messages=100_000
+        broker.host,
+        broker.port,
+        identifier="vicoop-bench-bare",
+        max_queued_incoming_messages=100_000,
     ) as client:
-        await client.subscribe(f"{TOPIC_ROOT}/+/perception", qos=1)
+        await client.subscribe(topic_filter(kind=TopicKind.PERCEPTION), qos=1)
         ready.set()
         async for message in client.messages:
             pb = cloud_pb2.PerceptionSummary()
@@ -242,7 +249,7 @@ async def run_bench(
                 )
                 await ingest.start()
                 try:
-                    await asyncio.wait_for(ingest.connected.wait(), 10)
+                    await asyncio.wait_for(ingest.session.connected.wait(), 10)
                     ours = await _drive(
                         mqtt_url,
                         rsus,
@@ -257,7 +264,7 @@ async def run_bench(
             finally:
                 store.close()
         result |= ours
-        result["malformed"] = twin.counters.malformed
+        result["malformed"] = ingest.session.stats.malformed
         if baseline:
             result["baseline"] = {
                 "what": "bare aiomqtt subscriber, protobuf parse only (no validation, no twin)",

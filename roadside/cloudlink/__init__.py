@@ -5,7 +5,7 @@ functions in ``summary`` are synchronous cores that take time as an argument.
 """
 
 from roadside.cloudlink.config import CloudLinkConfig, IntersectionConfig, SignalsConfig
-from roadside.cloudlink.link import CloudLink, LinkStats, parse_mqtt_url, topic
+from roadside.cloudlink.link import CloudLink, LinkStats
 from roadside.cloudlink.monitor import ZoneMonitor
 from roadside.cloudlink.outbox import Outbox
 from roadside.cloudlink.signals import SignalBook
@@ -21,6 +21,4 @@ __all__ = [
     "SignalsConfig",
     "ZoneBook",
     "ZoneMonitor",
-    "parse_mqtt_url",
-    "topic",
 ]

@@ -1,9 +1,10 @@
 """The RSU's side of the RSU <-> cloud link over MQTT (aiomqtt), protobuf payloads.
 
-Topics are ``vicoop/v1/rsu/{rsu_id}/{kind}`` (see ``cloud.proto``). The status is retained, with a
-retained last will saying OFFLINE, so the twin sees the RSU drop. Events and acknowledgements go
-through the on-disk ``Outbox`` and are sent again until the cloud's receipt names them: nothing is
-lost across a broker outage or an RSU restart, and the twin applies each sequence number once.
+Topics and the connection are ``vicoop.mqtt``'s (``Topic``, ``MqttSession``). The status is
+retained, with a retained last will saying OFFLINE, so the twin sees the RSU drop. Events and
+acknowledgements go through the on-disk ``Outbox`` and are sent again until the cloud's receipt
+names them: nothing is lost across a broker outage or an RSU restart, and the twin applies each
+sequence number once.
 Commands are applied by the ``ZoneBook``, idempotently, and acknowledged through the outbox.
 Signal states (retained, topic ``signal``) come from the ``SignalBook``: each as soon as it
 changes (at most ten a second per intersection) and all at every status interval.
@@ -21,7 +22,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiomqtt
 
@@ -33,6 +33,7 @@ from roadside.cloudlink.summary import approach_measures
 from roadside.cloudlink.zonebook import ZoneBook
 from vicoop import codec_cloud
 from vicoop.cloudmodel import (
+    AckStatus,
     Event,
     Intersection,
     PerceptionSummary,
@@ -41,30 +42,16 @@ from vicoop.cloudmodel import (
     SignalState,
     VehicleReport,
 )
-from vicoop.errors import CodecError
-from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth
+from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth, SensorStatus
+from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url
 
 log = logging.getLogger(__name__)
-
-TOPIC_ROOT = "vicoop/v1/rsu"
-
-
-def topic(rsu_id: str, kind: str) -> str:
-    return f"{TOPIC_ROOT}/{rsu_id}/{kind}"
-
-
-def parse_mqtt_url(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` -> (host, port); the port defaults to 1883."""
-    parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise ValueError(f"not an mqtt://host:port URL: {url!r}")
-    return parts.hostname, parts.port or 1883
 
 
 @dataclass(slots=True)
 class LinkStats:
-    connected: bool = False
-    connections: int = 0
+    """What the link has sent and applied (the connection's own counters: ``session.stats``)."""
+
     summaries_sent: int = 0
     signals_sent: int = 0
     outbox_sent: int = 0
@@ -72,12 +59,10 @@ class LinkStats:
     commands_applied: int = 0
     commands_repeated: int = 0
     commands_rejected: int = 0
-    malformed_messages: int = 0
-    handler_errors: int = 0
 
 
 class CloudLink:
-    """One RSU's link; ``start()``/``stop()`` own its background task."""
+    """One RSU's link; ``start()``/``stop()`` own its MQTT session, which reconnects by itself."""
 
     def __init__(
         self,
@@ -91,7 +76,6 @@ class CloudLink:
         self.rsu_id = rsu_id
         self.origin = origin
         self.clock = clock
-        self.host, self.port = parse_mqtt_url(config.mqtt_url)
         self.outbox = Outbox(config.outbox_path, rsu_id)
         self.zones = ZoneBook(self.outbox)
         self.monitor = ZoneMonitor()
@@ -110,11 +94,26 @@ class CloudLink:
         self._summary: PerceptionSummary | None = None
         self._reports: list[VehicleReport] = []
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._summary_interval_ns = round(NS_PER_S / config.summary_rate_hz)
         self._next_summary_ns = 0
-        self._sensors: tuple = ()  # type: ignore[type-arg]
-        self._client: aiomqtt.Client | None = None
+        self._sensors: tuple[SensorStatus, ...] = ()
+        self.session = MqttSession(
+            parse_mqtt_url(config.mqtt_url),
+            f"vicoop-rsu-{rsu_id}",
+            subscribe=[
+                str(self._topic(TopicKind.COMMANDS)),
+                str(self._topic(TopicKind.RECEIPTS)),
+            ],
+            on_message=self._on_message,
+            while_connected=self._send,
+            will=aiomqtt.Will(
+                str(self._topic(TopicKind.STATUS)),
+                self._status(RsuHealth.OFFLINE),
+                qos=1,
+                retain=True,
+            ),
+            clean_session=True,
+        )
 
     # the RSU's side ------------------------------------------------------------------------
 
@@ -167,25 +166,20 @@ class CloudLink:
     # lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"cloudlink-{self.rsu_id}")
+        await self.session.start()
 
     async def stop(self) -> None:
         """Say OFFLINE (a clean stop), disconnect and close the store."""
-        client = self._client
-        if client is not None and self.stats.connected:
+        if self.session.stats.connected:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(1.0):
-                    await client.publish(
-                        topic(self.rsu_id, "status"),
+                    await self.session.publish(
+                        self._topic(TopicKind.STATUS),
                         self._status(RsuHealth.OFFLINE),
                         qos=1,
                         retain=True,
                     )
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.session.stop()
         self.outbox.close()
 
     async def __aenter__(self) -> CloudLink:
@@ -212,44 +206,13 @@ class CloudLink:
             )
         )
 
-    async def _run(self) -> None:
-        backoff = 0.1
-        will = aiomqtt.Will(
-            topic(self.rsu_id, "status"), self._status(RsuHealth.OFFLINE), qos=1, retain=True
-        )
-        while True:
-            try:
-                async with aiomqtt.Client(
-                    self.host,
-                    self.port,
-                    identifier=f"vicoop-rsu-{self.rsu_id}",
-                    will=will,
-                    keepalive=10,
-                    clean_session=True,
-                    timeout=5.0,
-                ) as client:
-                    self._client = client
-                    self.stats.connected = True
-                    self.stats.connections += 1
-                    backoff = 0.1
-                    log.info(
-                        "cloud link of %s connected to %s:%d", self.rsu_id, self.host, self.port
-                    )
-                    await client.subscribe(topic(self.rsu_id, "commands"), qos=1)
-                    await client.subscribe(topic(self.rsu_id, "receipts"), qos=1)
-                    self.outbox.mark_all_unsent()
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(self._receive(client))
-                        group.create_task(self._send(client))
-            except* aiomqtt.MqttError as errors:
-                log.warning("cloud link of %s lost: %s", self.rsu_id, errors.exceptions[0])
-            finally:
-                self._client = None
-                self.stats.connected = False
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 2.0)
+    def _topic(self, kind: TopicKind) -> Topic:
+        return Topic(self.rsu_id, kind)
 
-    async def _send(self, client: aiomqtt.Client) -> None:
+    async def _send(self) -> None:
+        """The sender, run while connected. What was sent on an earlier connection may not
+        have arrived: the outbox sends it all again."""
+        self.outbox.mark_all_unsent()
         status_every_ns = round(self.config.status_interval_s * NS_PER_S)
         resend_ns = round(self.config.resend_after_s * NS_PER_S)
         next_status = 0
@@ -257,8 +220,8 @@ class CloudLink:
         while True:
             now = self.clock()
             if now >= next_status or self.health is not last_health:
-                await client.publish(
-                    topic(self.rsu_id, "status"), self._status(), qos=1, retain=True
+                await self.session.publish(
+                    self._topic(TopicKind.STATUS), self._status(), qos=1, retain=True
                 )
                 last_health = self.health
                 signals = self.signals.due(now, every=now >= next_status)
@@ -266,27 +229,27 @@ class CloudLink:
             else:
                 signals = self.signals.due(now)
             for signal in signals:
-                await client.publish(
-                    topic(self.rsu_id, "signal"), codec_cloud.encode_signal(signal), retain=True
+                await self.session.publish(
+                    self._topic(TopicKind.SIGNAL), codec_cloud.encode_signal(signal), retain=True
                 )
                 self.stats.signals_sent += 1
             summary, self._summary = self._summary, None
             if summary is not None:
-                await client.publish(
-                    topic(self.rsu_id, "perception"), codec_cloud.encode_summary(summary)
+                await self.session.publish(
+                    self._topic(TopicKind.PERCEPTION), codec_cloud.encode_summary(summary)
                 )
                 self.stats.summaries_sent += 1
             reports, self._reports = self._reports, []
             if reports:
-                await client.publish(
-                    topic(self.rsu_id, "vehicles"), codec_cloud.encode_reports(self.rsu_id, reports)
+                await self.session.publish(
+                    self._topic(TopicKind.VEHICLES),
+                    codec_cloud.encode_reports(self.rsu_id, reports),
                 )
             due = self.outbox.due(self.clock(), resend_ns, limit=10)
             if due:
                 # Publish the batch, then wait for every PUBACK together.
-                await asyncio.gather(
-                    *(client.publish(topic(self.rsu_id, "outbox"), p, qos=1) for _, p in due)
-                )
+                outbox = self._topic(TopicKind.OUTBOX)
+                await asyncio.gather(*(self.session.publish(outbox, p, qos=1) for _, p in due))
                 self.outbox.mark_sent([s for s, _ in due], self.clock())
                 self.stats.outbox_sent += len(due)
                 continue
@@ -300,32 +263,14 @@ class CloudLink:
                 async with asyncio.timeout(wait_s):
                     await self._wake.wait()
 
-    async def _receive(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            payload = message.payload
-            if not isinstance(payload, bytes | bytearray):
-                self.stats.malformed_messages += 1
-                continue
-            kind = str(message.topic).rsplit("/", 1)[-1]
-            try:
-                if kind == "receipts":
-                    self.stats.outbox_confirmed += self.outbox.confirm(
-                        codec_cloud.decode_receipt(bytes(payload))
-                    )
-                elif kind == "commands":
-                    self._apply_command(bytes(payload))
-            except CodecError as exc:
-                self.stats.malformed_messages += 1
-                log.warning("ignored a malformed %s message: %s", kind, exc)
-            except (aiomqtt.MqttError, asyncio.CancelledError):
-                raise  # the connection's end: reconnect (or stop)
-            except Exception:  # a bug handling one message must not end the link
-                self.stats.handler_errors += 1
-                log.exception("handling a %s message from the cloud failed", kind)
+    async def _on_message(self, topic: Topic, payload: bytes) -> None:
+        """A message from the cloud (``CodecError`` when malformed: the session counts it)."""
+        if topic.kind is TopicKind.RECEIPTS:
+            self.stats.outbox_confirmed += self.outbox.confirm(codec_cloud.decode_receipt(payload))
+        elif topic.kind is TopicKind.COMMANDS:
+            self._apply_command(payload)
 
     def _apply_command(self, payload: bytes) -> None:
-        from vicoop.cloudmodel import AckStatus
-
         command = codec_cloud.decode_command(payload)
         ack = self.zones.apply(command, self.clock())
         if ack.status is AckStatus.APPLIED:

@@ -18,9 +18,9 @@ from cloud.ingest import TwinIngest
 from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
-from roadside.cloudlink.link import parse_mqtt_url, topic
 from vicoop import codec_cloud
 from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
+from vicoop.mqtt import TOPIC_ROOT, Topic, TopicKind, parse_mqtt_url
 
 from .conftest import until
 
@@ -56,9 +56,11 @@ async def edge(mqtt_url: str, tmp_path: Path) -> AsyncIterator[tuple[TwinIngest,
         BrokenSignals(), ZoneManager(), store, mqtt_url, client_id=f"twin-{uuid.uuid4().hex[:8]}"
     )
     await ingest.start()
-    await until(ingest.connected.is_set, "the twin subscribed")
-    host, port = parse_mqtt_url(mqtt_url)
-    async with aiomqtt.Client(host, port, identifier=f"rsu-{uuid.uuid4().hex[:8]}") as client:
+    await until(ingest.session.connected.is_set, "the twin subscribed")
+    broker = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(
+        broker.host, broker.port, identifier=f"rsu-{uuid.uuid4().hex[:8]}"
+    ) as client:
         yield ingest, client
     await ingest.stop()
     store.close()
@@ -68,17 +70,17 @@ async def test_bad_messages_are_counted_and_a_failing_apply_does_not_stop_ingest
     edge: tuple[TwinIngest, aiomqtt.Client],
 ) -> None:
     ingest, client = edge
-    twin = ingest.twin
-    rsu = RSU
-    malformed = twin.counters.malformed  # other tests' retained messages are well-formed
-    await client.publish(topic(rsu, "perception"), b"\x08\xff\xff not protobuf", qos=1)
-    await client.publish(topic(rsu, "signal"), signal("someone-else", SignalColour.RED), qos=1)
-    await client.publish(topic(rsu, "gossip"), b"", qos=1)
-    await until(lambda: twin.counters.malformed == malformed + 3, "three rejections counted")
+    twin, stats = ingest.twin, ingest.session.stats
+    signal_topic = str(Topic(RSU, TopicKind.SIGNAL))
+    malformed = stats.malformed  # other tests' retained messages are well-formed
+    await client.publish(str(Topic(RSU, TopicKind.PERCEPTION)), b"\x08\xff\xff not protobuf", qos=1)
+    await client.publish(signal_topic, signal("someone-else", SignalColour.RED), qos=1)
+    await client.publish(f"{TOPIC_ROOT}/{RSU}/gossip", b"", qos=1)
+    await until(lambda: stats.malformed == malformed + 3, "three rejections counted")
 
-    await client.publish(topic(rsu, "signal"), signal(rsu, SignalColour.RED), qos=1)
-    await until(lambda: twin.counters.handler_errors == 1, "the failing apply counted")
-    await client.publish(topic(rsu, "signal"), signal(rsu, SignalColour.GREEN), qos=1)
+    await client.publish(signal_topic, signal(RSU, SignalColour.RED), qos=1)
+    await until(lambda: stats.handler_errors == 1, "the failing apply counted")
+    await client.publish(signal_topic, signal(RSU, SignalColour.GREEN), qos=1)
     await until(
         lambda: (
             JUNCTION in twin.signals
@@ -86,9 +88,9 @@ async def test_bad_messages_are_counted_and_a_failing_apply_does_not_stop_ingest
         ),
         "the next signal state applied",
     )
-    assert twin.signals[JUNCTION].rsu_id == rsu
-    assert twin.counters.handler_errors == 1
-    assert ingest.connected.is_set()
+    assert twin.signals[JUNCTION].rsu_id == RSU
+    assert stats.handler_errors == 1
+    assert ingest.session.connected.is_set()
 
 
 @settings(
@@ -96,15 +98,24 @@ async def test_bad_messages_are_counted_and_a_failing_apply_does_not_stop_ingest
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    kind=st.sampled_from(["status", "perception", "signal", "vehicles", "outbox"]),
+    kind=st.sampled_from(
+        [
+            TopicKind.STATUS,
+            TopicKind.PERCEPTION,
+            TopicKind.SIGNAL,
+            TopicKind.VEHICLES,
+            TopicKind.OUTBOX,
+        ]
+    ),
     payload=st.binary(min_size=1, max_size=300),
 )
 async def test_no_payload_takes_the_ingest_down(
-    edge: tuple[TwinIngest, aiomqtt.Client], kind: str, payload: bytes
+    edge: tuple[TwinIngest, aiomqtt.Client], kind: TopicKind, payload: bytes
 ) -> None:
     ingest, client = edge
-    before = ingest.messages
-    await client.publish(topic("fuzz-rsu", kind), payload, qos=1)
-    await until(lambda: ingest.messages > before, "the payload handled")
-    assert ingest.connected.is_set()
-    assert ingest.twin.counters.handler_errors == 0, "a payload reached a bug, not a rejection"
+    stats = ingest.session.stats
+    before = stats.messages
+    await client.publish(str(Topic("fuzz-rsu", kind)), payload, qos=1)
+    await until(lambda: stats.messages > before, "the payload handled")
+    assert ingest.session.connected.is_set()
+    assert stats.handler_errors == 0, "a payload reached a bug, not a rejection"

@@ -12,10 +12,11 @@ from cloud.ingest import TwinIngest
 from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
-from roadside.cloudlink import CloudLink, CloudLinkConfig, parse_mqtt_url, topic
+from roadside.cloudlink import CloudLink, CloudLinkConfig
 from vicoop import codec_cloud
 from vicoop.cloudmodel import AckStatus, Command, Event, EventKind, OutboxMessage, UpsertZone
 from vicoop.model import GeodeticOrigin
+from vicoop.mqtt import Topic, TopicKind, parse_mqtt_url
 from vicoop.zones import Zone, ZoneRules
 
 from .conftest import KillableBroker, until
@@ -84,17 +85,17 @@ async def test_nothing_lost_nothing_twice_across_broker_kill_and_rsu_restart(
         await until(lambda: not zones.pending(), "every command acknowledged")
 
         # Deliberate repeats: an outbox message and a command delivered a second time.
-        host, port = parse_mqtt_url(broker.url)
+        url = parse_mqtt_url(broker.url)
         duplicate = OutboxMessage("rsu-a", 1, time.time_ns(), event(1))
         zone_v3 = zones.zones["school"]
         repeat = Command("cmd-repeat", 3, time.time_ns(), UpsertZone(zone_v3))
         before = twin.counters.duplicates_discarded
-        async with aiomqtt.Client(host, port, identifier="test-injector") as injector:
+        async with aiomqtt.Client(url.host, url.port, identifier="test-injector") as injector:
             await injector.publish(
-                topic("rsu-a", "outbox"), codec_cloud.encode_outbox(duplicate), qos=1
+                str(Topic("rsu-a", TopicKind.OUTBOX)), codec_cloud.encode_outbox(duplicate), qos=1
             )
             await injector.publish(
-                topic("rsu-a", "commands"), codec_cloud.encode_command(repeat), qos=1
+                str(Topic("rsu-a", TopicKind.COMMANDS)), codec_cloud.encode_command(repeat), qos=1
             )
         await until(lambda: twin.counters.duplicates_discarded > before, "the repeat discarded")
         await until(

@@ -1,0 +1,333 @@
+"""The MQTT contract between the RSUs and the cloud twin, and the one reconnecting MQTT session
+both sides use.
+
+Topics are ``vicoop/v1/rsu/{rsu_id}/{kind}`` (see ``cloud.proto`` for each kind's payload):
+
+======================  =========  ================================================
+kind                    direction  payload
+======================  =========  ================================================
+``status``              RSU->twin  ``RsuStatus``, retained; the last will says OFFLINE
+``perception``          RSU->twin  ``PerceptionSummary``
+``signal``              RSU->twin  ``SignalState``, retained
+``vehicles``            RSU->twin  ``VehicleReportBatch``
+``outbox``              RSU->twin  ``OutboxMessage`` (events and command acknowledgements)
+``commands``            twin->RSU  ``Command``
+``receipts``            twin->RSU  ``Receipt`` (outbox sequence numbers stored by the twin)
+======================  =========  ================================================
+
+``Topic`` is that scheme as a type (``str(topic)`` / ``Topic.parse``); ``MqttUrl`` is a broker
+address; ``Backoff`` is the reconnection policy; ``MqttSession`` is a connection that subscribes,
+hands every message to one handler (rejections counted, never fatal) and reconnects by itself.
+
+This module imports aiomqtt (the ``roadside`` and ``cloud`` extras): nothing in the base install
+imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from vicoop.errors import CodecError
+
+__all__ = [
+    "TOPIC_ROOT",
+    "Backoff",
+    "MqttSession",
+    "MqttUrl",
+    "SessionStats",
+    "Topic",
+    "TopicKind",
+    "parse_mqtt_url",
+    "topic_filter",
+]
+
+log = logging.getLogger(__name__)
+
+TOPIC_ROOT = "vicoop/v1/rsu"
+_NOT_IN_A_LEVEL = frozenset("/+#\0")
+
+
+class TopicKind(enum.StrEnum):
+    """The last level of a topic: what the payload is (see the module's table)."""
+
+    STATUS = "status"
+    PERCEPTION = "perception"
+    SIGNAL = "signal"
+    VEHICLES = "vehicles"
+    OUTBOX = "outbox"
+    COMMANDS = "commands"
+    RECEIPTS = "receipts"
+
+
+def _level_problem(value: str) -> str | None:
+    if not value:
+        return "is empty"
+    bad = sorted(_NOT_IN_A_LEVEL.intersection(value))
+    if bad:
+        return f"contains {', '.join(repr(c) for c in bad)}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """``vicoop/v1/rsu/{rsu_id}/{kind}``: one RSU's topic of one kind.
+
+    ``rsu_id`` is one topic level: not empty, no ``/``, ``+``, ``#`` or NUL (``ValueError``).
+    """
+
+    rsu_id: str
+    kind: TopicKind
+
+    def __post_init__(self) -> None:
+        problem = _level_problem(self.rsu_id)
+        if problem:
+            raise ValueError(f"an RSU id in a topic {problem}: {self.rsu_id!r}")
+
+    def format(self) -> str:
+        return f"{TOPIC_ROOT}/{self.rsu_id}/{self.kind.value}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+    @classmethod
+    def parse(cls, text: str) -> Topic:
+        """The topic ``text`` names; ``CodecError`` saying what is wrong when it is not one."""
+        prefix = f"{TOPIC_ROOT}/"
+        if not text.startswith(prefix):
+            raise CodecError(f"topic {text!r} is not under {prefix}")
+        rsu_id, _, kind = text.removeprefix(prefix).partition("/")
+        problem = _level_problem(rsu_id)
+        if problem:
+            raise CodecError(f"topic {text!r}: the RSU id {problem}")
+        try:
+            return cls(rsu_id, TopicKind(kind))
+        except ValueError:
+            kinds = ", ".join(k.value for k in TopicKind)
+            raise CodecError(
+                f"topic {text!r}: {kind!r} is not a topic kind (one of {kinds})"
+            ) from None
+
+
+def topic_filter(
+    rsu_id: str | None = None,
+    kind: TopicKind | None = None,
+    *,
+    shared_group: str | None = None,
+) -> str:
+    """A subscription filter: ``rsu_id`` / ``kind`` None match any (``+``). With
+    ``shared_group``, an MQTT 5 shared subscription (``$share/GROUP/...``): the broker gives
+    each message to one subscriber of the group."""
+    for what, level in (("an RSU id", rsu_id), ("a shared subscription group", shared_group)):
+        problem = None if level is None else _level_problem(level)
+        if problem:
+            raise ValueError(f"{what} in a topic filter {problem}: {level!r}")
+    filter_ = f"{TOPIC_ROOT}/{rsu_id or '+'}/{'+' if kind is None else kind.value}"
+    return filter_ if shared_group is None else f"$share/{shared_group}/{filter_}"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttUrl:
+    """A broker's address, ``mqtt://host:port``."""
+
+    host: str
+    port: int = 1883
+
+    def __str__(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+def parse_mqtt_url(url: str) -> MqttUrl:
+    """``mqtt://host[:port]`` (the port defaults to 1883); ``ValueError`` saying what is wrong."""
+    parts = urlsplit(url)
+    if parts.scheme != "mqtt":
+        raise ValueError(f"not an mqtt://host:port URL (scheme {parts.scheme!r}): {url!r}")
+    if not parts.hostname:
+        raise ValueError(f"not an mqtt://host:port URL (no host): {url!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"not an mqtt://host:port URL (bad port): {url!r}") from None
+    return MqttUrl(parts.hostname, port or 1883)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff between connection attempts, in seconds.
+
+    The first wait is ``initial_s``, each next one ``factor`` times longer, at most ``max_s``;
+    each is randomised by +-``jitter`` (a fraction of it), so clients that lost the same broker
+    do not all come back at the same instant. A successful connection starts the sequence over.
+    """
+
+    initial_s: float = 0.1
+    factor: float = 2.0
+    max_s: float = 2.0
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.initial_s <= self.max_s:
+            raise ValueError(f"backoff needs 0 < initial_s <= max_s, got {self}")
+        if self.factor < 1.0:
+            raise ValueError(f"backoff factor must be >= 1, got {self.factor}")
+        if not 0.0 <= self.jitter < 1.0:
+            raise ValueError(f"backoff jitter must be in [0, 1), got {self.jitter}")
+
+    def delays(self, rng: random.Random) -> Iterator[float]:
+        """The waits before each attempt, s (endless); ``rng`` draws the jitter."""
+        delay = self.initial_s
+        while True:
+            yield delay * (1.0 + rng.uniform(-self.jitter, self.jitter)) if self.jitter else delay
+            delay = min(delay * self.factor, self.max_s)
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """What a session has seen so far. ``malformed``: messages rejected as not what their topic
+    says (``CodecError``); ``handler_errors``: messages whose handler failed with a bug."""
+
+    connected: bool = False
+    connections: int = 0
+    messages: int = 0
+    malformed: int = 0
+    handler_errors: int = 0
+
+
+Handler = Callable[[Topic, bytes], Awaitable[None]]
+
+
+class MqttSession:
+    """One MQTT connection to ``url`` that comes back by itself; ``start()``/``stop()`` own it.
+
+    Each time it connects it subscribes to ``subscribe`` (filters, at ``qos``), then runs two
+    tasks until the connection ends: the receive loop, which hands every message to
+    ``on_message`` (a payload that is not bytes, a topic that is not a ``Topic`` or a
+    ``CodecError`` from the handler is counted as malformed; any other exception is logged and
+    counted, never the end of the session), and ``while_connected`` if given (a sender loop;
+    it publishes with ``publish``). Then it waits as ``backoff`` says and connects again.
+
+    ``will`` is the last will the broker publishes when the connection drops uncleanly;
+    ``mqtt5`` selects MQTT 5 (needed for shared subscriptions), else 3.1.1; ``keepalive_s``
+    and ``timeout_s`` (each network operation) are seconds; ``max_queued_incoming`` bounds the
+    messages received and not handled yet (0: unbounded).
+    """
+
+    def __init__(
+        self,
+        url: MqttUrl,
+        client_id: str,
+        *,
+        subscribe: Sequence[str] = (),
+        qos: int = 1,
+        on_message: Handler | None = None,
+        while_connected: Callable[[], Coroutine[object, object, None]] | None = None,
+        will: aiomqtt.Will | None = None,
+        clean_session: bool | None = None,
+        mqtt5: bool = False,
+        keepalive_s: int = 10,
+        timeout_s: float = 5.0,
+        max_queued_incoming: int = 0,
+        backoff: Backoff = Backoff(),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self.client_id = client_id
+        self.subscribe = tuple(subscribe)
+        self.qos = qos
+        self.backoff = backoff
+        self.stats = SessionStats()
+        self.connected = asyncio.Event()
+        self._on_message = on_message
+        self._while_connected = while_connected
+        self._will = will
+        self._clean_session = clean_session
+        self._mqtt5 = mqtt5
+        self._keepalive_s = keepalive_s
+        self._timeout_s = timeout_s
+        self._max_queued_incoming = max_queued_incoming
+        self._rng = rng or random.Random()
+        self._client: aiomqtt.Client | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.client_id}")
+
+    async def stop(self) -> None:
+        """End the session (the broker then publishes no will: this is a clean disconnect)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def publish(
+        self, topic: Topic, payload: bytes, *, qos: int = 0, retain: bool = False
+    ) -> None:
+        """Publish on the current connection (waits for the broker's PUBACK at ``qos`` 1);
+        ``aiomqtt.MqttError`` when not connected or the connection fails."""
+        client = self._client
+        if client is None:
+            raise aiomqtt.MqttError(f"{self.client_id} is not connected to {self.url}")
+        await client.publish(str(topic), payload, qos=qos, retain=retain)
+
+    async def _run(self) -> None:
+        delays = self.backoff.delays(self._rng)
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self.url.host,
+                    self.url.port,
+                    identifier=self.client_id,
+                    will=self._will,
+                    protocol=aiomqtt.ProtocolVersion.V5 if self._mqtt5 else None,
+                    clean_session=self._clean_session,
+                    keepalive=self._keepalive_s,
+                    timeout=self._timeout_s,
+                    max_queued_incoming_messages=self._max_queued_incoming,
+                ) as client:
+                    for filter_ in self.subscribe:
+                        await client.subscribe(filter_, qos=self.qos)
+                    self._client = client
+                    self.stats.connected = True
+                    self.stats.connections += 1
+                    self.connected.set()
+                    delays = self.backoff.delays(self._rng)
+                    log.info("%s connected to %s", self.client_id, self.url)
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(self._receive(client))
+                        if self._while_connected is not None:
+                            group.create_task(self._while_connected())
+            except* aiomqtt.MqttError as errors:
+                log.warning("%s lost %s: %s", self.client_id, self.url, errors.exceptions[0])
+            finally:
+                self._client = None
+                self.stats.connected = False
+                self.connected.clear()
+            await asyncio.sleep(next(delays))
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            self.stats.messages += 1
+            try:
+                payload = message.payload
+                if not isinstance(payload, bytes | bytearray):
+                    raise CodecError(f"a {type(payload).__name__} payload, not bytes")
+                topic = Topic.parse(message.topic.value)
+                if self._on_message is not None:
+                    await self._on_message(topic, bytes(payload))
+            except CodecError as exc:
+                self.stats.malformed += 1
+                log.warning("%s rejected a message: %s", self.client_id, exc)
+            except (aiomqtt.MqttError, asyncio.CancelledError):
+                raise  # the connection's end: reconnect (or stop)
+            except Exception:  # a bug handling one message must not end the session
+                self.stats.handler_errors += 1
+                log.exception("%s: handling a message on %s failed", self.client_id, message.topic)

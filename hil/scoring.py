@@ -1,11 +1,15 @@
-"""Scoring what vehicles received against SUMO's ground truth. Pure: records in, figures out.
+"""Scoring tracks against ground truth: the one scorer of the rig (``vicoop hil run``) and the
+tracking bench (``vicoop bench tracking``). Pure: records in, figures out.
 
-Each received frame's tracks are compared with the ground truth interpolated to the frame's
-``valid_at`` time, inside the site's sensor coverage (ground truth outside it is not expected to
-be seen; a track outside it counts only when it is within the match distance of covered ground
-truth). A track matches a road user within ``match_m`` metres of its box centre. MOTA and IDF1
-come from py-motmetrics, HOTA from TrackEval (similarity ``max(0, 1 - d / match_m)``), the
-position and velocity RMSE from the matched pairs.
+Each frame's tracks are compared with the ground truth interpolated to the frame's
+``valid_at`` time, inside a region (the sensors' coverage: ground truth outside it is not
+expected to be seen; a track outside it counts only when it is within the match distance of
+covered ground truth). A track matches a road user within ``match_m`` metres of its box centre.
+MOTA and IDF1 come from py-motmetrics (squared distances, gated at ``match_m``); HOTA from
+TrackEval's own ``HOTA`` metric, fed per-timestep ids and similarities as TrackEval's datasets
+do for points (``_calculate_euclidean_similarity``: ``max(0, 1 - d / match_m)``, so HOTA's
+alpha threshold a means "within (1 - a) * match_m"); position and velocity RMSE from the pairs
+py-motmetrics matched.
 """
 
 from __future__ import annotations
@@ -99,8 +103,11 @@ def score(
     match_m: float = 2.0,
     start_ns: int | None = None,
 ) -> TrackingScore:
-    """Score ``frames`` (in time order) against ``history`` inside ``region``."""
+    """Score ``frames`` (in time order) against ``history`` inside ``region`` (a mask over ENU
+    positions, m), matching within ``match_m`` m; the timeline's seconds count from
+    ``start_ns`` (default: the first scored frame)."""
     import motmetrics as mm
+    from trackeval.datasets._base_dataset import _BaseDataset
     from trackeval.metrics import HOTA
 
     pairs = _pairs(frames, history, region, match_m)
@@ -131,7 +138,11 @@ def score(
         hota_data["tracker_ids"].append(
             np.array([tr_index.setdefault(int(i), len(tr_index)) for i in ids], dtype=int)
         )
-        hota_data["similarity_scores"].append(np.maximum(0.0, 1.0 - d / match_m))
+        hota_data["similarity_scores"].append(
+            _BaseDataset._calculate_euclidean_similarity(
+                truth.positions, f.positions[keep], zero_distance=match_m
+            )
+        )
         by_frame[k] = (
             dict(zip(truth.ids.tolist(), truth.positions, strict=True)),
             dict(zip(truth.ids.tolist(), truth.velocities, strict=True)),

@@ -22,6 +22,7 @@ from hil.sensors.config import CameraSimConfig
 from hil.sensors.occlusion import hidden_share
 from hil.truth import FloatArray, GroundTruth, IntArray
 from roadside.calibration.camera import camera_matrix, camera_rotation
+from roadside.ingest.base import CameraFrame
 from roadside.sources.fused_config import CameraSensorConfig
 from vicoop.model import ObjectClass
 
@@ -43,6 +44,12 @@ class CameraMeasurement:
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
+
+    def as_frame(self, sensor_id: str, frame: int) -> CameraFrame:
+        """The detections as the RSU's camera ingest delivers them."""
+        return CameraFrame(
+            sensor_id, frame, self.measured_at_ns, self.boxes, self.classes, self.scores
+        )
 
 
 class CameraModel:

@@ -20,6 +20,7 @@ import numpy as np
 from hil.sensors.config import RadarSimConfig
 from hil.sensors.occlusion import hidden_share
 from hil.truth import FloatArray, GroundTruth, IntArray
+from roadside.ingest.base import RadarCycle
 from roadside.sources.fused_config import RadarSensorConfig
 from vicoop.model import ObjectClass
 
@@ -49,6 +50,19 @@ class RadarMeasurement:
 
     def __len__(self) -> int:
         return int(self.ranges_m.shape[0])
+
+    def as_cycle(self, sensor_id: str, cycle: int) -> RadarCycle:
+        """The cycle as the RSU's radar ingest delivers it (the VRAD wire carries no class)."""
+        return RadarCycle(
+            sensor_id,
+            cycle,
+            self.measured_at_ns,
+            self.ranges_m,
+            self.azimuths_rad,
+            self.radial_speeds_mps,
+            self.rcs_dbsm,
+            np.zeros(len(self), dtype=np.int64),
+        )
 
 
 def detection_probability(

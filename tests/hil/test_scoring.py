@@ -53,9 +53,29 @@ def frame(k: int, ids: list[int], offset: float = 0.0, vel: float = 10.0) -> Rec
     )
 
 
-def test_perfect_tracks_score_one_and_errors_are_measured() -> None:
+def tracked(k: int, tracks: dict[int, int]) -> ReceivedFrame:
+    """Frame ``k`` with track id -> the road user it sits exactly on."""
+    t = truth(k, list(tracks.values()))
+    return ReceivedFrame(k * DT, np.array(list(tracks), dtype=np.int64), t.positions, t.velocities)
+
+
+# Hand-worked figures. HOTA = sqrt(DetA * AssA), averaged over TrackEval's 19 alpha thresholds
+# 0.05 ... 0.95 on the similarity max(0, 1 - d / match_m); DetA = TP / (TP + FN + FP), AssA the
+# mean over true positives of TPA / (TPA + FNA + FPA) of their (road user, track) pair.
+
+
+def test_perfect_tracking_scores_one() -> None:
+    s = score([tracked(k, {7: 1, 8: 2}) for k in range(10)], history(10, [1, 2]), everywhere)
+    assert (s.mota, s.idf1, s.hota) == (1.0, 1.0, 1.0)
+    assert (s.matches, s.misses, s.false_positives, s.id_switches) == (20, 0, 0, 0)
+    assert s.position_rmse_m == 0.0 and s.velocity_rmse_mps == 0.0
+
+
+def test_hota_grades_localisation_and_errors_are_measured() -> None:
     s = score(
-        [frame(k, [1, 2], offset=0.5, vel=11.0) for k in range(10)], history(10, [1, 2]), everywhere
+        [frame(k, [1, 2], offset=0.45, vel=11.0) for k in range(10)],
+        history(10, [1, 2]),
+        everywhere,
     )
     assert (s.mota, s.idf1, s.matches, s.misses, s.false_positives, s.id_switches) == (
         1.0,
@@ -65,8 +85,37 @@ def test_perfect_tracks_score_one_and_errors_are_measured() -> None:
         0,
         0,
     )
-    assert s.position_rmse_m == pytest.approx(0.5) and s.velocity_rmse_mps == pytest.approx(1.0)
-    assert 0.7 < s.hota < 0.8  # similarity 1 - 0.5 / 2 = 0.75
+    assert s.position_rmse_m == pytest.approx(0.45) and s.velocity_rmse_mps == pytest.approx(1.0)
+    # Similarity 1 - 0.45 / 2 = 0.775: a match at the 15 alphas up to 0.75, none above.
+    assert s.hota == pytest.approx(15 / 19)
+
+
+def test_an_id_switch_halves_association() -> None:
+    # One road user for 10 frames: track 7 for the first 5, track 8 for the last 5.
+    frames = [tracked(k, {7 if k < 5 else 8: 1}) for k in range(10)]
+    s = score(frames, history(10, [1]), everywhere)
+    # py-motmetrics counts the frame of the switch as a switch, not as a match.
+    assert (s.matches, s.misses, s.false_positives, s.id_switches) == (9, 0, 0, 1)
+    assert s.mota == pytest.approx(1 - 1 / 10)
+    assert s.idf1 == pytest.approx(2 * 5 / (2 * 5 + 5 + 5))  # IDTP 5, IDFN 5, IDFP 5
+    assert s.hota == pytest.approx(np.sqrt(1.0 * 0.5))  # DetA 1, AssA 5 / (5 + 5 + 0)
+
+
+def test_a_road_user_never_tracked_is_missed() -> None:
+    s = score([tracked(k, {7: 1}) for k in range(10)], history(10, [1, 2]), everywhere)
+    assert (s.matches, s.misses, s.false_positives, s.id_switches) == (10, 10, 0, 0)
+    assert s.mota == pytest.approx(1 - 10 / 20)
+    assert s.idf1 == pytest.approx(2 * 10 / (2 * 10 + 10 + 0))
+    assert s.hota == pytest.approx(np.sqrt(10 / 20 * 1.0))
+
+
+def test_a_track_lost_half_way_loses_detection_and_association() -> None:
+    frames = [tracked(k, {7: 1} if k < 5 else {}) for k in range(10)]
+    s = score(frames, history(10, [1]), everywhere)
+    assert (s.matches, s.misses) == (5, 5)
+    assert s.mota == pytest.approx(0.5)
+    assert s.idf1 == pytest.approx(2 * 5 / (2 * 5 + 5 + 0))
+    assert s.hota == pytest.approx(np.sqrt(0.5 * 0.5))  # DetA 5 / 10, AssA 5 / (5 + 5)
 
 
 def test_a_missed_road_user_and_a_far_track_are_counted() -> None:
@@ -83,6 +132,8 @@ def test_a_missed_road_user_and_a_far_track_are_counted() -> None:
     s = score(frames, history(10, [1, 2]), everywhere)
     assert (s.matches, s.misses, s.false_positives) == (10, 10, 10)
     assert s.mota == pytest.approx(1 - 20 / 20)
+    assert s.idf1 == pytest.approx(2 * 10 / (2 * 10 + 10 + 10))
+    assert s.hota == pytest.approx(np.sqrt(10 / 30 * 1.0))
 
 
 def test_only_ground_truth_inside_the_coverage_counts() -> None:

@@ -17,14 +17,13 @@ from hil.sensors import (
     radar_visible,
 )
 from hil.truth import GroundTruth
-from roadside.calibration import CameraProjector
+from roadside.calibration import CameraProjector, RadarProjector
 from roadside.calibration.config import (
     CameraCalibrationConfig,
     ExtrinsicsConfig,
     RadarMountingConfig,
 )
-from roadside.ingest.base import CameraFrame
-from roadside.sources.fused import camera_coverage, camera_scan
+from roadside.sources.fused import camera_coverage, camera_scan, radar_scan
 from roadside.sources.fused_config import CameraSensorConfig, RadarSensorConfig
 from vicoop.model import ObjectClass
 
@@ -111,6 +110,9 @@ def test_radar_measures_range_azimuth_and_radial_speed_of_the_reflection() -> No
     assert abs(m.ranges_m[0] - math.hypot(50.0, 1.0)) < 1.5
     assert abs(m.azimuths_rad[0] - math.atan2(30, 40)) < 0.03
     assert abs(m.radial_speeds_mps[0] - 10.0 * 40 / 50) < 1.0
+    scan = radar_scan(m.as_cycle("radar-1", 7), RadarProjector(RADAR.mounting, RADAR.noise), None)
+    assert (scan.sensor_id, scan.measured_at_ns) == ("radar-1", truth.t_ns)
+    assert np.hypot(*(scan.positions[0] - truth.positions[0])) < 1.5
 
 
 def test_clutter_burst_adds_false_returns_inside_the_field_of_view() -> None:
@@ -135,7 +137,7 @@ def test_camera_boxes_land_where_the_rsu_calibration_puts_them() -> None:
     model = CameraModel(CAMERA)
     m = measure_camera(truth, model, sim, np.random.default_rng(0))
     assert sorted(m.truth_ids.tolist()) == [1, 2, 3]
-    frame = CameraFrame("camera-1", 1, 1, m.boxes, m.classes, m.scores)
+    frame = m.as_frame("camera-1", 1)
     scan = camera_scan(frame, CameraProjector(CAMERA.calibration), camera_coverage(CAMERA))
     for tid, pos in zip(m.truth_ids, scan.positions, strict=True):
         assert np.hypot(*(truth.positions[tid - 1] - pos)) < 1.0

@@ -11,27 +11,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-import pymap3d
 import shapely
 
 from vicoop.cloudmodel import Command, CommandAck, DeleteZone, UpsertZone
+from vicoop.geodesy import geodetic_to_enu
 from vicoop.model import NS_PER_S, GeodeticOrigin
 from vicoop.zones import Zone
 
 
 def touches(zone: Zone, origin: GeodeticOrigin, radius_m: float) -> bool:
     """Whether ``zone`` touches the circle of ``radius_m`` around ``origin``."""
-    lons = [p[0] for p in zone.polygon]
-    lats = [p[1] for p in zone.polygon]
-    e, n, _ = pymap3d.geodetic2enu(
-        lats,
-        lons,
-        [origin.altitude_m] * len(lats),
-        origin.latitude_deg,
-        origin.longitude_deg,
-        origin.altitude_m,
-    )
-    polygon = shapely.Polygon(list(zip(e, n, strict=True)))
+    enu = geodetic_to_enu([(lat, lon) for lon, lat in zone.polygon], origin)
+    polygon = shapely.Polygon(enu[:, :2])
     return bool(polygon.distance(shapely.Point(0.0, 0.0)) <= radius_m)
 
 

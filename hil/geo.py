@@ -3,7 +3,7 @@
 SUMO places a network in a projected plane (for geo-referenced nets, UTM shifted by the net's
 ``netOffset``). Over the few hundred metres an RSU sees, that plane maps to the site's ENU frame
 by an affine map to well under a centimetre, so the rig fits one (``NetToEnu``) from points
-converted exactly (SUMO's own projection to WGS84, then ``pymap3d`` to the site's origin) and
+converted exactly (SUMO's own projection to WGS84, then to the site's ENU frame) and
 applies it to every vehicle at every step with one matrix product.
 
 A network without a geo reference has no WGS84 position at all: the rig then takes the net's axes
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pymap3d
 
+from vicoop.geodesy import geodetic_to_enu
 from vicoop.model import GeodeticOrigin
 
 FloatArray = npt.NDArray[np.float64]
@@ -79,16 +79,9 @@ class NetToEnu:
         grid = np.linspace(-half_size_m, half_size_m, 5)
         xy = np.array([(centre_xy[0] + dx, centre_xy[1] + dy) for dx in grid for dy in grid])
         lonlat = np.array([to_lonlat(float(x), float(y)) for x, y in xy])
-        e, n, _ = pymap3d.geodetic2enu(
-            lonlat[:, 1],
-            lonlat[:, 0],
-            np.full(len(xy), origin.altitude_m),
-            origin.latitude_deg,
-            origin.longitude_deg,
-            origin.altitude_m,
-        )
+        enu = geodetic_to_enu(lonlat[:, ::-1], origin)  # (lat, lon) at the origin's altitude
         a = np.column_stack([xy, np.ones(len(xy))])
-        coef, *_ = np.linalg.lstsq(a, np.column_stack([e, n]), rcond=None)
+        coef, *_ = np.linalg.lstsq(a, enu[:, :2], rcond=None)
         return NetToEnu(coef[:2].T.copy(), coef[2].copy())
 
 

@@ -27,10 +27,10 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pymap3d
 from scipy.optimize import linear_sum_assignment
 
 from vicoop.cloudmodel import VehicleReport
+from vicoop.geodesy import geodetic_to_enu
 from vicoop.model import NS_PER_S, DetectedObject, GeodeticOrigin, ObjectClass
 
 _MOTOR_VEHICLES = frozenset(
@@ -108,11 +108,8 @@ class ReportBook:
 
     def enu(self, latitude_deg: float, longitude_deg: float) -> tuple[float, float]:
         """A WGS84 point (on the origin's height) in metres in the RSU's ENU frame."""
-        o = self.origin
-        e, n, _ = pymap3d.geodetic2enu(
-            latitude_deg, longitude_deg, o.altitude_m, o.latitude_deg, o.longitude_deg, o.altitude_m
-        )
-        return float(e), float(n)
+        enu = geodetic_to_enu([(latitude_deg, longitude_deg)], self.origin)
+        return float(enu[0, 0]), float(enu[0, 1])
 
     def reject(self, kind: str) -> None:
         """Count a rejection decided elsewhere (a malformed message)."""

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from vehicle.testing import FakeRoadside
 from vicoop.model import DetectedObject, ObjectClass, Size3, Vec3
+
+if TYPE_CHECKING:
+    from cloud.broker import EmbeddedBroker
 
 # The machines are shared and noisy: hypothesis must judge inputs, never the clock.
 settings.register_profile("vicoop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -64,3 +72,75 @@ async def fake_rsu() -> AsyncIterator[FakeRoadside]:
     """A fake RSU (the real server, frames published by the test) on a free port."""
     async with FakeRoadside() as rsu:
         yield rsu
+
+
+async def until(condition: Callable[[], bool], what: str, limit_s: float = 60.0) -> None:
+    """Wait for ``condition``; fail naming ``what`` if it never comes (a hang guard, not a
+    timing assertion)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.05)
+
+
+class KillableBroker:
+    """A broker of this test's own on a fixed free port (a ``mosquitto`` process when installed,
+    else the embedded amqtt one), never the system one: ``kill()`` (SIGKILL for Mosquitto) and
+    ``start()`` again on the same port."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.mosquitto = shutil.which("mosquitto")
+        self._process: subprocess.Popen[bytes] | None = None
+        self._embedded: EmbeddedBroker | None = None
+
+    async def start(self) -> None:
+        if self.mosquitto:
+            self._process = subprocess.Popen(
+                [self.mosquitto, "-p", str(self.port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            await _port_open(self.port)
+        else:
+            from cloud.broker import EmbeddedBroker  # the cloud extra; only without Mosquitto
+
+            self._embedded = EmbeddedBroker(port=self.port)
+            await self._embedded.start()
+
+    async def kill(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(self._process.wait)
+            self._process = None
+        if self._embedded is not None:
+            await self._embedded.stop()
+            self._embedded = None
+
+
+async def _port_open(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise RuntimeError(f"mosquitto did not listen on {port}")
+
+
+@pytest.fixture
+async def killable_broker() -> AsyncIterator[KillableBroker]:
+    broker = KillableBroker()
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.kill()

@@ -7,7 +7,7 @@
         ├── ClientStateError        the client is used before ``async with`` or after it closed
         ├── SubscriptionRejected    the RSU refused the subscription (INVALID_ARGUMENT, ...);
         │                           retrying the same request cannot help
-        └── RoadsideUnavailable     the RSU could not be reached within ``max_retry_s``
+        └── RoadsideUnavailable     no frame from the RSU for ``ReconnectPolicy.give_up_after_s``
 """
 
 from __future__ import annotations

@@ -1,92 +1,21 @@
-"""Real components for the cloud tests: MQTT brokers, the database, a waiting helper.
+"""Real components for the cloud tests: the MQTT broker and the database.
 
 ``MQTT_URL`` / ``DATABASE_URL`` (set by ``.ci/run``) select Mosquitto and PostgreSQL; without
 them the tests run on the embedded amqtt broker and SQLite. Tests that stop and restart a broker
-start their own (a ``mosquitto`` process on a free port when installed), never the system one.
+use ``killable_broker`` (tests/conftest.py), never the system one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import signal
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from cloud.broker import EmbeddedBroker, free_port
+from cloud.broker import EmbeddedBroker
 from cloud.store import Store
-
-
-async def until(condition: Callable[[], bool], what: str, limit_s: float = 60.0) -> None:
-    """Wait for ``condition``; fail naming ``what`` if it never comes (a hang guard, not a
-    timing assertion)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.05)
-
-
-class KillableBroker:
-    """A broker of this test's own on a fixed free port: ``kill()`` (SIGKILL for Mosquitto) and
-    ``start()`` again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
-        self.mosquitto = shutil.which("mosquitto")
-        self._process: subprocess.Popen[bytes] | None = None
-        self._embedded: EmbeddedBroker | None = None
-
-    async def start(self) -> None:
-        if self.mosquitto:
-            self._process = subprocess.Popen(
-                [self.mosquitto, "-p", str(self.port)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            await _port_open(self.port)
-        else:
-            self._embedded = EmbeddedBroker(port=self.port)
-            await self._embedded.start()
-
-    async def kill(self) -> None:
-        if self._process is not None:
-            self._process.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(self._process.wait)
-            self._process = None
-        if self._embedded is not None:
-            await self._embedded.stop()
-            self._embedded = None
-
-
-async def _port_open(port: int) -> None:
-    for _ in range(200):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.02)
-            continue
-        writer.close()
-        await writer.wait_closed()
-        return
-    raise RuntimeError(f"mosquitto did not listen on {port}")
-
-
-@pytest.fixture
-async def killable_broker() -> AsyncIterator[KillableBroker]:
-    broker = KillableBroker()
-    await broker.start()
-    try:
-        yield broker
-    finally:
-        await broker.kill()
 
 
 @pytest.fixture

@@ -17,10 +17,9 @@ import pytest
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from roadside.cloudlink import CloudLink, CloudLinkConfig
+from tests.conftest import until
 from vicoop.cloudmodel import Event, EventKind
 from vicoop.model import GeodeticOrigin
-
-from .conftest import until
 
 VIEWER, OPERATOR, ADMIN = (
     "viewer-token-0123456789",

@@ -18,11 +18,10 @@ from cloud.ingest import TwinIngest
 from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
+from tests.conftest import until
 from vicoop import codec_cloud
 from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 from vicoop.mqtt import TOPIC_ROOT, Topic, TopicKind, parse_mqtt_url
-
-from .conftest import until
 
 # A shared broker (MQTT_URL) holds other tests' retained messages; these are this test's own.
 RSU = f"rsu-{uuid.uuid4().hex[:8]}"

@@ -13,13 +13,12 @@ from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
 from roadside.cloudlink import CloudLink, CloudLinkConfig
+from tests.conftest import KillableBroker, until
 from vicoop import codec_cloud
 from vicoop.cloudmodel import AckStatus, Command, Event, EventKind, OutboxMessage, UpsertZone
 from vicoop.model import GeodeticOrigin
 from vicoop.mqtt import Topic, TopicKind, parse_mqtt_url
 from vicoop.zones import Zone, ZoneRules
-
-from .conftest import KillableBroker, until
 
 ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
 # About 70 m x 110 m around the origin.

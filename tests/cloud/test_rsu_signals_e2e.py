@@ -13,10 +13,10 @@ from cloud.service import CloudService
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.ingest.signal import encode
+from tests.conftest import until
 from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 from vicoop.model import NS_PER_S
 
-from .conftest import until
 from .test_api import OPERATOR, call
 
 G, R = SignalColour.GREEN, SignalColour.RED

@@ -19,11 +19,10 @@ from cloud.service import CloudService
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.sources.base import FrameSource, Snapshot
-from tests.conftest import make_object
+from tests.conftest import make_object, until
 from vehicle import ObjectClass, ReconnectPolicy, RoadsideClient, Size3, VehicleReport
 from vicoop.cloudmodel import EventKind
 
-from .conftest import until
 from .test_api import OPERATOR, call
 
 LAT, LON = 50.9375, 6.9603  # the RSU's origin

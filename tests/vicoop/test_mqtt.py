@@ -1,0 +1,207 @@
+"""The kernel's MQTT contract: topics round-trip and bad ones are rejected saying why, broker URLs
+parse, the backoff policy's sequence, and one session reconnecting to a real broker that is
+killed and comes back (subscriptions restored, rejections counted, never fatal)."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import aiomqtt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import KillableBroker, until
+from vicoop.errors import CodecError
+from vicoop.mqtt import (
+    TOPIC_ROOT,
+    Backoff,
+    MqttSession,
+    MqttUrl,
+    Topic,
+    TopicKind,
+    parse_mqtt_url,
+    topic_filter,
+)
+
+rsu_ids = st.text(min_size=1, max_size=80).filter(lambda s: not set(s) & set("/+#\0"))
+
+
+@given(rsu_id=rsu_ids, kind=st.sampled_from(TopicKind))
+def test_a_topic_round_trips(rsu_id: str, kind: TopicKind) -> None:
+    topic = Topic(rsu_id, kind)
+    assert str(topic) == topic.format() == f"vicoop/v1/rsu/{rsu_id}/{kind.value}"
+    assert Topic.parse(str(topic)) == topic
+
+
+@given(text=st.text(max_size=100))
+def test_any_string_parses_or_is_rejected_as_a_codec_error(text: str) -> None:
+    try:
+        topic = Topic.parse(text)
+    except CodecError:
+        return
+    assert str(topic) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("vicoop/v2/rsu/rsu-a/status", "is not under vicoop/v1/rsu/"),
+        ("vicoop/v1/rsu", "is not under vicoop/v1/rsu/"),
+        ("vicoop/v1/rsu//status", "the RSU id is empty"),
+        ("vicoop/v1/rsu/a+b/status", "the RSU id contains '+'"),
+        ("vicoop/v1/rsu/rsu-a/gossip", "'gossip' is not a topic kind (one of status, perception"),
+        ("vicoop/v1/rsu/rsu-a", "'' is not a topic kind"),
+        ("vicoop/v1/rsu/rsu-a/status/more", "'status/more' is not a topic kind"),
+    ],
+)
+def test_a_bad_topic_is_rejected_saying_what_is_wrong(text: str, says: str) -> None:
+    with pytest.raises(CodecError, match=r"^topic ") as caught:
+        Topic.parse(text)
+    assert says in str(caught.value)
+    assert repr(text) in str(caught.value)
+
+
+@pytest.mark.parametrize("rsu_id", ["", "a/b", "#", "a+"])
+def test_a_topic_cannot_hold_an_rsu_id_that_is_not_one_level(rsu_id: str) -> None:
+    with pytest.raises(ValueError, match="an RSU id in a topic"):
+        Topic(rsu_id, TopicKind.STATUS)
+
+
+def test_topic_filters() -> None:
+    assert topic_filter() == f"{TOPIC_ROOT}/+/+"
+    assert topic_filter(kind=TopicKind.PERCEPTION) == f"{TOPIC_ROOT}/+/perception"
+    assert topic_filter("rsu-a") == f"{TOPIC_ROOT}/rsu-a/+"
+    assert topic_filter(shared_group="twins") == f"$share/twins/{TOPIC_ROOT}/+/+"
+    with pytest.raises(ValueError, match="a shared subscription group in a topic filter"):
+        topic_filter(shared_group="a/b")
+
+
+@pytest.mark.parametrize(
+    ("url", "parsed"),
+    [
+        ("mqtt://127.0.0.1:1884", MqttUrl("127.0.0.1", 1884)),
+        ("mqtt://broker.example", MqttUrl("broker.example", 1883)),
+        ("mqtt://broker:1883/", MqttUrl("broker", 1883)),
+    ],
+)
+def test_mqtt_urls_parse(url: str, parsed: MqttUrl) -> None:
+    assert parse_mqtt_url(url) == parsed
+    assert parse_mqtt_url(str(parsed)) == parsed
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://broker:1883", "scheme 'http'"),
+        ("broker:1883", "scheme 'broker'"),
+        ("mqtt://:1883", "no host"),
+        ("mqtt://broker:port", "bad port"),
+    ],
+)
+def test_a_bad_mqtt_url_is_rejected_saying_why(url: str, says: str) -> None:
+    with pytest.raises(ValueError, match="not an mqtt://host:port URL") as caught:
+        parse_mqtt_url(url)
+    assert says in str(caught.value)
+
+
+def test_the_backoff_doubles_up_to_its_maximum() -> None:
+    delays = Backoff(initial_s=0.1, factor=2.0, max_s=2.0, jitter=0.0).delays(random.Random(1))
+    assert [round(next(delays), 9) for _ in range(8)] == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0]
+
+
+def test_the_backoffs_jitter_stays_within_its_fraction() -> None:
+    plain = Backoff(jitter=0.0).delays(random.Random(1))
+    jittered = Backoff(jitter=0.2).delays(random.Random(1))
+    pairs = [(next(plain), next(jittered)) for _ in range(200)]
+    assert all(0.8 * p <= j <= 1.2 * p for p, j in pairs)
+    assert len({round(j / p, 6) for p, j in pairs}) > 100  # randomised, not a fixed factor
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"initial_s": 0.0}, {"initial_s": 3.0, "max_s": 2.0}, {"factor": 0.5}, {"jitter": 1.0}],
+)
+def test_a_backoff_that_makes_no_sense_is_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="backoff"):
+        Backoff(**kwargs)
+
+
+def test_the_base_install_does_not_import_the_mqtt_session() -> None:
+    """The vehicle library, the gRPC service, the codecs and the command line work without
+    aiomqtt: none of them imports ``vicoop.mqtt`` when imported."""
+    code = (
+        "import sys, vehicle, vehicle.testing, vicoop.serving, vicoop.codec, console.cli; "
+        "print(sorted(m for m in ('vicoop.mqtt', 'aiomqtt') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+class Received:
+    """What the session under test handed over; fails on a ``boom`` payload (a stand-in bug)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Topic, bytes]] = []
+
+    async def __call__(self, topic: Topic, payload: bytes) -> None:
+        if payload == b"boom":
+            raise RuntimeError("a bug in the handler")
+        self.messages.append((topic, payload))
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[KillableBroker]:
+    broker = KillableBroker()
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.kill()
+
+
+async def _publish(url: str, topic: str, payload: bytes) -> None:
+    broker = parse_mqtt_url(url)
+    async with aiomqtt.Client(broker.host, broker.port, identifier=uuid.uuid4().hex) as client:
+        await client.publish(topic, payload, qos=1)
+
+
+async def test_the_session_reconnects_after_the_broker_comes_back(broker: KillableBroker) -> None:
+    received = Received()
+    session = MqttSession(
+        parse_mqtt_url(broker.url),
+        f"session-{uuid.uuid4().hex[:8]}",
+        subscribe=[topic_filter()],
+        on_message=received,
+        backoff=Backoff(initial_s=0.05, max_s=0.2),
+    )
+    status = Topic("rsu-a", TopicKind.STATUS)
+    await session.start()
+    try:
+        await until(session.connected.is_set, "the session connected")
+        await _publish(broker.url, str(status), b"first")
+        await until(lambda: len(received.messages) == 1, "the first message handed over")
+
+        # Rejections and a failing handler are counted, and the session keeps going.
+        await _publish(broker.url, f"{TOPIC_ROOT}/rsu-a/gossip", b"?")
+        await _publish(broker.url, str(status), b"boom")
+        await until(lambda: session.stats.malformed == 1, "the unknown kind counted")
+        await until(lambda: session.stats.handler_errors == 1, "the handler's bug counted")
+
+        await broker.kill()
+        await until(lambda: not session.connected.is_set(), "the session saw the broker go")
+        with pytest.raises(aiomqtt.MqttError, match="not connected"):
+            await session.publish(status, b"nowhere")
+        await broker.start()
+        await until(lambda: session.stats.connections == 2, "the session connected again")
+        await session.publish(status, b"second", qos=1)  # subscribed again, too
+        await until(lambda: len(received.messages) == 2, "a message after the reconnection")
+    finally:
+        await session.stop()
+    assert received.messages == [(status, b"first"), (status, b"second")]
+    assert session.stats.messages == 4
+    assert not session.stats.connected

@@ -8,13 +8,12 @@ import contextlib
 import signal
 
 from cloud.config import CloudConfig
+from cloud.service import CloudService  # at import: without the cloud extra, --help says so
 from vicoop import config as config_io
 from vicoop.heap import freeze_startup_heap
 
 
 async def serve(config: CloudConfig) -> None:
-    from cloud.service import CloudService
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 
+# At import, so that without its extras this module fails to import and ``vicoop --help`` says
+# which extra the benchmarks need.
+from console.bench import cloud, stream, tracking
+
 
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from console.bench import cloud, stream, tracking
-
     bench = roles.add_parser("bench", help="benchmarks (JSON on stdout)")
     benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     stream.add_parser(benches)

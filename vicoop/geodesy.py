@@ -47,6 +47,7 @@ Array = npt.NDArray[np.float64]
 
 _WGS84_A_M = 6_378_137.0
 _WGS84_E2 = 6.694_379_990_14e-3
+_DEG_PER_RAD = 180.0 / math.pi
 
 
 def _rows(points: npt.ArrayLike, columns: int) -> Array:
@@ -139,12 +140,27 @@ class TangentPlane:
     north_m_per_rad: float
     east_m_per_rad: float
 
+    @classmethod
+    def at(cls, origin: GeodeticOrigin) -> TangentPlane:
+        """The tangent plane at ``origin`` (``tangent_plane`` caches it for sites' origins)."""
+        phi = math.radians(origin.latitude_deg)
+        w = 1.0 - _WGS84_E2 * math.sin(phi) ** 2
+        meridian = _WGS84_A_M * (1.0 - _WGS84_E2) / w**1.5
+        prime_vertical = _WGS84_A_M / math.sqrt(w)
+        return cls(
+            origin,
+            meridian + origin.altitude_m,
+            (prime_vertical + origin.altitude_m) * math.cos(phi),
+        )
+
     def to_lat_lon(self, east_m: npt.ArrayLike, north_m: npt.ArrayLike) -> tuple[Array, Array]:
         """Latitude and longitude (degrees) of points ``east_m``, ``north_m`` metres (arrays of
         one shape) from the origin."""
-        lat = self.origin.latitude_deg + np.degrees(np.asarray(north_m) / self.north_m_per_rad)
-        lon = self.origin.longitude_deg + np.degrees(np.asarray(east_m) / self.east_m_per_rad)
-        return np.asarray(lat, dtype=np.float64), _wrap_deg(lon)
+        north = np.asarray(north_m, dtype=np.float64)
+        east = np.asarray(east_m, dtype=np.float64)
+        lat: Array = self.origin.latitude_deg + north * (_DEG_PER_RAD / self.north_m_per_rad)
+        lon = self.origin.longitude_deg + east * (_DEG_PER_RAD / self.east_m_per_rad)
+        return lat, _wrap_deg(lon)
 
     def to_east_north(
         self, latitude_deg: npt.ArrayLike, longitude_deg: npt.ArrayLike
@@ -153,8 +169,8 @@ class TangentPlane:
         ``longitude_deg`` (degrees, arrays of one shape)."""
         dlat = np.asarray(latitude_deg, dtype=np.float64) - self.origin.latitude_deg
         dlon = _wrap_deg(np.asarray(longitude_deg, dtype=np.float64) - self.origin.longitude_deg)
-        east: Array = np.radians(dlon) * self.east_m_per_rad
-        north: Array = np.radians(dlat) * self.north_m_per_rad
+        east: Array = dlon * (self.east_m_per_rad / _DEG_PER_RAD)
+        north: Array = dlat * (self.north_m_per_rad / _DEG_PER_RAD)
         return east, north
 
 
@@ -166,11 +182,6 @@ def _wrap_deg(deg: npt.ArrayLike) -> Array:
 
 @functools.lru_cache(maxsize=4096)
 def tangent_plane(origin: GeodeticOrigin) -> TangentPlane:
-    """The first-order conversion about ``origin`` (cached: sites keep their origins)."""
-    phi = math.radians(origin.latitude_deg)
-    w = 1.0 - _WGS84_E2 * math.sin(phi) ** 2
-    meridian = _WGS84_A_M * (1.0 - _WGS84_E2) / w**1.5
-    prime_vertical = _WGS84_A_M / math.sqrt(w)
-    return TangentPlane(
-        origin, meridian + origin.altitude_m, (prime_vertical + origin.altitude_m) * math.cos(phi)
-    )
+    """``TangentPlane.at(origin)``, cached: sites keep their origins, and the twin converts with
+    the same few on every summary."""
+    return TangentPlane.at(origin)

@@ -12,11 +12,11 @@ Arrays are numpy float64 with one point per row: (M, 3) ``[lat, lon, alt]`` or `
 Two kinds of conversion:
 
 - exact (``geodetic_to_enu``, ``enu_to_geodetic``, ``enu_to_enu``): through ECEF with
-  ``pymap3d``, correct to float precision at any distance; a few microseconds per point;
+  ``pymap3d``, to well under a millimetre at any distance; about 0.4 ms for 50 points;
 - first order (``tangent_plane(origin).to_lat_lon`` / ``.to_east_north``): latitude and longitude
   change linearly with north and east, with the ellipsoid's radii of curvature at the origin.
-  A few microseconds per call whatever the number of points, for the hot paths (the cloud twin
-  converts every summary's objects). Its error grows as ``d**2 * |tan(lat0)| / (sqrt(3) * R)``
+  About 15 us for 50 points, for the hot paths (the cloud twin converts every summary's
+  objects). Its error grows as ``d**2 * |tan(lat0)| / (sqrt(3) * R)``
   at a distance ``d`` from the origin (bound and derivation in ``TangentPlane``): 2.7 cm at 500 m
   and 11 cm at 1 km at latitude 50 degrees. Use the exact functions beyond a few km, near the
   poles, or where a centimetre matters.

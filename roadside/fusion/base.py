@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from vicoop.model import NS_PER_S, DetectedObject, ObjectClass, SensorKind, Size3, Vec3
+from vicoop.model import DetectedObject, ObjectClass, SensorKind, Size3, Vec3
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -258,10 +258,3 @@ class Tracker(abc.ABC):
     @abc.abstractmethod
     def predict(self, now_ns: int) -> TrackEstimates:
         """The confirmed tracks predicted to ``now_ns``, without changing the tracker."""
-
-
-def seconds(ns: int | IntArray) -> float | FloatArray:
-    """Nanoseconds to seconds."""
-    return (
-        np.asarray(ns, dtype=np.float64) / NS_PER_S if isinstance(ns, np.ndarray) else ns / NS_PER_S
-    )

@@ -28,8 +28,13 @@ class TrackerConfig(StrictModel):
     )
     # Mean time the target keeps one motion model, seconds (sets the IMM's switching rate).
     mean_sojourn_s: float = Field(default=3.0, gt=0, le=3600)
-    # Association algorithm by registry name.
+    # The tracker's parts by registry name: association, measurement model, class belief,
+    # track management (confirmation and deletion) and track initiation.
     associator: Literal["hungarian"] = "hungarian"
+    measurement_model: Literal["extended-object"] = "extended-object"
+    class_belief: Literal["confusion"] = "confusion"
+    manager: Literal["m-of-n"] = "m-of-n"
+    initiator: Literal["single-point"] = "single-point"
     # Share of true measurements inside the Mahalanobis gate.
     gate_probability: float = Field(default=0.999, gt=0, lt=1)
     # A tentative track is confirmed with confirm_m hits in its last confirm_n opportunities

@@ -161,8 +161,8 @@ async def run_demo(
             if isinstance(res, Exception):
                 raise res
         print(
-            f"demo stopped: {result['frames_received']} frames scored against SUMO: MOTA {result['mota']}, "
-            f"position RMSE {result['position_rmse_m']} m, latency p99 {result['latency_ms']['p99']} ms",
+            f"demo stopped: {result.frames_received} frames scored against SUMO: MOTA {result.mota}, "
+            f"position RMSE {result.position_rmse_m} m, latency p99 {result.latency_ms.p99} ms",
             file=out,
         )
 

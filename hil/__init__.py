@@ -4,8 +4,9 @@
 real RSU daemons through their real inputs (VRAD radar and JSON camera datagrams over UDP) from a
 SUMO scenario, subscribes as vehicle clients over gRPC and scores what they receive against
 SUMO's ground truth. Pure cores: ``hil.sensors`` (sensor models), ``hil.scoring``, ``hil.faults``
-(outcome checks), ``hil.site``; adapters: ``hil.sumo``, ``hil.participants``, ``hil.links``,
-``hil.rig``.
+(outcome checks), ``hil.site``, ``hil.ports``, ``hil.result`` (the typed result and its JSON);
+adapters: ``hil.sumo``, ``hil.rsu`` (the RSU under test), ``hil.participants``, ``hil.links``,
+``hil.barrier`` (lock-step), ``hil.rig``.
 """
 
 from __future__ import annotations

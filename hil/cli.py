@@ -123,21 +123,20 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         match_m=args.match_m,
         workdir=workdir,
+        site_file=site_path,
     )
     result = asyncio.run(Rig(options).run())
-    result["site_file"] = str(site_path)
-    report_data = result.pop("_report")
-    text = json.dumps(result, indent=2)
+    text = json.dumps(result.to_json(), indent=2)
     if out_json is not None:
         out_json.write_text(text + "\n", encoding="utf-8")
     else:
         print(text)
     if args.report:
-        write_report(Path(args.report), result, report_data)
-    failed = [name for name, f in result["faults"].items() if not f.get("passed")]
+        write_report(Path(args.report), result)
+    failed = result.failed_faults
     print(
-        f"hil: {result['mode']} {result['duration_s']:g} s: MOTA {result['mota']}, IDF1 {result['idf1']}, "
-        f"HOTA {result['hota']}, latency p99 {result['latency_ms']['p99']} ms, frames lost {result['frames_lost']}"
+        f"hil: {result.mode} {result.duration_s:g} s: MOTA {result.mota}, IDF1 {result.idf1}, "
+        f"HOTA {result.hota}, latency p99 {result.latency_ms.p99} ms, frames lost {result.frames_lost}"
         + (
             f", faults failed: {', '.join(failed)}"
             if failed

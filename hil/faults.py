@@ -2,17 +2,19 @@
 the rig expects of the stack, checked against what the vehicles received.
 
 A fault is active over a window of the run (seconds since its start); ``begin``/``end`` act on
-the rig through ``FaultTarget`` and ``check`` reads the ``Evidence``. Faults are chosen by name
-from ``REGISTRY`` (``--faults radar_silent,rsu_restart`` or ``all``).
+the rig through ``FaultTarget`` and ``check`` reads the ``Evidence``; ``report`` gives the typed
+``FaultReport``. Faults are chosen by name from ``REGISTRY`` (``--faults radar_silent,rsu_restart``
+or ``all``); after that the rig asks what a fault is by its type (``SensorSilent``,
+``VehicleLinkFault``, ``StalledClient``), never by its name.
 """
 
 from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -87,6 +89,31 @@ class Evidence:
         return float(np.median(lat)) if lat else math.nan
 
 
+@dataclass(frozen=True)
+class FaultReport:
+    """A fault's outcome: its window (s since the run's start), the outcome the rig expected,
+    whether the stack met it, the figures checked and, for a check that could not be evaluated,
+    why (then it did not pass)."""
+
+    start_s: float
+    duration_s: float
+    expected: str
+    passed: bool
+    figures: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object: the window, ``expected``, ``passed``, the figures, ``error``."""
+        out = {
+            "start_s": self.start_s,
+            "duration_s": self.duration_s,
+            "expected": self.expected,
+            "passed": self.passed,
+            **self.figures,
+        }
+        return out if self.error is None else out | {"error": self.error}
+
+
 def _round(v: float) -> float | None:
     return None if v is None or not math.isfinite(v) else round(float(v), 4)
 
@@ -94,10 +121,10 @@ def _round(v: float) -> float | None:
 class Fault(abc.ABC):
     """One fault: ``duration_s`` long from ``start_s`` (set by the schedule)."""
 
-    name: str = ""
-    default_duration_s: float = 6.0
+    name: ClassVar[str] = ""
+    default_duration_s: ClassVar[float] = 6.0
     # How long after the window the stack gets to recover before the next fault.
-    recovery_s: float = 6.0
+    recovery_s: ClassVar[float] = 6.0
 
     def __init__(self, duration_s: float | None = None) -> None:
         self.duration_s = duration_s or self.default_duration_s
@@ -121,21 +148,27 @@ class Fault(abc.ABC):
     def check(self, ev: Evidence) -> dict[str, Any]:
         """``{"passed": bool, ...figures}``."""
 
-    def report(self, ev: Evidence) -> dict[str, Any]:
-        out = {
-            "start_s": round(self.start_s, 3),
-            "duration_s": self.duration_s,
-            "expected": self.expectation,
-        }
+    def report(self, ev: Evidence) -> FaultReport:
+        """The outcome of ``check`` on ``ev``, with the fault's window."""
+        start_s, expected = round(self.start_s, 3), self.expectation
         try:
-            out.update(self.check(ev))
+            figures = self.check(ev)
         except Exception as exc:  # a check that cannot be evaluated fails, and says why
-            out.update(passed=False, error=f"{type(exc).__name__}: {exc}")
-        return out
+            error = f"{type(exc).__name__}: {exc}"
+            return FaultReport(start_s, self.duration_s, expected, False, error=error)
+        passed = bool(figures.pop("passed"))
+        return FaultReport(start_s, self.duration_s, expected, passed, figures)
 
 
-class _SensorSilent(Fault):
-    kind = SensorKind.RADAR
+class SensorSilent(Fault):
+    """Every sensor of one ``kind`` stops (the base of ``RadarSilent`` and ``CameraSilent``)."""
+
+    kind: ClassVar[SensorKind] = SensorKind.RADAR
+
+    @property
+    def other(self) -> SensorKind:
+        """The kind of sensor the tracks continue from."""
+        return SensorKind.CAMERA if self.kind is SensorKind.RADAR else SensorKind.RADAR
 
     def begin(self, rig: FaultTarget) -> None:
         rig.set_sensor_silent(self.kind, True)
@@ -147,10 +180,11 @@ class _SensorSilent(Fault):
         settled = self.start_s + ev.silent_after_s + 0.5
         rows = ev.health_in(settled, self.end_s)
         silent = [
-            all(h == SensorHealth.SILENT for k, h in r[2].values() if k == self.kind) for r in rows
+            all(h is SensorHealth.SILENT for k, h in r[2].values() if k is self.kind) for r in rows
         ]
         others_alive = [
-            any(h != SensorHealth.SILENT for k, h in r[2].values() if k != self.kind) for r in rows
+            any(h is not SensorHealth.SILENT for k, h in r[2].values() if k is not self.kind)
+            for r in rows
         ]
         share_silent = float(np.mean(silent)) if rows else 0.0
         before = ev.objects_in(self.start_s - 10.0, self.start_s)
@@ -158,7 +192,7 @@ class _SensorSilent(Fault):
         # Tracks continue from the other sensors: the road users inside their coverage stay
         # tracked (recall there at least 0.8 of before). Without that timeline, the object count
         # must stay at half of before.
-        other = SensorKind.CAMERA if self.kind is SensorKind.RADAR else SensorKind.RADAR
+        other = self.other
         seen_by_others = ev.coverage_timelines.get(other)
         recall_before = recall_during = math.nan
         if seen_by_others:
@@ -174,7 +208,7 @@ class _SensorSilent(Fault):
         back = [
             r[0]
             for r in ev.health_in(self.end_s, self.end_s + self.recovery_s)
-            if all(h == SensorHealth.OK for k, h in r[2].values() if k == self.kind)
+            if all(h is SensorHealth.OK for k, h in r[2].values() if k is self.kind)
         ]
         recovered_after = back[0] - self.end_s if back else math.nan
         passed = (
@@ -195,14 +229,14 @@ class _SensorSilent(Fault):
         }
 
 
-class RadarSilent(_SensorSilent):
+class RadarSilent(SensorSilent):
     """Every radar stops: frames report the radars SILENT, tracks continue from the cameras (recall inside their coverage at least 0.8 of before), and the radars are OK again within 3 s."""
 
     name = "radar_silent"
     kind = SensorKind.RADAR
 
 
-class CameraSilent(_SensorSilent):
+class CameraSilent(SensorSilent):
     """Every camera stops: frames report the cameras SILENT, tracks continue from the radars (recall inside their coverage at least 0.8 of before), and the cameras are OK again within 3 s."""
 
     name = "camera_silent"
@@ -273,7 +307,7 @@ class UdpLossReorder(Fault):
             1
             for r in ev.health_in(self.start_s, self.end_s)
             for _, h in r[2].values()
-            if h == SensorHealth.SILENT
+            if h is SensorHealth.SILENT
         )
         ok = not _known(before) or (_known(during) and during >= min(0.8 * before, 0.75))
         return {
@@ -285,7 +319,11 @@ class UdpLossReorder(Fault):
         }
 
 
-class VehicleLinkDelay(Fault):
+class VehicleLinkFault(Fault):
+    """A fault of the RSU -> vehicles link: the rig puts a ``TcpProxy`` on that link for it."""
+
+
+class VehicleLinkDelay(VehicleLinkFault):
     """RSU -> vehicles delayed 50 ms: the vehicles' latency p50 rises by at least 40 ms during it and is back within 10 ms of before afterwards; no frame lost."""
 
     name = "vehicle_link_delay"
@@ -316,7 +354,7 @@ class VehicleLinkDelay(Fault):
         }
 
 
-class VehicleLinkLoss(Fault):
+class VehicleLinkLoss(VehicleLinkFault):
     """RSU -> vehicles link down 3 s: every vehicle client reconnects and receives frames again within 5 s of the link coming back."""
 
     name = "vehicle_link_loss"
@@ -401,7 +439,7 @@ def _after(p: ProbeRecord, t_s: float) -> float:
     return math.inf if first is None else first - t_s
 
 
-REGISTRY: dict[str, Callable[[], Fault]] = {
+REGISTRY: dict[str, type[Fault]] = {
     f.name: f
     for f in (
         RadarSilent,

@@ -1,5 +1,5 @@
-"""The rig's async adapters: the RSU (in this process, as a process, or elsewhere), the sensor
-feed over UDP, and the vehicle clients that record what they receive."""
+"""The rig's async adapters: the sensor feed over UDP and the vehicle clients that record what
+they receive (the RSU's are in ``hil.rsu``)."""
 
 from __future__ import annotations
 
@@ -7,197 +7,26 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import os
-import random
-import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hil.errors import HilError
 from hil.faults import ProbeRecord
 from hil.links import LossyLink
+from hil.rsu import Clock
 from hil.scoring import ReceivedFrame
 from hil.sensors import CameraModel, measure_camera, measure_radar
-from hil.site import SiteRsu, rsu_yaml
+from hil.site import SiteRsu
 from hil.truth import GroundTruth
-from roadside.config import RsuConfig
-from roadside.daemon import RoadsideDaemon
 from roadside.ingest import camera as camera_format
 from roadside.ingest import udp_radar
-from roadside.sources.fused import SensorFusion
 from vehicle import ReconnectPolicy, RoadsideClient
 from vicoop.model import NS_PER_S, SensorHealth, SensorKind
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], int]
-
-
-# Ports the rig hands out come from below Linux's ephemeral range (32768-60999): a port the
-# kernel gave for port 0 can be given again, to the next request or to any socket that sends
-# before binding (the rig's own UDP sender, a client's connection), before the RSU binds it.
-_PORTS = range(20_000, 32_000)
-_handed_out: set[int] = set()
-_pick = random.Random()
-
-
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    """A loopback port of ``kind`` that is free now and that this process has not handed out
-    before (so many RSUs' sensor inputs and servers never collide)."""
-    for _ in range(1000):
-        port = _pick.choice(_PORTS)
-        if port in _handed_out:
-            continue
-        with socket.socket(socket.AF_INET, kind) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
-    raise HilError(f"no free loopback port in {_PORTS.start}-{_PORTS.stop - 1}")
-
-
-# -- the RSU ----------------------------------------------------------------------------------
-
-
-class InProcessRsu:
-    """The real RSU daemon in this process; ``stepped`` for lock-step (the rig publishes)."""
-
-    def __init__(self, config: RsuConfig, clock: Clock, stepped: bool) -> None:
-        self.config = config
-        self.clock = clock
-        self.stepped = stepped
-        self.daemon: RoadsideDaemon | None = None
-
-    @property
-    def target(self) -> str:
-        return f"{self.config.server.host}:{self.config.server.port}"
-
-    @property
-    def running(self) -> bool:
-        return self.daemon is not None
-
-    async def start(self) -> None:
-        self.daemon = RoadsideDaemon(self.config, clock=self.clock, stepped=self.stepped)
-        await self.daemon.start()
-
-    async def stop(self) -> None:
-        if self.daemon is not None:
-            daemon, self.daemon = self.daemon, None
-            await daemon.stop()
-
-    def datagrams_handled(self) -> int:
-        """Datagrams the daemon took: its sensor inputs' and its signal input's."""
-        if self.daemon is None:
-            return 0
-        n = 0
-        if isinstance(self.daemon.source, SensorFusion):
-            n += sum(
-                s.accepted + s.rejected_total for s in self.daemon.source.ingest_stats().values()
-            )
-        if self.daemon.signal_input is not None:
-            n += self.daemon.signal_input.stats.accepted
-            n += self.daemon.signal_input.stats.rejected_total
-        return n
-
-
-class ProcessRsu:
-    """The real RSU as its own process: ``vicoop rsu run --config FILE``."""
-
-    def __init__(self, config: RsuConfig, workdir: Path) -> None:
-        self.config = config
-        self.path = workdir / f"{config.rsu_id}.rsu.yaml"
-        self.path.write_text(rsu_yaml(config), encoding="utf-8")
-        self.log_path = workdir / f"{config.rsu_id}.rsu.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def target(self) -> str:
-        return f"{self.config.server.host}:{self.config.server.port}"
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None
-
-    async def start(self) -> None:
-        log_file = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: ASYNC220 (starting it does not block; waiting is in a thread)
-            [sys.executable, "-m", "console.cli", "rsu", "run", "--config", str(self.path)],
-            stdout=log_file,
-            stderr=log_file,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        log_file.close()
-        self.starts += 1
-        proc = self.proc
-        async with RoadsideClient(self.target) as client:
-            site = asyncio.ensure_future(client.site(timeout_s=60.0))
-            while not site.done():
-                await asyncio.wait({site}, timeout=0.2)
-                if not site.done() and proc.poll() is not None:
-                    site.cancel()
-                    with contextlib.suppress(BaseException):
-                        await site
-                    raise HilError(self._exited(proc.returncode))
-            try:
-                site.result()
-            except Exception as exc:
-                raise HilError(
-                    f"the RSU {self.config.rsu_id} did not answer on {self.target} within 60 s "
-                    f"({exc.__class__.__name__}); its log: {self.log_path}"
-                ) from None
-
-    def _exited(self, code: int) -> str:
-        lines = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        last = lines[-1] if lines else "(nothing logged)"
-        return (
-            f"the RSU {self.config.rsu_id} exited at start with status {code}: {last} "
-            f"(its log: {self.log_path})"
-        )
-
-    async def stop(self) -> None:
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(proc.wait, 15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            await asyncio.to_thread(proc.wait)
-
-    def datagrams_handled(self) -> int:
-        return 0
-
-
-class ExternalRsu:
-    """An RSU already running elsewhere (``--rsu HOST:PORT``): the rig cannot stop or start it."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.running = True
-
-    async def start(self) -> None:
-        async with RoadsideClient(self.target) as client:
-            await client.site(timeout_s=30.0)
-
-    async def stop(self) -> None:
-        return None
-
-    def datagrams_handled(self) -> int:
-        return 0
-
-
-RsuHandle = InProcessRsu | ProcessRsu | ExternalRsu
 
 
 # -- sensors ----------------------------------------------------------------------------------

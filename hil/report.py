@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from hil.result import MapData, Percentiles, RunResult
 
 W, H, PAD = 640, 220, 40
 
@@ -21,7 +24,7 @@ def _fmt(v: Any) -> str:
     return "—" if v is None else (f"{v:.4g}" if isinstance(v, float) else html.escape(str(v)))
 
 
-def latency_histogram(latencies_ms: list[float]) -> str:
+def latency_histogram(latencies_ms: Sequence[float]) -> str:
     if not latencies_ms:
         return "<p>no frames received</p>"
     a = np.asarray(latencies_ms)
@@ -50,8 +53,8 @@ def latency_histogram(latencies_ms: list[float]) -> str:
     )
 
 
-def track_map(data: dict[str, Any], size: int = 560) -> str:
-    pts = [p for line in data.get("truth", []) + data.get("tracks", []) for p in line]
+def track_map(data: MapData, size: int = 560) -> str:
+    pts = [p for line in [*data.truth, *data.tracks] for p in line]
     if not pts:
         return "<p>nothing to draw</p>"
     xy = np.asarray(pts, dtype=float)
@@ -63,14 +66,14 @@ def track_map(data: dict[str, Any], size: int = 560) -> str:
     def sy(y: float) -> float:
         return size / 2 - y / span * size / 2
 
-    def path(line: list[list[float]], colour: str, width: float, dash: str = "") -> str:
+    def path(line: Sequence[tuple[float, float]], colour: str, width: float, dash: str = "") -> str:
         d = " ".join(
             f"{'M' if i == 0 else 'L'}{sx(p[0]):.1f},{sy(p[1]):.1f}" for i, p in enumerate(line)
         )
         return f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}" stroke-opacity="0.8" {dash}/>'
 
     parts = []
-    for kind, x, y, yaw, half, reach in data.get("sensors", []):
+    for kind, x, y, yaw, half, reach in data.sensors:
         a0, a1 = yaw - half, yaw + half
         r = min(reach, span * 1.5)
         colour = "#e8d9a8" if kind == "radar" else "#bcd9c4"
@@ -79,7 +82,7 @@ def track_map(data: dict[str, Any], size: int = 560) -> str:
             f'A{r / span * size / 2:.1f},{r / span * size / 2:.1f} 0 0 0 {sx(x + r * math.cos(a1)):.1f},{sy(y + r * math.sin(a1)):.1f} Z" '
             f'fill="{colour}" fill-opacity="0.25" stroke="none"/>'
         )
-    parts += [path(line, "#999", 3.0) for line in data.get("truth", []) if len(line) > 1]
+    parts += [path(line, "#999", 3.0) for line in data.truth if len(line) > 1]
     palette = [
         "#d62728",
         "#1f77b4",
@@ -92,10 +95,10 @@ def track_map(data: dict[str, Any], size: int = 560) -> str:
     ]
     parts += [
         path(line, palette[i % len(palette)], 1.2)
-        for i, line in enumerate(data.get("tracks", []))
+        for i, line in enumerate(data.tracks)
         if len(line) > 1
     ]
-    for kind, x, y, *_ in data.get("sensors", []):
+    for kind, x, y, *_ in data.sensors:
         parts.append(
             f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="{"#a60" if kind == "radar" else "#262"}"><title>{kind}</title></circle>'
         )
@@ -107,9 +110,9 @@ def track_map(data: dict[str, Any], size: int = 560) -> str:
 
 
 def timeline_chart(
-    timeline: list[list[float]],
-    windows: list[tuple[str, float, float]],
-    latency: list[tuple[float, float]] | None = None,
+    timeline: Sequence[tuple[float, int, int, int, int, int]],
+    windows: Sequence[tuple[str, float, float]],
+    latency: Sequence[tuple[float, float]] = (),
 ) -> str:
     if not timeline:
         return "<p>no ground truth scored</p>"
@@ -143,8 +146,8 @@ def timeline_chart(
         f'<text x="{x(v):.1f}" y="{H - PAD + 15}" font-size="11" text-anchor="middle">{v:.0f}</text>'
         for v in np.linspace(0, t_max, 6)
     )
-    lat_top = max((v for _, v in latency or []), default=1.0) or 1.0
-    line3 = " ".join(f"{x(t):.1f},{y(v, 0, lat_top):.1f}" for t, v in latency or [] if t <= t_max)
+    lat_top = max((v for _, v in latency), default=1.0) or 1.0
+    line3 = " ".join(f"{x(t):.1f},{y(v, 0, lat_top):.1f}" for t, v in latency if t <= t_max)
     return (
         f'<svg width="{W}" height="{H + 16}" viewBox="0 0 {W} {H + 16}">{shade}'
         f'<polyline points="{line2}" fill="none" stroke="#bbb" stroke-width="1"/>'
@@ -156,64 +159,58 @@ def timeline_chart(
     )
 
 
-def write_report(path: Path, result: dict[str, Any], data: dict[str, Any]) -> None:
-    """Write the report of ``result`` (the run's JSON) with its ``data`` (series for the charts)."""
-    lat = result.get("latency_ms", {})
-    clean = result.get("latency_ms_outside_faults") or {}
-    sensed = result.get("measurement_to_vehicle_ms") or {}
+def _p(p: Percentiles, *which: str) -> str:
+    return " / ".join(_fmt(getattr(p, w)) for w in which)
+
+
+def write_report(path: Path, result: RunResult) -> None:
+    """Write the report of ``result`` (the run, with its series for the charts)."""
     head = [
-        ("MOTA", result.get("mota")),
-        ("IDF1", result.get("idf1")),
-        ("HOTA", result.get("hota")),
-        ("position RMSE, m", result.get("position_rmse_m")),
-        ("velocity RMSE, m/s", result.get("velocity_rmse_mps")),
-        (
-            "latency p50 / p99 / max, ms",
-            f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p99'))} / {_fmt(lat.get('max'))}",
-        ),
+        ("MOTA", result.mota),
+        ("IDF1", result.idf1),
+        ("HOTA", result.hota),
+        ("position RMSE, m", result.position_rmse_m),
+        ("velocity RMSE, m/s", result.velocity_rmse_mps),
+        ("latency p50 / p99 / max, ms", _p(result.latency_ms, "p50", "p99", "max")),
         (
             "latency outside faults p50 / p99 / max, ms",
-            f"{_fmt(clean.get('p50'))} / {_fmt(clean.get('p99'))} / {_fmt(clean.get('max'))}",
+            _p(result.latency_ms_outside_faults, "p50", "p99", "max"),
         ),
-        (
-            "measurement → vehicle p50 / p99, ms",
-            f"{_fmt(sensed.get('p50'))} / {_fmt(sensed.get('p99'))}",
-        ),
+        ("measurement → vehicle p50 / p99, ms", _p(result.measurement_to_vehicle_ms, "p50", "p99")),
         (
             "frames lost (outside faults)",
-            f"{result.get('frames_lost')} ({result.get('frames_lost_outside_faults')})",
+            f"{result.frames_lost} ({result.frames_lost_outside_faults})",
         ),
-        ("MOTA outside faults", result.get("mota_outside_faults")),
+        ("MOTA outside faults", result.mota_outside_faults),
         (
             "mode, duration",
-            f"{result.get('mode')}, {result.get('duration_s')} s, {result.get('vehicle_clients')} vehicle clients",
+            f"{result.mode}, {result.duration_s} s, {result.vehicle_clients} vehicle clients",
         ),
     ]
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in head)
     faults = (
         "".join(
-            f'<tr><td>{html.escape(name)}</td><td style="color:{"#2a2" if f.get("passed") else "#c22"}">{"passed" if f.get("passed") else "FAILED"}</td>'
-            f"<td>{html.escape(str(f.get('expected', '')))}</td><td><small>{html.escape(', '.join(f'{k}={v}' for k, v in f.items() if k not in ('passed', 'expected')))}</small></td></tr>"
-            for name, f in result.get("faults", {}).items()
+            f'<tr><td>{html.escape(name)}</td><td style="color:{"#2a2" if f.passed else "#c22"}">{"passed" if f.passed else "FAILED"}</td>'
+            f"<td>{html.escape(f.expected)}</td><td><small>{html.escape(', '.join(f'{k}={v}' for k, v in f.to_json().items() if k not in ('passed', 'expected')))}</small></td></tr>"
+            for name, f in result.faults.items()
         )
         or "<tr><td colspan=4>no faults injected</td></tr>"
     )
     sensors = ""
-    for rsu_id, r in result.get("rsus", {}).items():
-        for sid, s in r.get("sensors", {}).items():
-            if sid == "udp_link":
-                continue
-            share = ", ".join(f"{k} {v:.1%}" for k, v in s.get("health_share", {}).items())
-            sensors += f"<tr><td>{html.escape(rsu_id)}</td><td>{html.escape(sid)}</td><td>{s['datagrams_sent']}</td><td>{share}</td></tr>"
+    for rsu_id, r in result.rsus.items():
+        for sid, s in r.sensors.items():
+            share = ", ".join(f"{k} {v:.1%}" for k, v in s.health_share.items())
+            sensors += f"<tr><td>{html.escape(rsu_id)}</td><td>{html.escape(sid)}</td><td>{s.datagrams_sent}</td><td>{share}</td></tr>"
+    data = result.report
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>vicoop HIL report</title>
 <style>body{{font-family:sans-serif;margin:24px;color:#222}} table{{border-collapse:collapse;margin:8px 0 20px}}
 td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}} h2{{margin-top:28px}}</style></head><body>
-<h1>vicoop HIL run</h1><p>{html.escape(str(result.get("scenario")))}</p>
+<h1>vicoop HIL run</h1><p>{html.escape(result.scenario)}</p>
 <table>{rows}</table>
 <h2>Faults</h2><table><tr><th>fault</th><th>outcome</th><th>expected</th><th>figures</th></tr>{faults}</table>
-<h2>Latency (received - valid_at)</h2>{latency_histogram(data.get("latencies_ms", []))}
-<h2>Tracks against ground truth</h2>{track_map(data.get("map", {}))}
-<h2>Over time</h2>{timeline_chart(data.get("timeline", []), data.get("fault_windows", []), data.get("latency_timeline"))}
+<h2>Latency (received - valid_at)</h2>{latency_histogram(data.latencies_ms)}
+<h2>Tracks against ground truth</h2>{track_map(data.map)}
+<h2>Over time</h2>{timeline_chart(data.timeline, data.fault_windows, data.latency_timeline)}
 <h2>Sensors</h2><table><tr><th>RSU</th><th>sensor</th><th>datagrams sent</th><th>health in received frames</th></tr>{sensors}</table>
 </body></html>"""
     path.write_text(page, encoding="utf-8")

@@ -26,7 +26,6 @@ import contextlib
 import functools
 import logging
 import math
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,24 +34,40 @@ from typing import Any
 
 import numpy as np
 
+from hil.barrier import LockstepBarrier
 from hil.errors import HilError
-from hil.faults import Evidence, Fault, make_faults, schedule
+from hil.faults import (
+    Evidence,
+    Fault,
+    SensorSilent,
+    StalledClient,
+    VehicleLinkFault,
+    make_faults,
+    schedule,
+)
 from hil.geo import NetToEnu
 from hil.links import TcpProxy
 from hil.participants import (
-    ExternalRsu,
-    InProcessRsu,
     Probe,
     ProbeData,
     ProbeSpec,
-    ProcessRsu,
-    RsuHandle,
     SensorFeed,
     UdpSender,
     VehicleProcess,
-    free_port,
 )
-from hil.scoring import TrackingScore, percentiles_ms, score
+from hil.ports import rsu_config
+from hil.result import (
+    LatencySplit,
+    MapData,
+    Percentiles,
+    ReportSeries,
+    RsuResult,
+    RunResult,
+    SensorFigures,
+    UdpLinkFigures,
+)
+from hil.rsu import RsuHandle, RsuLaunch, choose_mode
+from hil.scoring import TrackingScore, score
 from hil.signals import JunctionSignals
 from hil.site import Site, SiteRsu
 from hil.sumo import SumoSim
@@ -79,7 +94,8 @@ class RigOptions:
     realtime: bool = False
     faults: tuple[str, ...] = ()
     clients: int = 10
-    # "process" (real time default), "inprocess" (lock-step, and the demo), "external" (--rsu).
+    # A name in hil.rsu.MODES: "process" (real time default), "inprocess" (lock-step, and the
+    # demo), "external" (--rsu HOST:PORT, given as rsu_target); "auto" picks one of these.
     rsu_mode: str = "auto"
     rsu_target: str | None = None
     # Simulated seconds SUMO runs before the rig starts, so traffic is flowing.
@@ -87,6 +103,8 @@ class RigOptions:
     seed: int = 1
     match_m: float = 2.0
     workdir: Path = field(default_factory=lambda: Path("."))
+    # The site file the site was read from (or generated into), for the result.
+    site_file: Path | None = None
 
 
 @dataclass
@@ -99,7 +117,6 @@ class _RsuRun:
     history: TruthHistory = field(default_factory=TruthHistory)
     proxy: TcpProxy | None = None
     probes: list[Probe | ProbeData] = field(default_factory=list)
-    published: int = 0
     # The junction's traffic lights, sent to the RSU's signal input on signal_port (None: the
     # RSU takes no controller states, or the junction has no traffic light).
     signals: JunctionSignals | None = None
@@ -131,32 +148,26 @@ class _RsuRun:
 
 
 class Rig:
-    """One run of a scenario; ``await Rig(options).run()`` returns the result (the JSON)."""
+    """One run of a scenario; ``await Rig(options).run()`` returns its ``RunResult``.
+
+    The rig is what the faults act on (``hil.faults.FaultTarget``); the RSUs are handles of the
+    chosen ``hil.rsu`` mode, their ports from ``hil.ports``, lock-step held by a
+    ``LockstepBarrier``."""
 
     def __init__(self, options: RigOptions) -> None:
         self.o = options
         self.faults: list[Fault] = make_faults(options.faults) if options.faults else []
         schedule(self.faults, options.duration_s)
-        mode = options.rsu_mode
-        if mode == "auto":
-            mode = (
-                "external"
-                if options.rsu_target
-                else ("process" if options.realtime else "inprocess")
-            )
-        if mode == "external" and not options.realtime:
-            raise HilError("--rsu drives an RSU on another box: only in real time (add --realtime)")
-        if mode == "external" and len(options.site.rsus) != 1:
-            raise HilError("--rsu needs a site with one RSU")
-        self.mode = mode
+        self.mode = choose_mode(
+            options.rsu_mode, options.realtime, options.rsu_target, len(options.site.rsus)
+        )
         self.realtime = options.realtime
         self.sim_ns = LOCKSTEP_EPOCH_NS
         self.t0_ns = 0
         self.rsus: list[_RsuRun] = []
-        self.published_wall: dict[int, int] = {}
+        self.barrier = LockstepBarrier()
         self.stalled: Probe | None = None
         self.vehicles: VehicleProcess | None = None
-        self.barrier_timeouts = 0
         self._background: set[asyncio.Future[Any]] = set()
         self._rsu_op: asyncio.Future[None] | None = None
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
@@ -191,7 +202,7 @@ class Rig:
             (self.stalled.reading.clear if stalled else self.stalled.reading.set)()
 
     def stop_rsu(self) -> None:
-        if self.mode == "external":
+        if self.mode.remote:
             raise HilError("rsu_restart needs an RSU the rig started (not --rsu)")
         for r in self.rsus:
             self._in_turn(r.handle.stop)
@@ -227,82 +238,26 @@ class Rig:
 
     def _configure(self, sumo: SumoSim, site_rsu: SiteRsu, index: int) -> _RsuRun:
         o = self.o
-        src = site_rsu.sensors
-        host = "127.0.0.1"
-        ports: dict[str, int] = {}
-        radars, cameras = [], []
-        if self.mode == "external":
-            inputs = [(r.sensor_id, r.input) for r in src.radars] + [
-                (c.sensor_id, c.input) for c in src.cameras
-            ]
-            unset = [sid for sid, i in inputs if not getattr(i, "port", 0)]
-            if unset:
-                raise HilError(
-                    f"with --rsu the site file must give every sensor input's port ({', '.join(unset)} "
-                    "have port 0); write one with: vicoop hil site --ports BASE --rsu-yaml DIR"
-                )
-        for r in src.radars:
-            port = r.input.port if getattr(r.input, "port", 0) else free_port()  # type: ignore[union-attr]
-            ports[r.sensor_id] = port
-            radars.append(r.model_copy(update={"input": r.input.model_copy(update={"port": port})}))
-        for c in src.cameras:
-            port = c.input.port or free_port()
-            ports[c.sensor_id] = port
-            cameras.append(
-                c.model_copy(update={"input": c.input.model_copy(update={"port": port})})
-            )
-        server_port = site_rsu.rsu.server.port or free_port(socket.SOCK_STREAM)
-        cloud = site_rsu.rsu.cloud
-        takes_signals = cloud.enabled and cloud.signals.source == "controller"
-        if takes_signals and self.mode == "external" and not cloud.signals.port:
-            raise HilError(
-                "with --rsu the site file must give the signal input's port (cloud.signals.port); "
-                "write one with: vicoop hil site --ports BASE --rsu-yaml DIR"
-            )
-        signal_port = (cloud.signals.port or free_port()) if takes_signals else 0
-        config = site_rsu.rsu.model_copy(
-            update={
-                "source": src.model_copy(
-                    update={"radars": tuple(radars), "cameras": tuple(cameras)}
-                ),
-                "server": site_rsu.rsu.server.model_copy(
-                    update={"port": server_port, "grace_period_s": 0.5}
-                ),
-                "cloud": cloud.model_copy(
-                    update={"signals": cloud.signals.model_copy(update={"port": signal_port})}
-                )
-                if takes_signals
-                else cloud,
-            }
-        )
-        if self.mode == "external":
-            assert o.rsu_target is not None
-            host = o.rsu_target.rsplit(":", 1)[0]
-            handle: RsuHandle = ExternalRsu(o.rsu_target)
-        elif self.mode == "process":
-            handle = ProcessRsu(config, o.workdir)
-        else:
-            handle = InProcessRsu(
-                config,
-                self._clock if not self.realtime else time.time_ns,
-                stepped=not self.realtime,
-            )
+        config, ports = rsu_config(site_rsu, fixed=self.mode.remote)
+        clock = time.time_ns if self.realtime else self._clock
+        launch = RsuLaunch(o.workdir, clock, stepped=not self.realtime, target=o.rsu_target)
+        handle = self.mode.make(config, launch)
         if o.site.geo_referenced:
             to_enu = NetToEnu.fit(
                 sumo.to_lonlat, site_rsu.rsu.origin.to_model(), site_rsu.junction_xy_m
             )
         else:
             to_enu = NetToEnu.translation(site_rsu.junction_xy_m)
-        feed = SensorFeed(site_rsu, host, ports, 0, o.seed * 100 + index)
+        feed = SensorFeed(site_rsu, handle.host, dict(ports.sensors), 0, o.seed * 100 + index)
         run = _RsuRun(site_rsu, config, to_enu, feed, handle)
-        links = sumo.signal_links(site_rsu.junction) if takes_signals else []
+        links = sumo.signal_links(site_rsu.junction) if ports.signal else []
         if links:
-            ids = [i.intersection_id for i in cloud.intersections]
+            ids = [i.intersection_id for i in config.cloud.intersections]
             # The RSU's ENU origin is its junction's centre: the intersection named after the
             # junction, else its first one.
             intersection = site_rsu.junction if site_rsu.junction in ids else ids[0]
             run.signals = JunctionSignals.build(intersection, links, to_enu)
-            run.signal_port = signal_port
+            run.signal_port = ports.signal
         return run
 
     def _make_probes(self) -> None:
@@ -317,11 +272,11 @@ class Rig:
                     self.t0_ns,
                     keep_tracks=len(r.probes) == 0,
                     realtime=self.realtime,
-                    published_wall=self.published_wall,
+                    published_wall=self.barrier.published_wall,
                     sim_clock=self._clock,
                 )
             )
-        if any(f.name == "stalled_client" for f in self.faults):
+        if any(isinstance(f, StalledClient) for f in self.faults):
             r = self.rsus[0]
             self.stalled = Probe(
                 "vehicle-stalled",
@@ -330,7 +285,7 @@ class Rig:
                 self.t0_ns,
                 False,
                 self.realtime,
-                self.published_wall,
+                self.barrier.published_wall,
                 self._clock,
             )
             self.stalled.record.stalled = True
@@ -338,7 +293,7 @@ class Rig:
 
     # -- running -------------------------------------------------------------------------------
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> RunResult:
         o = self.o
         sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed)
         sumo.start()
@@ -356,7 +311,7 @@ class Rig:
         finally:
             sumo.close()
 
-    async def _run_with(self, sumo: SumoSim, sender: UdpSender) -> dict[str, Any]:
+    async def _run_with(self, sumo: SumoSim, sender: UdpSender) -> RunResult:
         o = self.o
         step_ns = round(o.site.step_length_s * NS_PER_S)
         started = []
@@ -364,7 +319,7 @@ class Rig:
             for r in self.rsus:
                 await r.handle.start()
                 started.append(r)
-                if any(f.name.startswith("vehicle_link") for f in self.faults):
+                if any(isinstance(f, VehicleLinkFault) for f in self.faults):
                     host, port = r.handle.target.rsplit(":", 1)
                     r.proxy = TcpProxy(host, int(port))
                     await r.proxy.start()
@@ -389,12 +344,15 @@ class Rig:
                 self.vehicles.begin(self.t0_ns)
             else:
                 for r in self.rsus:
-                    for p in r.probes:
-                        if isinstance(p, Probe):
-                            p.t0_ns = self.t0_ns
-                            p.start()
+                    probes = [p for p in r.probes if isinstance(p, Probe)]
+                    for p in probes:
+                        p.t0_ns = self.t0_ns
+                        p.start()
+                    self.barrier.add(r.handle, probes, self.stalled)
             if not self.realtime:
-                await self._wait_connected()
+                # Lock-step: a first tick before the start, until every client has it.
+                self.sim_ns = self.t0_ns - NS_PER_S
+                await self.barrier.connect(self.sim_ns)
             if self.on_ready is not None:
                 self._spawn(self.on_ready([r.vehicle_target for r in self.rsus]))
             wall_start = time.monotonic()
@@ -422,25 +380,6 @@ class Rig:
                     await r.proxy.stop()
         return self._result(wall_s)
 
-    async def _wait_connected(self) -> None:
-        # Lock-step: publish a first tick until every client has it, so none misses the start.
-        deadline = time.monotonic() + 30.0
-        while time.monotonic() < deadline:
-            self.sim_ns = self.t0_ns - NS_PER_S
-            for r in self.rsus:
-                self._publish(r, self.sim_ns)
-            await asyncio.sleep(0.05)
-            if all(p.connected for r in self.rsus for p in r.probes if isinstance(p, Probe)):
-                return
-        raise HilError("vehicle clients could not connect to the RSU")
-
-    def _publish(self, r: _RsuRun, t_ns: int) -> None:
-        handle = r.handle
-        if isinstance(handle, InProcessRsu) and handle.daemon is not None:
-            self.published_wall[t_ns] = time.time_ns()
-            frame = handle.daemon.publish_at(t_ns)
-            r.published = frame.sequence
-
     async def _loop(self, sumo: SumoSim, sender: UdpSender, steps: int, step_ns: int) -> None:
         loop = asyncio.get_running_loop()
         mono0 = loop.time() + (self.t0_ns - time.time_ns()) / NS_PER_S
@@ -462,9 +401,7 @@ class Rig:
                 log.info("fault %s %s at %.1f s", fault.name, "ends" if is_end else "begins", t_s)
                 fault.end(self) if is_end else fault.begin(self)
             sumo.step()
-            expected_before = (
-                [r.handle.datagrams_handled() for r in self.rsus] if not self.realtime else []
-            )
+            handled_before = 0 if self.realtime else self.barrier.datagrams_handled()
             for r in self.rsus:
                 truth = sumo.road_users(r.site.junction, r.to_enu, t_ns)
                 r.history.add(truth)
@@ -473,7 +410,9 @@ class Rig:
                 if r.signals is not None:
                     self._send_signals(sumo, sender, r, r.signals, t_ns)
             if not self.realtime:
-                await self._lockstep_tick(sender, t_ns, expected_before)
+                # Every datagram due by now reaches the RSUs before their tick.
+                sent = sender.flush(t_ns)
+                await self.barrier.step(t_ns, handled_before, sent)
             if sumo.expected_remaining() == 0:
                 log.info("the scenario ended after %.1f s", t_s)
                 break
@@ -490,56 +429,24 @@ class Rig:
         r.signals_sent += 1
         sender.submit(t_ns, r.signal_port, signal_format.encode(state, r.signals_sent))
 
-    async def _lockstep_tick(self, sender: UdpSender, t_ns: int, before: list[int]) -> None:
-        # Every datagram due by now reaches the RSU before its tick: wait until it took them all.
-        sent = sender.flush(t_ns)
-        if sent:
-            deadline = time.monotonic() + 1.0
-            while sum(r.handle.datagrams_handled() for r in self.rsus) - sum(before) < sent:
-                if not all(r.handle.running for r in self.rsus) or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.0005 if time.monotonic() + 0.9 < deadline else 0.002)
-        for r in self.rsus:
-            self._publish(r, t_ns)
-        await asyncio.sleep(0)
-        # ... and every vehicle client gets the tick before time moves on.
-        deadline = time.monotonic() + 1.0
-        while True:
-            waiting = [
-                p
-                for r in self.rsus
-                if r.handle.running
-                for p in r.probes
-                if isinstance(p, Probe)
-                and p is not self.stalled
-                and p.connected
-                and p.last_sequence < r.published
-            ]
-            if not waiting:
-                break
-            if time.monotonic() > deadline:
-                self.barrier_timeouts += 1
-                break
-            await asyncio.sleep(0.0002)
-
     # -- results -------------------------------------------------------------------------------
 
-    def _result(self, wall_s: float) -> dict[str, Any]:
+    def _result(self, wall_s: float) -> RunResult:
         o = self.o
-        per_rsu: dict[str, Any] = {}
+        per_rsu: dict[str, RsuResult] = {}
         scores: list[TrackingScore] = []
-        health_rows = []
         for r in self.rsus:
-            scorer = r.probes[0]
-            s = score(scorer.frames, r.history, r.coverage_contains, o.match_m, start_ns=self.t0_ns)
+            s = score(
+                r.probes[0].frames, r.history, r.coverage_contains, o.match_m, start_ns=self.t0_ns
+            )
             scores.append(s)
-            per_rsu[r.config.rsu_id] = {
-                **s.as_dict(),
-                "target": r.handle.target,
-                "sensors": self._sensor_health(r),
-                "signal_states_sent": r.signals_sent,
-            }
-            health_rows.append(scorer.health)
+            per_rsu[r.config.rsu_id] = RsuResult(
+                score=s,
+                target=r.handle.target,
+                sensors=_sensor_figures(r),
+                udp_link=UdpLinkFigures(r.feed.link.sent, r.feed.link.lost, r.feed.link.reordered),
+                signal_states_sent=r.signals_sent,
+            )
         probes = [p for r in self.rsus for p in r.probes]
         clean = [p for p in probes if not p.record.stalled]
         windows = [(f.start_s, f.end_s + f.recovery_s) for f in self.faults]
@@ -549,114 +456,96 @@ class Rig:
 
         latencies = [lat for p in clean for _, lat, _ in p.record.frames]
         latencies_clean = [lat for p in clean for t, lat, _ in p.record.frames if not in_fault(t)]
-        lost = sum(m for p in clean for _, m in p.record.gaps)
-        lost_clean = sum(m for p in clean for t, m in p.record.gaps if not in_fault(t))
         main = scores[0]
         first = self.rsus[0]
-        silenced = {
-            SensorKind.CAMERA if f.name == "radar_silent" else SensorKind.RADAR
-            for f in self.faults
-            if f.name in ("radar_silent", "camera_silent")
-        }
+        # While one kind of sensor is silent, tracking is scored inside the others' coverage.
+        others = {f.other for f in self.faults if isinstance(f, SensorSilent)}
         coverage_timelines = {
             kind: score(
                 first.probes[0].frames,
                 first.history,
-                lambda xy, kind=kind: first.coverage_contains(xy, kind),  # type: ignore[misc]
+                functools.partial(first.coverage_contains, kind=kind),
                 o.match_m,
                 start_ns=self.t0_ns,
             ).timeline
-            for kind in silenced
+            for kind in others
         }
         ev = Evidence(
             probes=[p.record for p in probes],
-            health=health_rows[0],
+            health=first.probes[0].health,
             timeline=main.timeline,
-            silent_after_s=self.rsus[0].site.sensors.silent_after_s,
-            period_s=1.0 / self.rsus[0].config.publish.rate_hz,
+            silent_after_s=first.site.sensors.silent_after_s,
+            period_s=1.0 / first.config.publish.rate_hz,
             coverage_timelines=coverage_timelines,
         )
-        faults = {f.name: f.report(ev) for f in self.faults}
-        mota_clean = _clean_mota(main.timeline, in_fault)
-        newest = [x for r in self.rsus for _, x in r.probes[0].newest]
-        return {
-            "scenario": str(o.sumocfg),
-            "mode": "realtime" if self.realtime else "lockstep",
-            "rsu_mode": self.mode,
-            "duration_s": o.duration_s,
-            "wall_s": round(wall_s, 3),
-            "vehicle_clients": len(probes),
-            "mota": _fin(_weighted(scores, "mota")),
-            "idf1": _fin(_weighted(scores, "idf1")),
-            "hota": _fin(_weighted(scores, "hota")),
-            "position_rmse_m": _fin(_weighted(scores, "position_rmse_m")),
-            "velocity_rmse_mps": _fin(_weighted(scores, "velocity_rmse_mps")),
-            "latency_ms": percentiles_ms(latencies),
-            "latency_basis": "receive - valid_at (wall clock)"
+        scorers = [r.probes[0] for r in self.rsus]
+        return RunResult(
+            scenario=str(o.sumocfg),
+            mode="realtime" if self.realtime else "lockstep",
+            rsu_mode=self.mode.name,
+            duration_s=o.duration_s,
+            wall_s=round(wall_s, 3),
+            vehicle_clients=len(probes),
+            mota=_fin(_weighted(scores, "mota")),
+            idf1=_fin(_weighted(scores, "idf1")),
+            hota=_fin(_weighted(scores, "hota")),
+            position_rmse_m=_fin(_weighted(scores, "position_rmse_m")),
+            velocity_rmse_mps=_fin(_weighted(scores, "velocity_rmse_mps")),
+            latency_ms=Percentiles.of(latencies),
+            latency_basis="receive - valid_at (wall clock)"
             if self.realtime
             else "receive - publish call (wall clock; lock-step)",
-            "latency_ms_outside_faults": percentiles_ms(latencies_clean),
-            "measurement_to_vehicle_ms": percentiles_ms(newest),
-            # Where the latency goes (real time, the scoring clients): the RSU's tick (valid_at)
-            # to its publishing the frame (fusion), and publishing to a vehicle receiving it.
-            "latency_split_ms": {
-                "tick_to_published": percentiles_ms(
-                    [a for r in self.rsus for a, _ in r.probes[0].split]
-                ),
-                "published_to_received": percentiles_ms(
-                    [b for r in self.rsus for _, b in r.probes[0].split]
-                ),
-            },
-            "frames_published": {
+            latency_ms_outside_faults=Percentiles.of(latencies_clean),
+            measurement_to_vehicle_ms=Percentiles.of([x for p in scorers for _, x in p.newest]),
+            latency_split_ms=LatencySplit(
+                tick_to_published=Percentiles.of([a for p in scorers for a, _ in p.split]),
+                published_to_received=Percentiles.of([b for p in scorers for _, b in p.split]),
+            ),
+            frames_published={
                 r.config.rsu_id: max((p.last_sequence for p in r.probes), default=0)
                 for r in self.rsus
             },
-            "frames_received": sum(len(p.record.frames) for p in clean),
-            "frames_lost": lost,
-            "frames_lost_outside_faults": lost_clean,
-            # Where they were lost (s since the start, frames; the first 50), to look into.
-            "frames_lost_outside_faults_at_s": sorted(
+            frames_received=sum(len(p.record.frames) for p in clean),
+            frames_lost=sum(m for p in clean for _, m in p.record.gaps),
+            frames_lost_outside_faults=sum(
+                m for p in clean for t, m in p.record.gaps if not in_fault(t)
+            ),
+            frames_lost_outside_faults_at_s=sorted(
                 (round(t, 2), m, p.record.name)
                 for p in clean
                 for t, m in p.record.gaps
                 if not in_fault(t)
             )[:50],
-            "client_reconnects": sum(p.record.reconnects for p in clean),
-            "mota_outside_faults": _fin(mota_clean),
-            "barrier_timeouts": self.barrier_timeouts,
-            "faults": faults,
-            "rsus": per_rsu,
-            "_report": {
-                "latencies_ms": [round(x * 1000, 3) for x in latencies],
-                "latency_timeline": _latency_timeline(clean),
-                "timeline": [list(row) for row in main.timeline],
-                "fault_windows": [(f.name, f.start_s, f.end_s) for f in self.faults],
-                "map": _map_data(self.rsus[0], self.t0_ns),
-            },
-        }
+            client_reconnects=sum(p.record.reconnects for p in clean),
+            mota_outside_faults=_fin(_clean_mota(main.timeline, in_fault)),
+            barrier_timeouts=self.barrier.timeouts,
+            faults={f.name: f.report(ev) for f in self.faults},
+            rsus=per_rsu,
+            site_file=None if o.site_file is None else str(o.site_file),
+            report=ReportSeries(
+                latencies_ms=[round(x * 1000, 3) for x in latencies],
+                latency_timeline=_latency_timeline(clean),
+                timeline=main.timeline,
+                fault_windows=[(f.name, f.start_s, f.end_s) for f in self.faults],
+                map=_map_data(first, self.t0_ns),
+            ),
+        )
 
-    def _sensor_health(self, r: _RsuRun) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        rows = r.probes[0].health
-        for sid, st in r.feed.state.items():
-            hs = [h[2][sid][1].name for h in rows if sid in h[2]]
-            out[sid] = {
-                "kind": st.kind.name.lower(),
-                "cycles_measured": st.counter,
-                "datagrams_sent": st.sent,
-                "silenced_by_fault": st.silenced,
-                "health_share": {
-                    name: round(hs.count(name) / len(hs), 4) for name in sorted(set(hs))
-                }
-                if hs
-                else {},
-            }
-        out["udp_link"] = {
-            "datagrams": r.feed.link.sent,
-            "lost": r.feed.link.lost,
-            "reordered": r.feed.link.reordered,
-        }
-        return out
+
+def _sensor_figures(r: _RsuRun) -> dict[str, SensorFigures]:
+    """Each of the RSU's simulated sensors, with its health in the scoring client's frames."""
+    out: dict[str, SensorFigures] = {}
+    rows = r.probes[0].health
+    for sid, st in r.feed.state.items():
+        hs = [h[2][sid][1].name for h in rows if sid in h[2]]
+        out[sid] = SensorFigures(
+            kind=st.kind.name.lower(),
+            cycles_measured=st.counter,
+            datagrams_sent=st.sent,
+            silenced_by_fault=st.silenced,
+            health_share={name: round(hs.count(name) / len(hs), 4) for name in sorted(set(hs))},
+        )
+    return out
 
 
 def _latency_timeline(probes: list[Probe | ProbeData]) -> list[tuple[float, float]]:
@@ -694,7 +583,7 @@ def _clean_mota(
     return 1.0 - sum(r[3] + r[4] + r[5] for r in rows) / gt if gt else math.nan
 
 
-def _map_data(r: _RsuRun, t0_ns: int) -> dict[str, Any]:
+def _map_data(r: _RsuRun, t0_ns: int) -> MapData:
     """Tracks and ground truth of the first RSU, thinned to 2 Hz, for the report's map."""
     truth: dict[int, list[tuple[float, float]]] = {}
     tracks: dict[int, list[tuple[float, float]]] = {}
@@ -725,4 +614,4 @@ def _map_data(r: _RsuRun, t0_ns: int) -> dict[str, Any]:
                     cov.max_range_m,
                 )
             )
-    return {"truth": list(truth.values()), "tracks": list(tracks.values()), "sensors": sensors}
+    return MapData(list(truth.values()), list(tracks.values()), sensors)

@@ -118,7 +118,7 @@ async def test_the_rsu_publishes_sumos_signal_colours_in_lock_step(tmp_path: Pat
             )
             result = await rig.run()
             (run,) = rig.rsus
-            assert result["rsus"]["crossing-B1"]["signal_states_sent"] == 300  # one a step
+            assert result.rsus["crossing-B1"].signal_states_sent == 300  # one a step
             truth = run.signal_changes  # SUMO's state at each change, as the rig read it
 
             def north(states: list[SignalState]) -> list[SignalColour]:

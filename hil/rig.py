@@ -84,7 +84,7 @@ log = logging.getLogger(__name__)
 LOCKSTEP_EPOCH_NS = 1_700_000_000 * NS_PER_S
 
 
-@dataclass
+@dataclass(frozen=True)
 class RigOptions:
     """How to run a scenario (see ``vicoop hil run --help``)."""
 
@@ -109,6 +109,10 @@ class RigOptions:
 
 @dataclass
 class _RsuRun:
+    """One RSU of the run: its site entry and configuration (every port set), the net -> ENU
+    transform, its simulated sensors, its handle, the ground truth it was scored against and
+    the vehicle clients subscribed to it (the first one scores)."""
+
     site: SiteRsu
     config: RsuConfig
     to_enu: NetToEnu

@@ -10,6 +10,10 @@ import pytest
 from roadside.fusion import Coverage, MultiSensorTracker, Scan, TrackerConfig
 from roadside.fusion.association import GlobalNearestNeighbour, chi2_gate_2d, mahalanobis_2d
 from roadside.fusion.base import near_side_offsets
+from roadside.fusion.class_belief import ClassBelief, UniformConfusion
+from roadside.fusion.initiator import SinglePointInitiator
+from roadside.fusion.management import MOfN
+from roadside.fusion.measurement import ExtendedObjectModel
 from roadside.fusion.motion import ConstantVelocity, CoordinatedTurn
 from vicoop.model import NS_PER_S, ObjectClass, SensorKind
 
@@ -338,3 +342,33 @@ def test_a_class_the_track_is_unsure_of_does_not_drag_its_near_side_centre() -> 
     est = tracker.step([camera], T0 + i * DT)
     assert est.ids.tolist() == [1]
     assert abs(est.states[0, 0] - 20.0) < 0.1
+
+
+def test_the_parts_config_names_are_assembled() -> None:
+    tracker = MultiSensorTracker()
+    assert isinstance(tracker.manager, MOfN)
+    assert isinstance(tracker.initiator, SinglePointInitiator)
+    assert isinstance(tracker.class_belief, UniformConfusion)
+    assert isinstance(tracker.measurement, ExtendedObjectModel)
+    assert isinstance(tracker.associator, GlobalNearestNeighbour)
+
+
+class DeafToClasses(ClassBelief):
+    """A class belief that no report moves."""
+
+    def update(
+        self, belief: np.ndarray, classes: np.ndarray, scores: np.ndarray | None
+    ) -> np.ndarray | None:
+        return None
+
+
+def test_parts_passed_in_replace_the_configured_ones() -> None:
+    # Configured 3-of-4, but given a manager that confirms on birth and a deaf class belief.
+    tracker = MultiSensorTracker(
+        TrackerConfig(confirm_m=3, confirm_n=4),
+        manager=MOfN(confirm_m=1, confirm_n=1),
+        class_belief=DeafToClasses(),
+    )
+    est = tracker.step([scan(T0, [moving(0)], cls=int(ObjectClass.TRUCK), score=0.9)], T0)
+    assert est.ids.tolist() == [1]
+    assert est.classes.tolist() == [int(ObjectClass.UNKNOWN)]

@@ -27,7 +27,10 @@ def test_tracking_bench_scores_every_variant() -> None:
     assert out["ground_truth_objects_scored"] > 0
     assert set(out["variants"]) == {"camera", "radar", "fused", "stonesoup"}
     for figures in out["variants"].values():
-        assert {"mota", "idf1", "hota"} <= set(figures)
+        # The rig's scorer (hil.scoring) scores every variant on the same frames.
+        assert {"mota", "idf1", "hota", "position_rmse_m", "velocity_rmse_mps"} <= set(figures)
+        assert figures["frames"] == out["scored_frames"]
+        assert figures["ground_truth_objects"] == out["ground_truth_objects_scored"]
         assert -1.0 <= figures["mota"] <= 1.0  # MOTA has no lower bound in general; not here
         assert 0.0 <= figures["idf1"] <= 1.0
         assert 0.0 <= figures["hota"] <= 1.0

@@ -34,6 +34,7 @@ from roadside.fusion.association import Associator
 from roadside.fusion.base import (
     CLASS_SIZE_TABLE,
     CLASSES,
+    FloatArray,
     IntArray,
     Scan,
     Tracker,
@@ -229,15 +230,10 @@ class MultiSensorTracker(Tracker):
         if births and self._replay_first_id is not None and rows.size:
             restore_ids(st, rows, cols, births, self._replay_first_id)
         if rows.size:
-            if scan.classes is not None:
-                belief = self.class_belief.update(
-                    st.class_p[rows],
-                    scan.classes[cols],
-                    None if scan.class_scores is None else scan.class_scores[cols],
-                )
-                if belief is not None:
-                    st.class_p[rows] = belief
-                    expected = self.measurement.classified(expected, st, rows)
+            belief = self._told_classes(st.class_p[rows], scan, cols)
+            if belief is not None:
+                st.class_p[rows] = belief
+                expected = self.measurement.classified(expected, st, rows)
             meas = self.measurement.measurements(expected, scan, rows, cols)
             xp[rows], pp[rows], c[rows] = self.imm.update(xp[rows], pp[rows], c[rows], meas)
         st.x, st.p, st.mu = xp, pp, c
@@ -256,6 +252,14 @@ class MultiSensorTracker(Tracker):
         born_from = np.flatnonzero(~assignment.gated)
         if born_from.size:
             self._birth(st, scan, born_from, bit, births)
+
+    def _told_classes(self, belief: FloatArray, scan: Scan, cols: IntArray) -> FloatArray | None:
+        """The (B, classes) ``belief`` of B tracks told the classes of ``scan``'s rows ``cols``
+        (one each); None when the scan tells no class."""
+        if scan.classes is None:
+            return None
+        scores = None if scan.class_scores is None else scan.class_scores[cols]
+        return self.class_belief.update(belief, scan.classes[cols], scores)
 
     def _birth(
         self, st: Tracks, scan: Scan, cols: IntArray, bit: int, births: dict[int, int]
@@ -276,16 +280,10 @@ class MultiSensorTracker(Tracker):
             np.array(ids, dtype=np.int64), x, p, self.imm.r, scan.measured_at_ns, bit
         )
         self.manager.start(new)
-        rows = np.arange(cols.size)
-        if scan.classes is not None:
-            belief = self.class_belief.update(
-                new.class_p,
-                scan.classes[cols],
-                None if scan.class_scores is None else scan.class_scores[cols],
-            )
-            if belief is not None:
-                new.class_p = belief
-        self.measurement.learn(new, scan, rows, cols, None)
+        belief = self._told_classes(new.class_p, scan, cols)
+        if belief is not None:
+            new.class_p = belief
+        self.measurement.learn(new, scan, np.arange(cols.size), cols, None)
         st.append(new)
         self.stats.tracks_born += cols.size
         self.stats.tracks_confirmed += int(new.confirmed.sum())

@@ -13,6 +13,23 @@ from tests.conftest import run_vicoop
 
 pytest.importorskip("libsumo")
 VICOOP = [sys.executable, "-m", "console.cli", "--log-level", "WARNING"]
+# The JSON's keys the README's "For test engineers" names.
+DOCUMENTED = {
+    "mota",
+    "idf1",
+    "hota",
+    "position_rmse_m",
+    "velocity_rmse_mps",
+    "latency_ms",
+    "latency_ms_outside_faults",
+    "frames_lost",
+    "frames_lost_outside_faults",
+    "mota_outside_faults",
+    "measurement_to_vehicle_ms",
+    "latency_split_ms",
+    "rsus",
+    "faults",
+}
 
 
 @pytest.mark.slow
@@ -37,6 +54,7 @@ def test_lockstep_run_with_faults_writes_the_scores(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     r = json.loads(out.read_text())
+    assert set(r) >= DOCUMENTED and "report" not in r
     assert r["mode"] == "lockstep" and r["rsu_mode"] == "inprocess"
     assert 0.6 <= r["mota"] <= 1.0 and 0.3 <= r["idf1"] <= 1.0 and 0.3 <= r["hota"] <= 1.0
     assert 0.0 < r["position_rmse_m"] < 1.5 and 0.0 < r["velocity_rmse_mps"] < 3.0

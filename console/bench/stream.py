@@ -23,12 +23,13 @@ from typing import Any
 
 import grpc
 
-from protos.vicoop.v1 import perception_pb2, roadside_pb2
+from protos.vicoop.v1 import perception_pb2
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.sources import SyntheticTraffic
+from vicoop import codec
 from vicoop.model import NS_PER_S, PerceptionFrame
-from vicoop.serving.encoding import EncodedFrame
+from vicoop.serving.encoding import EncodedFrame, perception_response
 
 WARMUP_S = 1.0
 
@@ -153,18 +154,22 @@ async def _run_baseline(
     clients = _start_clients(server.port, args.subscribers, warmup)
     try:
         await _wait_for(lambda: server.streams == args.subscribers, "baseline subscribers")
-        payload = EncodedFrame(frame).all_objects
+        # The frame's fields before the stamp (1) and after it (5-8): joined in field order, the
+        # parts are one canonical PerceptionFrame, as the RSU sends.
+        rsu_id = perception_pb2.PerceptionFrame(rsu_id=frame.rsu_id).SerializeToString()
+        rest = codec.frame_to_proto(frame)
+        for name in ("rsu_id", "sequence", "valid_at_ns", "published_at_ns"):
+            rest.ClearField(name)
+        rest_bytes = rest.SerializeToString()
         sequence = 0
 
         def publish(tick_ns: int) -> None:
             nonlocal sequence
             sequence += 1
-            stamp = roadside_pb2.StreamPerceptionResponse(
-                frame=perception_pb2.PerceptionFrame(
-                    sequence=sequence, valid_at_ns=tick_ns, published_at_ns=time.time_ns()
-                )
+            stamp = perception_pb2.PerceptionFrame(
+                sequence=sequence, valid_at_ns=tick_ns, published_at_ns=time.time_ns()
             ).SerializeToString()
-            server.publish(payload + stamp)  # concatenated messages merge: the stamp wins
+            server.publish(perception_response(rsu_id + stamp + rest_bytes))
 
         await _drive(publish, args.rate, warmup)
         cpu0 = _cpu_s()

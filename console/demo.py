@@ -1,13 +1,16 @@
-"""``vicoop demo``: SUMO traffic, an RSU, two vehicle clients and the cloud twin on one machine.
+"""``vicoop demo``: SUMO traffic, an RSU, two vehicle clients and the cloud twin, run as deployed.
 
-The cloud twin starts first (embedded MQTT broker, SQLite in a temporary folder, control API and
-dashboard); it prints the dashboard's address with a viewer token. The HIL rig runs the bundled
-SUMO scenario (one signalised crossing) in real time and feeds its simulated radars and cameras to
-a real RSU daemon, which fuses them, streams the tracks and publishes to the twin through its
-cloud link, with the crossing's signal colours as SUMO switches them (the rig sends SUMO's
-traffic light states to the RSU's signal controller input); one vehicle subscribes to everything at 2 Hz, the other only to cyclists, buses and
-trucks within 40 m of the junction centre. Both print what they receive; at the end the rig
-scores the tracks against SUMO's ground truth. Stops on Ctrl-C or after ``--duration`` seconds.
+Three processes, as on a real site: the cloud twin (``vicoop cloud run``: embedded MQTT broker,
+SQLite in a temporary folder, control API and dashboard), the RSU daemon (``vicoop rsu run``) and
+this one, the HIL rig. The demo prints the dashboard's address with a viewer token. The rig runs
+the bundled SUMO scenario (one signalised crossing) in real time and feeds its simulated radars and
+cameras to the RSU, which fuses them, streams the tracks and publishes to the twin through its
+cloud link, with the crossing's signal colours as SUMO switches them (the rig sends SUMO's traffic
+light states to the RSU's signal controller input). One vehicle subscribes to everything at 2 Hz,
+the other only to cyclists, buses and trucks within 40 m of the junction centre; both print what
+they receive. At the end the rig scores the tracks against SUMO's ground truth and the demo says
+how many publish ticks the RSU skipped. Stops on Ctrl-C or after ``--duration`` seconds. A
+browser on the dashboard loads the twin's process only, never the RSU's.
 """
 
 from __future__ import annotations
@@ -15,19 +18,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import re
+import secrets
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+import yaml
+
+from hil.cli import BUNDLED, resolve_scenario
+from hil.rig import Rig, RigOptions
+from hil.site import with_cloud_link
 from vehicle import Circle, ObjectClass, PerceptionFrame, RoadsideClient, objects_to_wgs84
-
-if TYPE_CHECKING:
-    from cloud.service import CloudService
+from vicoop.errors import VicoopError
 
 DASHBOARD_PORT = 8080
+# What ``vicoop cloud run`` prints once it serves (cloud/cli.py).
+_CLOUD_READY = re.compile(r"^cloud twin: dashboard and API on (http://\S+) \(MQTT (mqtt://\S+)\)")
+_SKIPPED = re.compile(r"publish loop fell (\d+) ticks behind")
 
 
 def _describe(name: str, frame: PerceptionFrame) -> str:
@@ -68,25 +82,81 @@ def _port_or_free(port: int) -> int:
     return port
 
 
-async def _start_cloud(workdir: Path, port: int, out: TextIO) -> CloudService:
-    """The cloud twin with an embedded broker and SQLite in ``workdir``; prints where it is."""
-    from cloud.config import CloudConfig
-    from cloud.service import CloudService
+@dataclass
+class CloudProcess:
+    """The cloud twin as its own process (``vicoop cloud run``), with tokens the demo chose."""
 
-    wanted = _port_or_free(port) if port else 0
-    service = CloudService(
-        CloudConfig(db_url=f"sqlite:///{workdir / 'cloud.sqlite3'}", http_port=wanted)
-    )
-    await service.start()
-    note = f" (port {port} was busy)" if port and wanted != port else ""
-    print(
-        f"dashboard: {service.url}/?token={service.generated_tokens['viewer']}{note}\n"
-        f"  control API {service.url}/docs, operator token {service.generated_tokens['operator']}"
-        f"; RSUs publish to the twin on {service.mqtt_url}",
-        file=out,
-        flush=True,
-    )
-    return service
+    proc: subprocess.Popen[str]
+    url: str
+    mqtt_url: str
+    tokens: dict[str, str]
+    drain: asyncio.Future[str] | None = None
+
+    @classmethod
+    async def start(cls, workdir: Path, port: int, timeout_s: float = 60.0) -> CloudProcess:
+        tokens = {role: secrets.token_urlsafe(24) for role in ("viewer", "operator", "admin")}
+        config = workdir / "cloud.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "db_url": f"sqlite:///{workdir / 'cloud.sqlite3'}",
+                    "http_port": port,
+                    "tokens": [
+                        {"token": t, "name": f"demo-{role}", "role": role}
+                        for role, t in tokens.items()
+                    ],
+                }
+            ),
+            encoding="utf-8",
+        )
+        proc = subprocess.Popen(  # noqa: ASYNC220 (starting it does not block; reading is in a thread)
+            [sys.executable, "-m", "console.cli", "cloud", "run", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stdout is not None
+        seen: list[str] = []
+        try:
+            async with asyncio.timeout(timeout_s):
+                while line := await asyncio.to_thread(proc.stdout.readline):
+                    seen.append(line.rstrip())
+                    if found := _CLOUD_READY.match(line):
+                        break
+                else:
+                    raise VicoopError(
+                        "the cloud twin exited at start: " + " | ".join(seen[-5:] or ["no output"])
+                    )
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            raise
+        # Keep draining its output so a full pipe never blocks the twin.
+        drain = asyncio.ensure_future(asyncio.to_thread(proc.stdout.read))
+        return cls(proc, found.group(1), found.group(2), tokens, drain)
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.proc.wait, timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                await asyncio.to_thread(self.proc.wait)
+        if self.drain is not None:
+            await self.drain
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _ticks_skipped(rsu_log: Path) -> int:
+    """Publish ticks the RSU process logged as skipped (it fell behind its publish rate)."""
+    if not rsu_log.exists():
+        return 0
+    text = rsu_log.read_text(encoding="utf-8", errors="replace")
+    return sum(int(n) for n in _SKIPPED.findall(text))
 
 
 async def run_demo(
@@ -94,14 +164,19 @@ async def run_demo(
 ) -> None:
     """Run the demo until ``duration_s`` passes (None: until SIGINT/SIGTERM); the dashboard on
     ``port`` when it is free (0, or busy: any free port)."""
-    from hil.cli import BUNDLED, resolve_scenario
-    from hil.rig import Rig, RigOptions
-    from hil.site import with_cloud_link
-
     async with contextlib.AsyncExitStack() as stack:
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="vicoop-demo-"))
-        cloud = await _start_cloud(Path(workdir), port, out)
+        wanted = _port_or_free(port) if port else 0
+        cloud = await CloudProcess.start(Path(workdir), wanted)
         stack.push_async_callback(cloud.stop)
+        note = f" (port {port} was busy)" if port and wanted != port else ""
+        print(
+            f"dashboard: {cloud.url}/?token={cloud.tokens['viewer']}{note}\n"
+            f"  control API {cloud.url}/docs, operator token {cloud.tokens['operator']}"
+            f"; RSUs publish to the twin on {cloud.mqtt_url}",
+            file=out,
+            flush=True,
+        )
         sumocfg, site, _ = resolve_scenario(BUNDLED, Path(workdir))
         # Each RSU publishes to the twin; the rig sends it SUMO's traffic lights as its signal
         # controller would, so the dashboard shows SUMO's colours.
@@ -113,7 +188,7 @@ async def run_demo(
                 duration_s=duration_s or 1e9,
                 realtime=True,
                 clients=1,
-                rsu_mode="inprocess",
+                rsu_mode="process",  # the RSU as its own process, as deployed
                 warmup_s=60.0,
                 workdir=Path(workdir),
             )
@@ -160,9 +235,11 @@ async def run_demo(
         for res in results:
             if isinstance(res, Exception):
                 raise res
+        skipped = sum(_ticks_skipped(Path(workdir) / f"{r.rsu.rsu_id}.rsu.log") for r in site.rsus)
         print(
             f"demo stopped: {result.frames_received} frames scored against SUMO: MOTA {result.mota}, "
-            f"position RMSE {result.position_rmse_m} m, latency p99 {result.latency_ms.p99} ms",
+            f"position RMSE {result.position_rmse_m} m, latency p99 {result.latency_ms.p99} ms, "
+            f"frames lost {result.frames_lost}, RSU publish ticks skipped {skipped}",
             file=out,
         )
 

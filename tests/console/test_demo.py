@@ -71,6 +71,7 @@ async def test_demo_vehicles_print_what_they_receive_and_the_dashboard_shows_the
     # vehicle-2 asked for cyclists, buses and trucks only.
     assert not any(word in line for line in v2 for word in (" car", " van", " unknown"))
     assert lines[-1].startswith("demo stopped: ") and "MOTA" in lines[-1]
+    assert re.search(r"frames lost \d+, RSU publish ticks skipped \d+$", lines[-1])
 
 
 def test_vicoop_demo_command_runs_and_stops_after_its_duration() -> None:

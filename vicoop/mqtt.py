@@ -68,7 +68,12 @@ class TopicKind(enum.StrEnum):
     RECEIPTS = "receipts"
 
 
+_KINDS = {k.value: k for k in TopicKind}
+
+
 def _level_problem(value: str) -> str | None:
+    if value and _NOT_IN_A_LEVEL.isdisjoint(value):
+        return None
     if not value:
         return "is empty"
     bad = sorted(_NOT_IN_A_LEVEL.intersection(value))
@@ -108,13 +113,12 @@ class Topic:
         problem = _level_problem(rsu_id)
         if problem:
             raise CodecError(f"topic {text!r}: the RSU id {problem}")
-        try:
-            return cls(rsu_id, TopicKind(kind))
-        except ValueError:
-            kinds = ", ".join(k.value for k in TopicKind)
+        found = _KINDS.get(kind)
+        if found is None:
             raise CodecError(
-                f"topic {text!r}: {kind!r} is not a topic kind (one of {kinds})"
-            ) from None
+                f"topic {text!r}: {kind!r} is not a topic kind (one of {', '.join(_KINDS)})"
+            )
+        return cls(rsu_id, found)
 
 
 def topic_filter(

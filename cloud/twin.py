@@ -110,8 +110,6 @@ class TwinCounters:
     events: int = 0
     acks: int = 0
     duplicates_discarded: int = 0
-    malformed: int = 0
-    handler_errors: int = 0
     went_offline: int = 0
 
 

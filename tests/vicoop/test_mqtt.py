@@ -8,7 +8,6 @@ import random
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 
 import aiomqtt
 import pytest
@@ -154,23 +153,16 @@ class Received:
         self.messages.append((topic, payload))
 
 
-@pytest.fixture
-async def broker() -> AsyncIterator[KillableBroker]:
-    broker = KillableBroker()
-    await broker.start()
-    try:
-        yield broker
-    finally:
-        await broker.kill()
-
-
 async def _publish(url: str, topic: str, payload: bytes) -> None:
     broker = parse_mqtt_url(url)
     async with aiomqtt.Client(broker.host, broker.port, identifier=uuid.uuid4().hex) as client:
         await client.publish(topic, payload, qos=1)
 
 
-async def test_the_session_reconnects_after_the_broker_comes_back(broker: KillableBroker) -> None:
+async def test_the_session_reconnects_after_the_broker_comes_back(
+    killable_broker: KillableBroker,
+) -> None:
+    broker = killable_broker
     received = Received()
     session = MqttSession(
         parse_mqtt_url(broker.url),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from pathlib import Path
 
 from cloud.config import CloudConfig, TokenConfig
@@ -46,9 +47,12 @@ async def test_controller_states_reach_the_twin(
         http_port=0,
         tokens=(TokenConfig(token=OPERATOR, name="otto", role="operator"),),
     )
+    # The broker outlives test runs and keeps each RSU's last signal state retained, so this run's
+    # RSU has an id of its own: a state retained by an earlier run must not reach this twin.
+    rsu_id = f"rsu-signals-{uuid.uuid4().hex[:8]}"
     rsu_config = RsuConfig.model_validate(
         {
-            "rsu_id": "rsu-signals",
+            "rsu_id": rsu_id,
             "server": {"port": 0, "grace_period_s": 0.5},
             "cloud": {
                 "enabled": True,
@@ -73,7 +77,7 @@ async def test_controller_states_reach_the_twin(
                 state = service.twin.signals.get("junction-signals-e2e")
                 return {g.approach: g.colour.name.lower() for g in state.groups} if state else {}
 
-            await until(lambda: "rsu-signals" in service.twin.rsus, "the RSU known to the twin")
+            await until(lambda: rsu_id in service.twin.rsus, "the RSU known to the twin")
             # Before the controller says anything the twin is told nothing about the colours.
             assert twin_colours() == {}
 
@@ -83,7 +87,7 @@ async def test_controller_states_reach_the_twin(
             want = {"north": "green", "east": "red", "south": "green", "west": "red"}
             await until(lambda: twin_colours() == want, "north-south green in the twin")
             state = service.twin.signals["junction-signals-e2e"]
-            assert state.rsu_id == "rsu-signals" and state.valid_at_ns == now
+            assert state.rsu_id == rsu_id and state.valid_at_ns == now
             assert {g.next_change_ns for g in state.groups} == {change}
 
             controller.sendto(

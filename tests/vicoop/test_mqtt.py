@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import KillableBroker, until
+from vicoop.backoff import Backoff
 from vicoop.errors import CodecError
 from vicoop.mqtt import (
     TOPIC_ROOT,
-    Backoff,
     MqttSession,
     MqttUrl,
     Topic,

@@ -12,10 +12,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
 from cloud.broker import EmbeddedBroker
 from cloud.store import Store
+from vicoop.mqtt import Topic, TopicKind, parse_mqtt_url
 
 
 @pytest.fixture
@@ -27,6 +29,22 @@ async def mqtt_url() -> AsyncIterator[str]:
         return
     async with EmbeddedBroker() as broker:
         yield broker.url
+
+
+@pytest.fixture
+async def rsu_id(mqtt_url: str) -> AsyncIterator[str]:
+    """An RSU id of this test's own, whose retained messages are cleared afterwards.
+
+    The machine's broker outlives test runs and keeps each RSU's last status and signal state
+    retained: a fixed id would hand this test an earlier run's state, and ids of their own that
+    nobody clears would pile up on the broker for every later twin to load.
+    """
+    rsu = f"rsu-test-{uuid.uuid4().hex[:8]}"
+    yield rsu
+    url = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(url.host, url.port, identifier=f"{rsu}-cleanup") as client:
+        for kind in TopicKind:
+            await client.publish(Topic(rsu, kind).format(), b"", qos=1, retain=True)
 
 
 @pytest.fixture

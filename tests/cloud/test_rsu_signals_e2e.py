@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 from pathlib import Path
 
 from cloud.config import CloudConfig, TokenConfig
@@ -23,11 +22,13 @@ from .test_api import OPERATOR, call
 G, R = SignalColour.GREEN, SignalColour.RED
 
 
-def controller_state(t_ns: int, north_south: SignalColour, next_change_ns: int) -> SignalState:
+def controller_state(
+    junction: str, t_ns: int, north_south: SignalColour, next_change_ns: int
+) -> SignalState:
     east_west = R if north_south is G else G
     return SignalState(
         "",
-        "junction-signals-e2e",
+        junction,
         t_ns,
         tuple(
             SignalGroupState(
@@ -39,7 +40,7 @@ def controller_state(t_ns: int, north_south: SignalColour, next_change_ns: int) 
 
 
 async def test_controller_states_reach_the_twin(
-    mqtt_url: str, db_url: tuple[str, str | None], tmp_path: Path
+    mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
 ) -> None:
     config = CloudConfig(
         mqtt_url=mqtt_url,
@@ -47,9 +48,9 @@ async def test_controller_states_reach_the_twin(
         http_port=0,
         tokens=(TokenConfig(token=OPERATOR, name="otto", role="operator"),),
     )
-    # The broker outlives test runs and keeps each RSU's last signal state retained, so this run's
-    # RSU has an id of its own: a state retained by an earlier run must not reach this twin.
-    rsu_id = f"rsu-signals-{uuid.uuid4().hex[:8]}"
+    # The broker outlives test runs and keeps each RSU's last signal state retained (keyed by
+    # intersection in the twin), so this run's RSU and intersection have ids of their own.
+    junction = f"junction-{rsu_id}"
     rsu_config = RsuConfig.model_validate(
         {
             "rsu_id": rsu_id,
@@ -58,7 +59,7 @@ async def test_controller_states_reach_the_twin(
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
-                "intersections": [{"intersection_id": "junction-signals-e2e"}],
+                "intersections": [{"intersection_id": junction}],
                 "signals": {"source": "controller", "port": 0, "stale_after_s": 600},
             },
         }
@@ -74,7 +75,7 @@ async def test_controller_states_reach_the_twin(
             signal_input = ("127.0.0.1", daemon.signal_port)
 
             def twin_colours() -> dict[str, str]:
-                state = service.twin.signals.get("junction-signals-e2e")
+                state = service.twin.signals.get(junction)
                 return {g.approach: g.colour.name.lower() for g in state.groups} if state else {}
 
             await until(lambda: rsu_id in service.twin.rsus, "the RSU known to the twin")
@@ -83,22 +84,22 @@ async def test_controller_states_reach_the_twin(
 
             now = daemon.clock()
             change = now + 20 * NS_PER_S
-            controller.sendto(encode(controller_state(now, G, change), 1), signal_input)
+            controller.sendto(encode(controller_state(junction, now, G, change), 1), signal_input)
             want = {"north": "green", "east": "red", "south": "green", "west": "red"}
             await until(lambda: twin_colours() == want, "north-south green in the twin")
-            state = service.twin.signals["junction-signals-e2e"]
+            state = service.twin.signals[junction]
             assert state.rsu_id == rsu_id and state.valid_at_ns == now
             assert {g.next_change_ns for g in state.groups} == {change}
 
             controller.sendto(
-                b'{"v": 1, "intersection_id": "junction-signals-e2e", "seq": "x"}', signal_input
+                b'{"v": 1, "intersection_id": "%s", "seq": "x"}' % junction.encode(), signal_input
             )
             controller.sendto(b"\x00garbage", signal_input)
             controller.sendto(
-                encode(controller_state(now, R, change), 1), signal_input
+                encode(controller_state(junction, now, R, change), 1), signal_input
             )  # again seq 1
             controller.sendto(
-                encode(controller_state(now + NS_PER_S, R, change + NS_PER_S), 2), signal_input
+                encode(controller_state(junction, now + NS_PER_S, R, change + NS_PER_S), 2), signal_input
             )
             want = {"north": "red", "east": "green", "south": "red", "west": "green"}
             await until(lambda: twin_colours() == want, "east-west green in the twin")
@@ -115,7 +116,5 @@ async def test_controller_states_reach_the_twin(
                 call, service, "GET", "/api/v1/intersections", OPERATOR
             )
             assert status == 200, intersections
-            (junction,) = [
-                i for i in intersections if i["intersection_id"] == "junction-signals-e2e"
-            ]
-            assert {g["approach"]: g["colour"] for g in junction["signal"]} == want
+            (shown,) = [i for i in intersections if i["intersection_id"] == junction]
+            assert {g["approach"]: g["colour"] for g in shown["signal"]} == want

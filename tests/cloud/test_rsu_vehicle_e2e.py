@@ -48,7 +48,7 @@ class ParkedCar(FrameSource):
 
 
 async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the_twin(
-    mqtt_url: str, db_url: tuple[str, str | None], tmp_path: Path
+    mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
 ) -> None:
     config = CloudConfig(
         mqtt_url=mqtt_url,
@@ -59,7 +59,7 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
     )
     rsu_config = RsuConfig.model_validate(
         {
-            "rsu_id": "rsu-e2e",
+            "rsu_id": rsu_id,
             "origin": {"latitude_deg": LAT, "longitude_deg": LON},
             "server": {"port": 0, "grace_period_s": 0.5},
             "publish": {"rate_hz": 20},
@@ -81,7 +81,7 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
         RoadsideClient(daemon.target, reconnect=fast) as rsu,
         rsu.reporter() as reporter,
     ):
-        await until(lambda: "rsu-e2e" in service.twin.rsus, "the RSU known to the twin")
+        await until(lambda: rsu_id in service.twin.rsus, "the RSU known to the twin")
         reporter.send(
             VehicleReport(
                 "veh-1",
@@ -101,7 +101,7 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
                 break
         assert tagged == {7: "veh-1", 8: ""}
         await until(lambda: "veh-1" in service.twin.vehicle_reports, "the report in the twin")
-        assert service.twin.vehicle_reports["veh-1"][0] == "rsu-e2e"
+        assert service.twin.vehicle_reports["veh-1"][0] == rsu_id
 
         # Another stream claiming veh-1: rejected, counted, and the operators hear of it.
         thief = await rsu.report_state(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+import sqlalchemy.engine
+import sqlalchemy.exc
+from pydantic import Field, field_validator
 
 from vicoop.config import StrictModel
 
@@ -39,3 +41,15 @@ class CloudConfig(StrictModel):
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
     # Seconds between live-object snapshots on the feed.
     feed_interval_s: float = Field(0.5, gt=0, le=60)
+
+    @field_validator("db_url")
+    @classmethod
+    def _a_database_url(cls, url: str) -> str:
+        try:
+            sqlalchemy.engine.make_url(url)
+        except sqlalchemy.exc.ArgumentError:
+            raise ValueError(
+                "not a database URL (e.g. postgresql+psycopg://user@host/db or "
+                "sqlite:///file.sqlite3)"
+            ) from None
+        return url

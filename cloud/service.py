@@ -12,6 +12,8 @@ import socket
 import time
 from collections.abc import Callable
 
+import sqlalchemy.engine
+import sqlalchemy.exc
 import uvicorn
 
 from cloud.api import create_app
@@ -24,6 +26,7 @@ from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zone_edits import ZoneEditor
 from cloud.zones import ZoneManager
+from vicoop.errors import StartupError
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +74,24 @@ class CloudService:
         return f"http://{self.config.http_host}:{self.port}"
 
     async def start(self) -> None:
+        """Start every part; when one cannot start (a ``StartupError`` naming it), stop what had
+        started and raise."""
+        async with contextlib.AsyncExitStack() as started:
+            started.push_async_callback(self.stop)
+            await self._start()
+            started.pop_all()
+
+    async def _start(self) -> None:
         if self.config.mqtt_url is None:
             self.broker = EmbeddedBroker()
             await self.broker.start()
             self.mqtt_url = self.broker.url
-        await asyncio.to_thread(self.store.migrate)
+        try:
+            await asyncio.to_thread(self.store.migrate)
+        except sqlalchemy.exc.DBAPIError as exc:
+            url = sqlalchemy.engine.make_url(self.config.db_url).render_as_string()
+            reason = " ".join(str(exc.orig).split())
+            raise StartupError(f"cannot use the database {url}: {reason}") from None
         self.twin.remember(await asyncio.to_thread(self.store.outbox_keys))
         ingest = TwinIngest(
             self.twin,
@@ -106,7 +122,14 @@ class CloudService:
         )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.config.http_host, self.config.http_port))
+        try:
+            sock.bind((self.config.http_host, self.config.http_port))
+        except OSError as exc:
+            sock.close()
+            raise StartupError(
+                f"the control API cannot listen on {self.config.http_host}:"
+                f"{self.config.http_port}: {exc.strerror or exc}"
+            ) from None
         self.port = int(sock.getsockname()[1])
         server = uvicorn.Server(
             uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)

@@ -24,6 +24,7 @@ from roadside.config import RsuConfig
 from roadside.ingest import JsonSignalDecoder, SignalIngest, UdpEndpoint
 from roadside.sources import FrameSource, build_source
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
+from vicoop.errors import StartupError
 from vicoop.heap import freeze_startup_heap
 from vicoop.model import NS_PER_S, PerceptionFrame
 from vicoop.serving import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
@@ -108,18 +109,28 @@ class RoadsideDaemon:
         return self._signal_endpoint.port if self._signal_endpoint is not None else None
 
     async def start(self) -> None:
-        await self.source.start()  # sources that own sockets or buses open them here
-        if self.link is not None:
-            await self.link.start()
-        if self._signal_endpoint is not None:
-            await self._signal_endpoint.start()
-            log.info(
-                "signal controller input of %s on udp %s:%d",
-                self.config.rsu_id,
-                self._signal_endpoint.host,
-                self._signal_endpoint.port,
-            )
-        await self.server.start()
+        """Open every input, the cloud link and the server; when one cannot start (a
+        ``StartupError`` naming it), close what had opened and raise."""
+        async with contextlib.AsyncExitStack() as opened:
+            await self.source.start()  # sources that own sockets or buses open them here
+            opened.push_async_callback(self.source.stop)
+            if self.link is not None:
+                await self.link.start()
+                opened.push_async_callback(self.link.stop)
+            if self._signal_endpoint is not None:
+                try:
+                    await self._signal_endpoint.start()
+                except StartupError as exc:
+                    raise StartupError(f"cloud.signals (the controller input): {exc}") from None
+                opened.push_async_callback(self._signal_endpoint.stop)
+                log.info(
+                    "signal controller input of %s on udp %s:%d",
+                    self.config.rsu_id,
+                    self._signal_endpoint.host,
+                    self._signal_endpoint.port,
+                )
+            await self.server.start()
+            opened.pop_all()
         if not self.stepped:
             self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
 

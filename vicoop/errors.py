@@ -5,6 +5,7 @@
     VicoopError
     ├── ConfigError            a configuration file or value is invalid (vicoop.config)
     ├── CodecError             a message could not be decoded into domain types (vicoop.codec)
+    ├── StartupError           a daemon could not open a port, a file or a device it was given
     ├── roadside.RoadsideError ...  (see each package's ``errors`` module)
     └── vehicle.VehicleError   ...
 
@@ -21,6 +22,11 @@ class VicoopError(Exception):
 
 class ConfigError(VicoopError):
     """A configuration file or value is invalid; the message names the file and the field."""
+
+
+class StartupError(VicoopError):
+    """A daemon could not start: a port in use, an address not of this machine, a path it cannot
+    write, a device that is not there. The message names which, on one line."""
 
 
 class CodecError(VicoopError):

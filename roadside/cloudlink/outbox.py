@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vicoop import codec_cloud
 from vicoop.cloudmodel import CommandAck, Event, OutboxMessage
+from vicoop.errors import StartupError
 from vicoop.zones import Zone
 
 _SCHEMA = """
@@ -37,12 +38,16 @@ class Outbox:
     def __init__(self, path: str | Path, rsu_id: str) -> None:
         self.path = str(path)
         self.rsu_id = rsu_id
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StartupError(f"cannot open the outbox {self.path}: {reason}") from None
 
     def close(self) -> None:
         self._db.close()

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from roadside.ingest.base import IngestStats, ParseError, RadarCycle, SequenceGuard
+from vicoop.errors import StartupError
 from vicoop.model import NS_PER_S, ObjectClass
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,11 @@ class Ars408Reader:
     async def start(self) -> None:
         import can
 
-        self._bus = can.Bus(**self.bus_kwargs)
+        try:
+            self._bus = can.Bus(**self.bus_kwargs)
+        except (OSError, can.CanError, ValueError) as exc:
+            bus = " ".join(str(self.bus_kwargs.get(k, "")) for k in ("interface", "channel"))
+            raise StartupError(f"cannot open CAN bus {bus.strip()}: {exc}") from None
         self._notifier = can.Notifier(self._bus, [self.on_message], loop=asyncio.get_running_loop())
 
     async def stop(self) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
+from vicoop.errors import StartupError
+
 log = logging.getLogger(__name__)
 
 
@@ -42,9 +44,14 @@ class UdpEndpoint:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self.ingest), local_addr=(self.host, self.requested_port)
-        )
+        try:
+            self._transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Protocol(self.ingest), local_addr=(self.host, self.requested_port)
+            )
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on udp {self.host}:{self.requested_port}: {exc.strerror or exc}"
+            ) from None
 
     async def stop(self) -> None:
         if self._transport is not None:

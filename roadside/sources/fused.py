@@ -40,6 +40,7 @@ from roadside.sources.fused_config import (
     RadarSensorConfig,
     SensorsSourceConfig,
 )
+from vicoop.errors import StartupError
 from vicoop.model import NS_PER_S, SensorHealth, SensorKind, SensorStatus
 
 
@@ -203,7 +204,10 @@ class SensorFusion(FrameSource):
         started: list[_Sensor] = []
         try:
             for s in self._sensors.values():
-                await s.endpoint.start()
+                try:
+                    await s.endpoint.start()
+                except StartupError as exc:
+                    raise StartupError(f"sensor {s.sensor_id}: {exc}") from None
                 started.append(s)
         except BaseException:
             for s in started:

@@ -99,7 +99,8 @@ async def test_controller_states_reach_the_twin(
                 encode(controller_state(junction, now, R, change), 1), signal_input
             )  # again seq 1
             controller.sendto(
-                encode(controller_state(junction, now + NS_PER_S, R, change + NS_PER_S), 2), signal_input
+                encode(controller_state(junction, now + NS_PER_S, R, change + NS_PER_S), 2),
+                signal_input,
             )
             want = {"north": "red", "east": "green", "south": "red", "west": "green"}
             await until(lambda: twin_colours() == want, "east-west green in the twin")

@@ -96,6 +96,59 @@ def test_a_bad_config_file_is_one_clear_error(tmp_path: Path) -> None:
         )
 
 
+def _start_failure(tmp_path: Path, yaml_text: str) -> str:
+    """Run ``vicoop rsu run`` on ``yaml_text``; the one error line it ends with."""
+    config = tmp_path / "rsu.yaml"
+    config.write_text(yaml_text)
+    result = subprocess.run(
+        [*VICOOP, "rsu", "run", "--config", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("vicoop: error: "), result.stderr
+    return lines[-1]
+
+
+def test_a_daemon_that_cannot_start_says_why_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert _start_failure(tmp_path, f"server:\n  port: {port}\n") == (
+            f"vicoop: error: the gRPC server cannot listen on 127.0.0.1:{port} "
+            "(in use, or not an address of this machine)"
+        )
+    assert _start_failure(tmp_path, "server:\n  host: no-such-host.invalid\n  port: 0\n") == (
+        "vicoop: error: the gRPC server cannot listen on no-such-host.invalid:0 "
+        "(in use, or not an address of this machine)"
+    )
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    line = _start_failure(
+        tmp_path, f"cloud:\n  enabled: true\n  outbox_path: {blocker}/outbox.sqlite3\n"
+    )
+    assert line.startswith(f"vicoop: error: cannot open the outbox {blocker}/outbox.sqlite3: ")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        line = _start_failure(
+            tmp_path,
+            f"source:\n  kind: sensors\n  radars:\n    - input: {{port: {port}}}\n",
+        )
+        assert line == (
+            f"vicoop: error: sensor radar-1: cannot listen on udp 127.0.0.1:{port}: "
+            "Address already in use"
+        )
+    line = _start_failure(
+        tmp_path,
+        "source:\n  kind: sensors\n  radars:\n"
+        "    - input: {kind: can_ars408, interface: socketcan, channel: vicoop-none0}\n",
+    )
+    assert line.startswith("vicoop: error: sensor radar-1: cannot open CAN bus socketcan "), line
+    assert "vicoop-none0" in line
+
+
 async def test_a_vehicle_reporting_itself_is_tagged_on_the_synthetic_track_it_is() -> None:
     """The daemon with its synthetic source: a vehicle reporting the state of synthetic track 1
     (as its own GNSS would) finds that track tagged with its id; another stream claiming the

@@ -127,9 +127,15 @@ class RoadsideServer:
         if self.reflection_enabled:
             services.append(reflection.SERVICE_NAME)
             reflection.enable_server_reflection(services, server)
-        port: int = server.add_insecure_port(f"{self.host}:{self.requested_port}")
+        try:
+            port: int = server.add_insecure_port(f"{self.host}:{self.requested_port}")
+        except RuntimeError:  # grpc's own message says only "Failed to bind"
+            port = 0
         if port == 0:
-            raise ServingError(f"cannot listen on {self.host}:{self.requested_port}")
+            raise ServingError(
+                f"the gRPC server cannot listen on {self.host}:{self.requested_port} "
+                "(in use, or not an address of this machine)"
+            )
         await server.start()
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -155,19 +155,21 @@ class RoadsideDaemon:
         await self.stop()
 
     def _report_rejected(self, report: VehicleReport, rejection: ReportRejected) -> None:
-        """A rejected report becomes an event for the twin (at most one a minute per vehicle id
-        and reason)."""
+        """A rejected report becomes an event for the twin, as ``RejectionNotices`` allows (at
+        most one a minute per vehicle id and reason, and a few a minute per reason)."""
         now = self.clock()
-        if self.link is None or not self.rejection_notices.due(
-            report.vehicle_id, rejection.kind, now
-        ):
+        notice = None
+        if self.link is not None:
+            notice = self.rejection_notices.due(report.vehicle_id, rejection.kind, now)
+        if self.link is None or notice is None:
             return
+        more = f" ({notice.suppressed} more not announced)" if notice.suppressed else ""
         self.link.emit(
             Event(
                 EventKind.VEHICLE_REPORT_REJECTED,
                 now,
                 vehicle_id=report.vehicle_id,
-                detail=f"{rejection.kind}: {rejection}",
+                detail=f"{rejection.kind}: {rejection}{more}",
             )
         )
 

@@ -17,6 +17,7 @@ import pymap3d
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from vehicle import RoadsideClient, VehicleReport
+from vicoop.model import ObjectClass, Size3
 
 VICOOP = [sys.executable, "-m", "console.cli"]
 
@@ -196,3 +197,39 @@ async def test_a_vehicle_reporting_itself_is_tagged_on_the_synthetic_track_it_is
         assert (thief.accepted, thief.rejected) == (0, 1)
         assert daemon.reports.stats.rejected["id_claimed"] == 1
         assert reporter.stats.accepted == 1
+
+
+async def test_reports_under_many_vehicle_ids_make_a_few_events(tmp_path: Path) -> None:
+    """A client choosing a new vehicle id for each of 300 implausible reports (through the real
+    gRPC server) leaves the RSU's outbox with a few events, not 300: the limit does not rest on
+    ids the sender chooses."""
+    config = RsuConfig.model_validate(
+        {
+            "server": {"port": 0, "grace_period_s": 0.5},
+            "cloud": {
+                "enabled": True,
+                "mqtt_url": "mqtt://127.0.0.1:1",  # no broker: events stay in the outbox
+                "outbox_path": str(tmp_path / "outbox.sqlite3"),
+            },
+        }
+    )
+    far_lat = config.origin.latitude_deg + 0.1  # ~11 km north
+    now = time.time_ns()
+    reports = [
+        VehicleReport(
+            f"veh-{i}",
+            ObjectClass.CAR,
+            far_lat,
+            config.origin.longitude_deg,
+            1.0,
+            0.0,
+            Size3(4.5, 1.8, 1.5),
+            now,
+        )
+        for i in range(300)
+    ]
+    async with RoadsideDaemon(config) as daemon, RoadsideClient(daemon.target) as rsu:
+        summary = await rsu.report_state(reports)
+        assert (summary.accepted, summary.rejected) == (0, 300)
+        assert daemon.link is not None
+        assert daemon.link.outbox.pending() == 10

@@ -248,22 +248,48 @@ class ReportBook:
         return tuple(out)
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A rejection worth an event; ``suppressed`` rejections of the same reason were not
+    announced since the last event of that reason (the budget was spent)."""
+
+    suppressed: int = 0
+
+
 class RejectionNotices:
-    """Which rejections are worth an event for the operators: the first of each (vehicle id,
-    reason kind) in every ``every_s`` seconds, so a misbehaving vehicle cannot flood the outbox.
+    """Which rejections are worth an event for the operators.
+
+    Vehicle ids are chosen by the sender, so the limit cannot rest on them alone: within every
+    ``every_s`` window, each reason gets at most ``per_kind`` events (and each (vehicle id,
+    reason) at most one); beyond that rejections are only counted, and the next event of that
+    reason carries the count. Memory is bounded by ``remember`` (vehicle id, reason) keys.
     """
 
-    def __init__(self, every_s: float = 60.0, remember: int = 10_000) -> None:
+    def __init__(self, every_s: float = 60.0, per_kind: int = 10, remember: int = 10_000) -> None:
         self.every_ns = round(every_s * NS_PER_S)
+        self.per_kind = per_kind
         self.remember = remember
         self._last: dict[tuple[str, str], int] = {}
+        self._window: dict[str, tuple[int, int]] = {}  # reason -> (window start, events in it)
+        self._suppressed: dict[str, int] = {}
 
-    def due(self, vehicle_id: str, kind: str, now_ns: int) -> bool:
+    def due(self, vehicle_id: str, kind: str, now_ns: int) -> Notice | None:
+        """A ``Notice`` when this rejection should become an event, else None (counted)."""
         key = (vehicle_id, kind)
         last = self._last.get(key)
         if last is not None and now_ns - last < self.every_ns:
-            return False
+            return None  # this vehicle's repeats: not worth a count either
+        start, sent = self._window.get(kind, (now_ns, 0))
+        if now_ns - start >= self.every_ns:
+            start, sent = now_ns, 0
+        if sent >= self.per_kind:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            self._window[kind] = (start, sent)
+            return None
+        self._window[kind] = (start, sent + 1)
         if len(self._last) >= self.remember:
             self._last = {k: t for k, t in self._last.items() if now_ns - t < self.every_ns}
+            if len(self._last) >= self.remember:
+                self._last.clear()  # all recent: forget them rather than grow
         self._last[key] = now_ns
-        return True
+        return Notice(self._suppressed.pop(kind, 0))

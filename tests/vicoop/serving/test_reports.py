@@ -178,6 +178,18 @@ def test_a_request_without_a_report_is_rejected_naming_it() -> None:
         raise AssertionError("an empty request decoded")
 
 
+def test_distinct_vehicle_ids_cannot_flood_the_outbox() -> None:
+    """The sender chooses its vehicle ids: 3000 of them in a minute give at most ``per_kind``
+    events of each reason, and the next event of that reason says how many were not sent."""
+    notices = RejectionNotices(every_s=60.0, per_kind=10)
+    sent = [n for i in range(3000) if (n := notices.due(f"veh-{i}", "too_far", T0 + i))]
+    assert len(sent) == 10
+    assert all(n.suppressed == 0 for n in sent)
+    assert notices.due("veh-0", "speed", T0 + 3000)  # another reason has its own budget
+    later = notices.due("veh-x", "too_far", T0 + 60 * NS_PER_S)
+    assert later is not None and later.suppressed == 2990
+
+
 def test_rejection_notices_are_rate_limited_per_vehicle_and_reason() -> None:
     notices = RejectionNotices(every_s=60.0)
     assert notices.due("veh-1", "id_claimed", T0)

@@ -1,6 +1,13 @@
 """The twin's MQTT edge: subscribes to every RSU's topics, validates and applies what arrives,
 stores outbox messages once and answers them with receipts, and sends zone commands.
 
+Outbox messages are stored in batches: the receive loop validates each and queues it; a drain
+loop takes what has queued (up to ``OUTBOX_BATCH``), stores it in one transaction, applies it to
+the twin and then answers each RSU with one receipt naming all its sequences, the receipts of
+all RSUs in flight together. A message is receipted only once stored, so one lost anywhere
+(a queue dropped with the connection, a receipt never delivered) is sent again by its RSU and
+stored once.
+
 Every payload is decoded with ``vicoop.codec_cloud``; a malformed one (or one whose ``rsu_id``
 differs from its topic) is counted and logged by the ``vicoop.mqtt.MqttSession``, never applied,
 never fatal. With ``shared_group`` set, the subscription is an MQTT 5 shared subscription
@@ -25,6 +32,9 @@ from vicoop.errors import CodecError
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url, topic_filter
 
 Notify = Callable[[str, dict[str, Any]], None]
+
+OUTBOX_BATCH = 1000  # outbox messages stored in one transaction at most
+OUTBOX_QUEUE = 100_000  # outbox messages queued and not stored yet at most (beyond: resent)
 
 
 class TwinIngest:
@@ -51,12 +61,15 @@ class TwinIngest:
         self.notify = notify or (lambda kind, data: None)
         self.lag_ns: deque[int] = deque(maxlen=200_000)
         self._kick = asyncio.Event()
+        self._outbox_in: deque[tuple[OutboxMessage, int]] = deque()
+        self._outbox_ready = asyncio.Event()
+        self.outbox_dropped = 0  # queued beyond OUTBOX_QUEUE: not receipted, so resent
         self.session = MqttSession(
             parse_mqtt_url(mqtt_url),
             client_id,
             subscribe=[topic_filter(shared_group=shared_group or None)],
             on_message=self._handle,
-            while_connected=self._commands,
+            while_connected=self._while_connected,
             mqtt5=bool(shared_group),
             max_queued_incoming=100_000,
         )
@@ -70,6 +83,11 @@ class TwinIngest:
     def kick(self) -> None:
         """Send due commands now (after a zone change)."""
         self._kick.set()
+
+    async def _while_connected(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._commands())
+            group.create_task(self._drain_outbox())
 
     async def _commands(self) -> None:
         while True:
@@ -129,17 +147,41 @@ class TwinIngest:
         elif kind is TopicKind.OUTBOX:
             message = codec_cloud.decode_outbox(payload)
             _same(rsu_id, message.rsu_id, kind)
-            await self._outbox(message, now)
+            if len(self._outbox_in) >= OUTBOX_QUEUE:
+                self.outbox_dropped += 1  # never receipted: its RSU sends it again
+                return
+            self._outbox_in.append((message, now))
+            self._outbox_ready.set()
         # COMMANDS and RECEIPTS: our own messages to the RSUs.
 
-    async def _outbox(self, message: OutboxMessage, now: int) -> None:
-        body = message.body
-        if self.twin.is_new(message.rsu_id, message.sequence):
+    async def _drain_outbox(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            batch = [
+                self._outbox_in.popleft() for _ in range(min(OUTBOX_BATCH, len(self._outbox_in)))
+            ]
+            if not self._outbox_in:
+                self._outbox_ready.clear()
+            if batch:
+                await self._store_outbox(batch)
+
+    async def _store_outbox(self, batch: list[tuple[OutboxMessage, int]]) -> None:
+        """Store ``batch`` once, apply what is new to the twin, then receipt all of it."""
+        new: list[tuple[OutboxMessage, int]] = []
+        keys: set[tuple[str, int]] = set()
+        for message, at in batch:
+            key = (message.rsu_id, message.sequence)
+            if key not in keys and self.twin.is_new(*key):
+                keys.add(key)
+                new.append((message, at))
+            else:
+                self.twin.counters.duplicates_discarded += 1
+        if new:
+            await asyncio.to_thread(self.store.add_outbox, new)
+        for message, at in new:
+            body = message.body
             if isinstance(body, Event):
-                await asyncio.to_thread(
-                    self.store.add_event, message.rsu_id, message.sequence, body, now
-                )
-                self.twin.apply_event(message.rsu_id, message.sequence, body, now)
+                self.twin.apply_event(message.rsu_id, message.sequence, body, at)
                 self.notify(
                     "event",
                     {
@@ -150,16 +192,21 @@ class TwinIngest:
                 )
             else:
                 assert isinstance(body, CommandAck)
-                await asyncio.to_thread(self.store.add_ack, message.rsu_id, message.sequence, body)
-                self.twin.apply_ack(message.rsu_id, message.sequence, body, now)
+                self.twin.apply_ack(message.rsu_id, message.sequence, body, at)
                 self.zones.acked(message.rsu_id, body)
-        else:
-            self.twin.counters.duplicates_discarded += 1
-        # Stored (now or before): the RSU may forget it.
-        await self.session.publish(
-            Topic(message.rsu_id, TopicKind.RECEIPTS),
-            codec_cloud.encode_receipt([message.sequence]),
-            qos=1,
+        # Stored (now or before): the RSUs may forget them.
+        receipts: dict[str, list[int]] = {}
+        for message, _ in batch:
+            receipts.setdefault(message.rsu_id, []).append(message.sequence)
+        await asyncio.gather(
+            *(
+                self.session.publish(
+                    Topic(rsu_id, TopicKind.RECEIPTS),
+                    codec_cloud.encode_receipt(sequences),
+                    qos=1,
+                )
+                for rsu_id, sequences in receipts.items()
+            )
         )
 
 

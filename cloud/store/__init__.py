@@ -8,6 +8,7 @@ the latest Alembic revision. Outbox messages (events, acknowledgements) are stor
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cloud.store.models import AckRow, AuditRow, EventRow, RsuRow, ZoneRow
-from vicoop.cloudmodel import CommandAck, Event, EventKind
+from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage
 from vicoop.model import ObjectClass
 from vicoop.zones import TimeWindow, Zone, ZoneRules
 
@@ -129,36 +130,29 @@ class Store:
 
     def add_event(self, rsu_id: str, sequence: int, event: Event, received_at_ns: int) -> bool:
         """Store an event once; False when (rsu_id, sequence) was already stored."""
-        return self._insert_ignore(
-            EventRow,
-            {
-                "rsu_id": rsu_id,
-                "sequence": sequence,
-                "kind": event.kind.name.lower(),
-                "occurred_at_ns": event.occurred_at_ns,
-                "received_at_ns": received_at_ns,
-                "zone_id": event.zone_id,
-                "vehicle_id": event.vehicle_id,
-                "track_id": event.track_id,
-                "x_m": event.x_m,
-                "y_m": event.y_m,
-                "value": event.value,
-                "detail": event.detail,
-            },
-        )
+        return self._insert_ignore(EventRow, _event_row(rsu_id, sequence, event, received_at_ns))
 
     def add_ack(self, rsu_id: str, sequence: int, ack: CommandAck) -> bool:
-        return self._insert_ignore(
-            AckRow,
-            {
-                "rsu_id": rsu_id,
-                "sequence": sequence,
-                "command_id": ack.command_id,
-                "version": ack.version,
-                "status": ack.status.name.lower(),
-                "acked_at_ns": ack.acked_at_ns,
-            },
-        )
+        return self._insert_ignore(AckRow, _ack_row(rsu_id, sequence, ack))
+
+    def add_outbox(self, messages: Sequence[tuple[OutboxMessage, int]]) -> None:
+        """Store outbox messages (each with its receive time, ns) in one transaction, each once:
+        those already stored are left as they are."""
+        events = [
+            _event_row(m.rsu_id, m.sequence, m.body, at)
+            for m, at in messages
+            if isinstance(m.body, Event)
+        ]
+        acks = [
+            _ack_row(m.rsu_id, m.sequence, m.body)
+            for m, _ in messages
+            if isinstance(m.body, CommandAck)
+        ]
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        with self.engine.begin() as conn:
+            for row_type, rows in ((EventRow, events), (AckRow, acks)):
+                if rows:
+                    conn.execute(insert(row_type).on_conflict_do_nothing(), rows)
 
     def outbox_keys(self) -> list[tuple[str, int]]:
         """Every (rsu_id, sequence) stored: the twin never applies them again."""
@@ -284,3 +278,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _event_row(rsu_id: str, sequence: int, event: Event, received_at_ns: int) -> dict[str, Any]:
+    return {
+        "rsu_id": rsu_id,
+        "sequence": sequence,
+        "kind": event.kind.name.lower(),
+        "occurred_at_ns": event.occurred_at_ns,
+        "received_at_ns": received_at_ns,
+        "zone_id": event.zone_id,
+        "vehicle_id": event.vehicle_id,
+        "track_id": event.track_id,
+        "x_m": event.x_m,
+        "y_m": event.y_m,
+        "value": event.value,
+        "detail": event.detail,
+    }
+
+
+def _ack_row(rsu_id: str, sequence: int, ack: CommandAck) -> dict[str, Any]:
+    return {
+        "rsu_id": rsu_id,
+        "sequence": sequence,
+        "command_id": ack.command_id,
+        "version": ack.version,
+        "status": ack.status.name.lower(),
+        "acked_at_ns": ack.acked_at_ns,
+    }

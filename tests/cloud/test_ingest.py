@@ -4,6 +4,7 @@ while applying one message is logged and counted, and the next message is applie
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -20,7 +21,14 @@ from cloud.twin import Twin
 from cloud.zones import ZoneManager
 from tests.conftest import until
 from vicoop import codec_cloud
-from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
+from vicoop.cloudmodel import (
+    Event,
+    EventKind,
+    OutboxMessage,
+    SignalColour,
+    SignalGroupState,
+    SignalState,
+)
 from vicoop.mqtt import TOPIC_ROOT, Topic, TopicKind, parse_mqtt_url
 
 # A shared broker (MQTT_URL) holds other tests' retained messages; these are this test's own.
@@ -118,3 +126,34 @@ async def test_no_payload_takes_the_ingest_down(
     await until(lambda: stats.messages > before, "the payload handled")
     assert ingest.session.connected.is_set()
     assert stats.handler_errors == 0, "a payload reached a bug, not a rejection"
+
+
+async def test_a_backlog_is_stored_once_and_answered_with_few_receipts(
+    edge: tuple[TwinIngest, aiomqtt.Client],
+) -> None:
+    """An RSU back from an outage sends its backlog at once (and some of it twice): the twin
+    stores each event once and answers with receipts that name many sequences each, not one
+    receipt per message, each of which waited for the broker in turn."""
+    ingest, client = edge
+    rsu = f"rsu-backlog-{uuid.uuid4().hex[:8]}"
+    now = time.time_ns()
+    await client.subscribe(str(Topic(rsu, TopicKind.RECEIPTS)), qos=1)
+    for sequence in [*range(1, 301), *range(1, 51)]:
+        event = Event(EventKind.ZONE_CLOSED_ENTRY, now, zone_id="z", vehicle_id=f"v-{sequence}")
+        await client.publish(
+            str(Topic(rsu, TopicKind.OUTBOX)),
+            codec_cloud.encode_outbox(OutboxMessage(rsu, sequence, now, event)),
+            qos=1,
+        )
+    receipted: set[int] = set()
+    receipts = 0
+    async with asyncio.timeout(60):
+        async for message in client.messages:
+            assert isinstance(message.payload, bytes)
+            receipted |= set(codec_cloud.decode_receipt(message.payload))
+            receipts += 1
+            if receipted == set(range(1, 301)):
+                break
+    stored = [e for e in ingest.store.events(rsu_id=rsu, limit=1000)]
+    assert sorted(e.sequence for e in stored) == list(range(1, 301))
+    assert receipts < 100, f"{receipts} receipts for 350 messages"

@@ -5,6 +5,7 @@ killed and comes back (subscriptions restored, rejections counted, never fatal).
 from __future__ import annotations
 
 import random
+import socket
 import subprocess
 import sys
 import uuid
@@ -159,6 +160,14 @@ async def _publish(url: str, topic: str, payload: bytes) -> None:
         await client.publish(topic, payload, qos=1)
 
 
+def _no_delay(session: MqttSession) -> bool:
+    client = session._client
+    assert client is not None
+    sock = client._client.socket()
+    assert isinstance(sock, socket.socket)
+    return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
 async def test_the_session_reconnects_after_the_broker_comes_back(
     killable_broker: KillableBroker,
 ) -> None:
@@ -177,6 +186,8 @@ async def test_the_session_reconnects_after_the_broker_comes_back(
         await until(session.connected.is_set, "the session connected")
         await _publish(broker.url, str(status), b"first")
         await until(lambda: len(received.messages) == 1, "the first message handed over")
+        # Small QoS 1 messages one after another: no Nagle delay (it held each ~40 ms).
+        assert _no_delay(session), "Nagle's algorithm on the connection"
 
         # Rejections and a failing handler are counted, and the session keeps going.
         await _publish(broker.url, f"{TOPIC_ROOT}/rsu-a/gossip", b"?")
@@ -190,6 +201,7 @@ async def test_the_session_reconnects_after_the_broker_comes_back(
             await session.publish(status, b"nowhere")
         await broker.start()
         await until(lambda: session.stats.connections == 2, "the session connected again")
+        assert _no_delay(session), "Nagle's algorithm on the new connection"
         await session.publish(status, b"second", qos=1)  # subscribed again, too
         await until(lambda: len(received.messages) == 2, "a message after the reconnection")
     finally:

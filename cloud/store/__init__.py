@@ -7,8 +7,10 @@ the latest Alembic revision. Outbox messages (events, acknowledgements) are stor
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import fcntl
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +100,16 @@ class Store:
         self.dialect = self.engine.dialect.name
 
     def migrate(self) -> None:
-        """Bring the schema to the latest revision (Alembic)."""
-        with self.engine.begin() as conn:
+        """Bring the schema to the latest revision (Alembic). On PostgreSQL, workers starting
+        at once take turns: a transaction-scoped advisory lock (one per schema) is held from
+        before the schema is created until the migration commits; on a SQLite file, a lock file
+        beside it does the same."""
+        with _sqlite_migration_lock(self.engine), self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"vicoop.cloud.store.migrate:{self.schema or ''}"},
+                )
             if self.schema and self.dialect == "postgresql":
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             cfg = AlembicConfig()
@@ -115,6 +125,16 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def set_next_event_id(self, next_id: int) -> None:
+        """Start PostgreSQL's event ids at ``next_id`` (tests of 64-bit ids; a restore that must
+        not reuse ids). SQLite's row ids are 64-bit and follow the largest stored."""
+        if self.dialect == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(
+                    text("SELECT setval(pg_get_serial_sequence('events', 'id'), :n, false)"),
+                    {"n": next_id},
+                )
 
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -306,3 +326,18 @@ def _ack_row(rsu_id: str, sequence: int, ack: CommandAck) -> dict[str, Any]:
         "status": ack.status.name.lower(),
         "acked_at_ns": ack.acked_at_ns,
     }
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on ``DB.migrate.lock`` beside a SQLite file (nothing for others)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -13,10 +13,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# A 64-bit row id: BIGINT on PostgreSQL; INTEGER on SQLite, where only an INTEGER PRIMARY KEY
+# is the auto-incremented rowid (and is 64-bit).
+RowId = BigInteger().with_variant(Integer, "sqlite")
+
+
 class ZoneRow(Base):
     __tablename__ = "zones"
     zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(200))
     polygon: Mapped[list[list[float]]] = mapped_column(JSON)
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -28,7 +33,7 @@ class ZoneRow(Base):
 class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("rsu_id", "sequence", name="uq_events_rsu_sequence"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     rsu_id: Mapped[str] = mapped_column(String(64), index=True)
     sequence: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(40), index=True)
@@ -46,7 +51,7 @@ class EventRow(Base):
 class AckRow(Base):
     __tablename__ = "acks"
     __table_args__ = (UniqueConstraint("rsu_id", "sequence", name="uq_acks_rsu_sequence"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     rsu_id: Mapped[str] = mapped_column(String(64), index=True)
     sequence: Mapped[int] = mapped_column(BigInteger)
     command_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -67,7 +72,7 @@ class RsuRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audit"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     at_ns: Mapped[int] = mapped_column(BigInteger, index=True)
     actor: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(20))

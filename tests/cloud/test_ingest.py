@@ -138,12 +138,14 @@ async def test_a_backlog_is_stored_once_and_answered_with_few_receipts(
     rsu = f"rsu-backlog-{uuid.uuid4().hex[:8]}"
     now = time.time_ns()
     await client.subscribe(str(Topic(rsu, TopicKind.RECEIPTS)), qos=1)
+    # Back to back, as a link's resend after an outage puts them on the wire (QoS 0 here only
+    # so that the test does not wait for each PUBACK in turn).
     for sequence in [*range(1, 301), *range(1, 51)]:
         event = Event(EventKind.ZONE_CLOSED_ENTRY, now, zone_id="z", vehicle_id=f"v-{sequence}")
         await client.publish(
             str(Topic(rsu, TopicKind.OUTBOX)),
             codec_cloud.encode_outbox(OutboxMessage(rsu, sequence, now, event)),
-            qos=1,
+            qos=0,
         )
     receipted: set[int] = set()
     receipts = 0

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from roadside.cloudlink import CloudLink
 from roadside.config import RsuConfig
+from roadside.errors import StorageFull
 from roadside.ingest import JsonSignalDecoder, SignalIngest, UdpEndpoint
 from roadside.sources import FrameSource, build_source
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
@@ -28,6 +29,7 @@ from vicoop.errors import StartupError
 from vicoop.heap import freeze_startup_heap
 from vicoop.model import NS_PER_S, PerceptionFrame
 from vicoop.serving import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
+from vicoop.serving.errors import Unavailable
 from vicoop.serving.reports import RejectionNotices, ReportBook, ReportRejected
 
 log = logging.getLogger(__name__)
@@ -164,14 +166,17 @@ class RoadsideDaemon:
         if self.link is None or notice is None:
             return
         more = f" ({notice.suppressed} more not announced)" if notice.suppressed else ""
-        self.link.emit(
-            Event(
-                EventKind.VEHICLE_REPORT_REJECTED,
-                now,
-                vehicle_id=report.vehicle_id,
-                detail=f"{rejection.kind}: {rejection}{more}",
+        try:
+            self.link.emit(
+                Event(
+                    EventKind.VEHICLE_REPORT_REJECTED,
+                    now,
+                    vehicle_id=report.vehicle_id,
+                    detail=f"{rejection.kind}: {rejection}{more}",
+                )
             )
-        )
+        except StorageFull as exc:
+            raise Unavailable(str(exc)) from None
 
     def publish_at(self, tick_ns: int) -> PerceptionFrame:
         """Take the source's snapshot for ``tick_ns`` and publish it; returns the frame."""

@@ -31,6 +31,7 @@ from roadside.cloudlink.outbox import Outbox
 from roadside.cloudlink.signals import SignalBook
 from roadside.cloudlink.summary import approach_measures
 from roadside.cloudlink.zonebook import ZoneBook
+from roadside.errors import StorageFull
 from vicoop import codec_cloud
 from vicoop.cloudmodel import (
     AckStatus,
@@ -59,6 +60,10 @@ class LinkStats:
     commands_applied: int = 0
     commands_repeated: int = 0
     commands_rejected: int = 0
+    # Refused for a full disk: zone events not stored, commands not acknowledged (the twin
+    # sends them again).
+    events_refused: int = 0
+    commands_refused: int = 0
 
 
 class CloudLink:
@@ -122,7 +127,12 @@ class CloudLink:
         at the configured rate (latest wins). ``permits``: reporting vehicles' ids -> the
         automated-driving permit each reported."""
         for event in self.monitor.check(frame, self.zones.zone_set, frame.valid_at_ns, permits):
-            self.emit(event)
+            try:
+                self.emit(event)
+            except StorageFull as exc:
+                self.stats.events_refused += 1
+                if self.stats.events_refused == 1 or self.stats.events_refused % 1000 == 0:
+                    log.error("%s (%d events refused)", exc, self.stats.events_refused)
         self._sensors = frame.sensors
         health = (
             RsuHealth.OK
@@ -268,7 +278,11 @@ class CloudLink:
         if topic.kind is TopicKind.RECEIPTS:
             self.stats.outbox_confirmed += self.outbox.confirm(codec_cloud.decode_receipt(payload))
         elif topic.kind is TopicKind.COMMANDS:
-            self._apply_command(payload)
+            try:
+                self._apply_command(payload)
+            except StorageFull as exc:
+                self.stats.commands_refused += 1
+                log.error("a zone command is refused: %s", exc)
 
     def _apply_command(self, payload: bytes) -> None:
         command = codec_cloud.decode_command(payload)

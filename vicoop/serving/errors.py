@@ -4,7 +4,9 @@
 
     VicoopError
     └── ServingError
-        └── TooManySubscribers   the subscriber limit is reached (gRPC RESOURCE_EXHAUSTED)
+        ├── TooManySubscribers   the subscriber limit is reached (gRPC RESOURCE_EXHAUSTED)
+        └── Unavailable          the RSU cannot take a call now, e.g. its storage is full
+                                 (gRPC UNAVAILABLE: try again later)
 """
 
 from __future__ import annotations
@@ -18,3 +20,7 @@ class ServingError(VicoopError):
 
 class TooManySubscribers(ServingError):
     """The RSU already serves as many subscribers as it is configured for."""
+
+
+class Unavailable(ServingError):
+    """The RSU cannot take this call now (the message says why); a client may try again."""

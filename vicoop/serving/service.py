@@ -25,7 +25,7 @@ from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
 from vicoop.model import SiteInfo
 from vicoop.serving.encoding import decode_report_request, encode_report_response
-from vicoop.serving.errors import ServingError, TooManySubscribers
+from vicoop.serving.errors import ServingError, TooManySubscribers, Unavailable
 from vicoop.serving.hub import PerceptionHub
 from vicoop.serving.reports import ReportBook, ReportRejected
 from vicoop.serving.zonefeed import ZoneFeed
@@ -234,22 +234,13 @@ class RoadsideServer:
         index = 0
         try:
             async for data in requests:
-                name = f"report[{index}]"
-                index += 1
                 try:
-                    report = decode_report_request(data, name)
-                    self.reports.submit(report, reporter, self.clock())
-                except CodecError as exc:
-                    self.reports.reject("malformed")
-                    reason = str(exc)
-                except ReportRejected as exc:
-                    reason = f"{name}: {exc}"
-                    if self.on_rejected is not None:
-                        self.on_rejected(report, exc)
-                else:
+                    reason = self._one_report(data, f"report[{index}]", reporter)
+                except Unavailable as exc:  # e.g. a full disk: the vehicle may try again
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+                index += 1
+                if reason is None:
                     accepted += 1
-                    if self.on_report is not None:
-                        self.on_report(report)
                     continue
                 rejected += 1
                 if len(reasons) < MAX_REJECTIONS_RETURNED:
@@ -258,3 +249,20 @@ class RoadsideServer:
         finally:
             self.reports.release(reporter)
         return encode_report_response(accepted, rejected, reasons)
+
+    def _one_report(self, data: bytes, name: str, reporter: object) -> str | None:
+        """Take one report; None when accepted, else why it was rejected. ``Unavailable``
+        from the callbacks ends the stream."""
+        try:
+            report = decode_report_request(data, name)
+            self.reports.submit(report, reporter, self.clock())
+        except CodecError as exc:
+            self.reports.reject("malformed")
+            return str(exc)
+        except ReportRejected as exc:
+            if self.on_rejected is not None:
+                self.on_rejected(report, exc)
+            return f"{name}: {exc}"
+        if self.on_report is not None:
+            self.on_report(report)
+        return None

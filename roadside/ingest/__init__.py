@@ -12,7 +12,6 @@ from roadside.ingest.base import (
     ParseError,
     RadarCycle,
     SequenceGuard,
-    TimeWindow,
 )
 from roadside.ingest.camera import JsonCameraDecoder
 from roadside.ingest.can_ars408 import Ars408Decoder, Ars408Reader
@@ -33,7 +32,6 @@ __all__ = [
     "RadarCycle",
     "SequenceGuard",
     "SignalIngest",
-    "TimeWindow",
     "UdpEndpoint",
     "VradDecoder",
 ]

@@ -2,14 +2,7 @@
 
 Decoders are pure (bytes and, where the wire carries no time, a receive time in): they return a
 cycle or raise ``ParseError`` with a short reason; the ``Ingest`` wrapper counts every rejection
-by reason and drops duplicated and out-of-order cycles, so no input can crash the daemon.
-
-The ``Ingest`` also holds every cycle's measurement time to the RSU's own clock at receipt (a
-``TimeWindow``): a cycle stamped more than ``max_ahead_ns`` after the receive time (``future``:
-a forged datagram or a sensor with a bad clock) or taken more than ``max_age_ns`` before it
-(``stale``) is rejected before it reaches the tracker, so no single datagram can move the
-tracker's time, and sensor health is judged by when the RSU received accepted cycles, not by
-the stamps a sensor chose. Async
+by reason and drops duplicated and out-of-order cycles, so no input can crash the daemon. Async
 adapters (UDP sockets, CAN buses) sit on top and hand accepted cycles to a sink.
 
 Frames and units: radar ranges in m (slant), azimuths in rad counter-clockwise from the radar's
@@ -23,7 +16,6 @@ from __future__ import annotations
 import abc
 import collections
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -112,66 +104,38 @@ Sink = Callable[[C], None]
 
 @dataclass
 class IngestStats:
-    """What one input received: accepted cycles and rejections counted by reason;
-    ``last_accepted_ns`` is the newest accepted cycle's measurement time and
-    ``last_received_ns`` the RSU's clock when it arrived."""
+    """What one input received: accepted cycles and rejections counted by reason."""
 
     accepted: int = 0
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
     last_accepted_ns: int | None = None
-    last_received_ns: int | None = None
 
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
 
 
-@dataclass(frozen=True, slots=True)
-class TimeWindow:
-    """How far a measurement time may lie from the RSU's clock at receipt (ns)."""
-
-    max_ahead_ns: int
-    max_age_ns: int
-
-    def check(self, measured_ns: int, received_ns: int) -> None:
-        """Raise ``ParseError('future' | 'stale')`` for a time outside the window."""
-        ahead = measured_ns - received_ns
-        if ahead > self.max_ahead_ns:
-            raise ParseError("future", f"measured {ahead / 1e9:.3f} s after it was received")
-        if -ahead > self.max_age_ns:
-            raise ParseError("stale", f"measured {-ahead / 1e9:.3f} s before it was received")
-
-
 class SequenceGuard:
     """Drops repeated and older cycle counters, with wrap-around (serial number arithmetic).
 
-    A counter up to ``reorder_window`` behind the last accepted one is out of order, unless its
-    measurement time is newer than the last accepted cycle's: then the sensor restarted its
-    counter (or the last one was forged) and the guard follows it. One further behind is taken
-    as a restart too. So a cycle with a counter far ahead cannot lock out the real sensor's next
-    ones.
+    A counter up to ``reorder_window`` behind the last accepted one is out of order; one further
+    behind is taken as a sensor restart and accepted.
     """
 
     def __init__(self, modulus: int, reorder_window: int = 64) -> None:
         self.modulus = modulus
         self.reorder_window = reorder_window
         self.last: int | None = None
-        self.last_ns: int | None = None
 
-    def check(self, counter: int, measured_ns: int | None = None) -> None:
-        """Raise ``ParseError('duplicate' | 'out_of_order')`` or accept ``counter`` (taken at
-        ``measured_ns``, when known)."""
+    def check(self, counter: int) -> None:
+        """Raise ``ParseError('duplicate' | 'out_of_order')`` or accept ``counter``."""
         if self.last is not None:
-            newer = (
-                measured_ns is not None and self.last_ns is not None and measured_ns > self.last_ns
-            )
             delta = (counter - self.last) % self.modulus
-            if delta == 0 and not newer:
+            if delta == 0:
                 raise ParseError("duplicate", f"cycle {counter} again")
-            if 0 < self.modulus - delta <= self.reorder_window and not newer:
+            if self.modulus - delta <= self.reorder_window:
                 raise ParseError("out_of_order", f"cycle {counter} after {self.last}")
         self.last = counter
-        self.last_ns = measured_ns
 
 
 class Decoder(abc.ABC, Generic[C]):
@@ -183,40 +147,25 @@ class Decoder(abc.ABC, Generic[C]):
 
 
 class Ingest(Generic[C]):
-    """A decoder with counting, a time window, sequence checks and a sink: ``feed(data)`` never
-    raises. ``clock`` (ns since the Unix epoch, the RSU's) is read once per datagram as its
-    receive time; without a ``window`` every measurement time is taken."""
+    """A decoder with counting, sequence checks and a sink: ``feed(data)`` never raises."""
 
     def __init__(
-        self,
-        decoder: Decoder[C],
-        sink: Callable[[C], None],
-        counter_modulus: int = 1 << 32,
-        *,
-        window: TimeWindow | None = None,
-        clock: Callable[[], int] = time.time_ns,
+        self, decoder: Decoder[C], sink: Callable[[C], None], counter_modulus: int = 1 << 32
     ) -> None:
         self.decoder: Decoder[C] = decoder
         self.sink: Callable[[C], None] = sink
         self.stats = IngestStats()
         self.guard = SequenceGuard(counter_modulus)
-        self.window = window
-        self.clock = clock
 
     def feed(self, data: bytes) -> C | None:
         """Decode ``data`` and hand the cycle to the sink; returns it, or None if rejected."""
-        received_ns = self.clock()
         try:
             cycle: C = self.decoder.decode(data)
-            if self.window is not None:
-                self.window.check(cycle.measured_at_ns, received_ns)
-            counter = cycle.cycle if isinstance(cycle, RadarCycle) else cycle.frame
-            self.guard.check(counter, cycle.measured_at_ns)
+            self.guard.check(cycle.cycle if isinstance(cycle, RadarCycle) else cycle.frame)
         except ParseError as exc:
             self.stats.rejected[exc.reason] += 1
             return None
         self.stats.accepted += 1
         self.stats.last_accepted_ns = cycle.measured_at_ns
-        self.stats.last_received_ns = received_ns
         self.sink(cycle)
         return cycle

@@ -220,7 +220,6 @@ class Ars408Decoder:
             widths = np.array([e[2] if e[2] > 0 else np.nan for e in ext])
         self.stats.accepted += 1
         self.stats.last_accepted_ns = p.t_ns
-        self.stats.last_received_ns = p.t_ns  # the bus's receive time: ARS408 sends none
         return RadarCycle(
             self.sensor_id, p.counter, p.t_ns, rng, az, vr, rcs, classes, lengths, widths
         )

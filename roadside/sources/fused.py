@@ -6,9 +6,7 @@ calibrated scan goes into the tracker as it arrives, between publish ticks (a sc
 one already fused is replayed in time order by the tracker), so a tick only predicts the tracks:
 ``snapshot(now_ns)`` returns the tracks predicted to ``now_ns`` with every sensor's health: a
 sensor with no accepted cycle for ``degraded_after_s`` is DEGRADED, for ``silent_after_s``
-SILENT (or one that was never heard), and the others keep the tracks going. Health goes by the
-RSU's clock (``clock``) when accepted cycles arrived; a cycle whose measurement time lies outside
-``max_ahead_s``/``max_age_s`` of its receive time is rejected at ingest (``roadside.ingest``).
+SILENT (or one that was never heard), and the others keep the tracks going.
 
 ``start()``/``stop()`` open and close the inputs' sockets and buses; ``ports`` tells which UDP
 port each input is bound to (useful with port 0).
@@ -17,8 +15,6 @@ port each input is bound to (useful with port 0).
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,7 +30,6 @@ from roadside.ingest import (
     IngestStats,
     JsonCameraDecoder,
     RadarCycle,
-    TimeWindow,
     UdpEndpoint,
     VradDecoder,
 )
@@ -135,26 +130,20 @@ def camera_scan(
     )
 
 
-Clock = Callable[[], int]
-
-
 class _Sensor:
     def __init__(self, sensor_id: str, kind: SensorKind, stats: IngestStats) -> None:
         self.sensor_id = sensor_id
         self.kind = kind
         self.stats = stats
+        self.rejected_seen = 0
         self.endpoint: Any = None
 
 
 class SensorFusion(FrameSource):
     """Owns the tracker and the sensor inputs; see the module docstring."""
 
-    def __init__(self, config: SensorsSourceConfig, clock: Clock = time.time_ns) -> None:
+    def __init__(self, config: SensorsSourceConfig) -> None:
         self.config = config
-        self.clock = clock
-        window = TimeWindow(
-            round(config.max_ahead_s * NS_PER_S), round(config.max_age_s * NS_PER_S)
-        )
         self.tracker = TRACKERS[config.tracker_kind](config.tracker)
         self._sensors: dict[str, _Sensor] = {}
         self._radar: dict[str, tuple[RadarProjector, Coverage]] = {}
@@ -169,12 +158,7 @@ class SensorFusion(FrameSource):
                 sensor = _Sensor(r.sensor_id, SensorKind.RADAR, decoder.stats)
                 sensor.endpoint = reader
             else:
-                ingest_r = Ingest(
-                    VradDecoder(r.sensor_id, r.input.wire_id),
-                    self.add_radar,
-                    window=window,
-                    clock=clock,
-                )
+                ingest_r = Ingest(VradDecoder(r.sensor_id, r.input.wire_id), self.add_radar)
                 sensor = _Sensor(r.sensor_id, SensorKind.RADAR, ingest_r.stats)
                 sensor.endpoint = UdpEndpoint(ingest_r, r.input.host, r.input.port)
             self._sensors[r.sensor_id] = sensor
@@ -185,11 +169,7 @@ class SensorFusion(FrameSource):
                 c.min_score,
             )
             ingest_c = Ingest(
-                JsonCameraDecoder(c.sensor_id),
-                self.add_camera,
-                counter_modulus=1 << 63,
-                window=window,
-                clock=clock,
+                JsonCameraDecoder(c.sensor_id), self.add_camera, counter_modulus=1 << 63
             )
             sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, ingest_c.stats)
             sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port)
@@ -250,14 +230,15 @@ class SensorFusion(FrameSource):
         silent = round(self.config.silent_after_s * NS_PER_S)
         out = []
         for s in self._sensors.values():
-            # By the RSU's clock when accepted cycles arrived: a sensor's own stamps could say
-            # anything, and junk on its port (counted in its stats) says nothing of its data.
-            received = s.stats.last_received_ns
-            if received is None or now_ns - received > silent:
+            last = s.stats.last_accepted_ns
+            rejected = s.stats.rejected_total
+            new_rejects = rejected > s.rejected_seen
+            s.rejected_seen = rejected
+            if last is None or now_ns - last > silent:
                 health = SensorHealth.SILENT
-            elif now_ns - received > degraded:
+            elif now_ns - last > degraded or new_rejects:
                 health = SensorHealth.DEGRADED
             else:
                 health = SensorHealth.OK
-            out.append(SensorStatus(s.sensor_id, s.kind, health, s.stats.last_accepted_ns or 0))
+            out.append(SensorStatus(s.sensor_id, s.kind, health, last or 0))
         return tuple(out)

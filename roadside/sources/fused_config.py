@@ -109,11 +109,6 @@ class SensorsSourceConfig(StrictModel):
     # A sensor with no accepted cycle for this long is DEGRADED, and for this long SILENT.
     degraded_after_s: float = Field(default=0.25, gt=0, le=60)
     silent_after_s: float = Field(default=1.0, gt=0, le=600)
-    # A measurement stamped more than this after the RSU received it is rejected (``future``):
-    # a forged datagram or a sensor whose clock runs ahead; sensors should be PTP/NTP-synced.
-    max_ahead_s: float = Field(default=0.5, ge=0, le=60)
-    # ... and one taken more than this before it was received (``stale``).
-    max_age_s: float = Field(default=2.0, gt=0, le=600)
 
     @model_validator(mode="after")
     def _check(self) -> SensorsSourceConfig:

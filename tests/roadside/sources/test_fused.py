@@ -9,8 +9,6 @@ import socket
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from roadside.calibration.camera import camera_matrix, camera_rotation
 from roadside.config import RsuConfig
@@ -76,13 +74,6 @@ def camera_frame(cam: CameraSensorConfig, i: int) -> CameraFrame:
     )
 
 
-def arrived(source: SensorFusion, sensor_id: str, t_ns: int) -> None:
-    """What the ingest adapter records for an accepted cycle (here the source is fed directly):
-    its measurement time and its receive time."""
-    stats = source.ingest_stats()[sensor_id]
-    stats.last_accepted_ns = stats.last_received_ns = t_ns
-
-
 def test_fusion_and_sensor_dropout() -> None:
     config = SensorsSourceConfig(degraded_after_s=0.25, silent_after_s=1.0)
     source = SensorFusion(config)
@@ -91,8 +82,8 @@ def test_fusion_and_sensor_dropout() -> None:
         source.add_radar(radar_cycle(i))
         source.add_camera(camera_frame(cam, i))
         # The ingest adapters record accepted cycles; here we feed the source directly.
-        arrived(source, "radar-1", T0 + i * DT)
-        arrived(source, "camera-1", T0 + i * DT)
+        source.ingest_stats()["radar-1"].last_accepted_ns = T0 + i * DT
+        source.ingest_stats()["camera-1"].last_accepted_ns = T0 + i * DT
         snap = source.snapshot(T0 + i * DT + DT // 2)
     assert len(snap.objects) == 1
     obj = snap.objects[0]
@@ -107,7 +98,7 @@ def test_fusion_and_sensor_dropout() -> None:
     # The camera falls silent; the radar keeps the track going.
     for i in range(10, 40):
         source.add_radar(radar_cycle(i))
-        arrived(source, "radar-1", T0 + i * DT)
+        source.ingest_stats()["radar-1"].last_accepted_ns = T0 + i * DT
         snap = source.snapshot(T0 + i * DT)
         health = {s.sensor_id: s.health for s in snap.sensors}
         age = (i - 9) * DT / NS_PER_S
@@ -209,116 +200,6 @@ async def test_daemon_fuses_udp_inputs_and_publishes_tracks() -> None:
         assert len(frame.objects) == 1
         assert frame.objects[0].valid_at_ns == T0 + 5 * DT
         assert {s.sensor_id: s.health for s in frame.sensors} == {
-            "radar-1": SensorHealth.OK,  # junk on its port is counted, its data is whole
+            "radar-1": SensorHealth.DEGRADED,  # a bad datagram came in since the last frame
             "camera-1": SensorHealth.OK,
         }
-
-
-async def _accepted(source: SensorFusion, sensor_id: str, count: int) -> None:
-    stats = source.ingest_stats()[sensor_id]
-    for _ in range(500):
-        if stats.accepted + stats.rejected_total >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{sensor_id}: {stats}")
-
-
-@pytest.mark.parametrize(
-    ("forged_ns", "forged_cycle", "reasons"),
-    [
-        # An hour ahead (a bad clock or a forgery): rejected at ingest.
-        (T0 + 3600 * NS_PER_S, 11, {"future"}),
-        # Within the window but with its counter far ahead: taken (it cannot be told from a
-        # real cycle), and the real cycles taken before it are dropped as out of order only
-        # until their own times pass its.
-        (T0 + 10 * DT + 200_000_000, 11 + 64, {"out_of_order"}),
-    ],
-)
-async def test_one_forged_radar_datagram_does_not_blind_the_rsu(
-    forged_ns: int, forged_cycle: int, reasons: set[str]
-) -> None:
-    """Real radar cycles through the daemon's UDP input, then one datagram from a bad clock (or
-    with a counter far ahead), then real cycles again: the frames vehicles get keep the track
-    within a second of sensor time, and the radar stays healthy by the RSU's clock."""
-    config = validate(
-        RsuConfig,
-        {"server": {"port": 0}, "source": {"kind": "sensors", "cameras": []}},
-        "rsu.yaml",
-    )
-    now = [T0]
-    sent = 0
-    async with RoadsideDaemon(config, clock=lambda: now[0], stepped=True) as daemon:
-        source = daemon.source
-        assert isinstance(source, SensorFusion)
-        port = source.ports["radar-1"]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-
-            async def send(cycle: int, t_ns: int) -> None:
-                nonlocal sent
-                c = radar_cycle(cycle)
-                s.sendto(
-                    udp_radar.encode_arrays(
-                        1, cycle, t_ns, c.ranges_m, c.azimuths_rad, c.radial_speeds_mps
-                    ),
-                    ("127.0.0.1", port),
-                )
-                sent += 1
-                await _accepted(source, "radar-1", sent)
-
-            for i in range(11):
-                now[0] = T0 + i * DT
-                await send(i, now[0])
-                frame = daemon.publish_at(now[0])
-            assert len(frame.objects) == 1
-            await send(forged_cycle, forged_ns)
-            tracked_after = []
-            for i in range(11, 31):
-                now[0] = T0 + i * DT
-                await send(i, now[0])
-                frame = daemon.publish_at(now[0])
-                tracked_after.append(len(frame.objects))
-                health = {x.sensor_id: x.health for x in frame.sensors}
-                assert health == {"radar-1": SensorHealth.OK}, (i, health)
-        recovered = next(k for k, n in enumerate(tracked_after) if n == 1)
-        assert recovered * DT <= NS_PER_S, tracked_after
-        assert all(n == 1 for n in tracked_after[recovered:]), tracked_after
-        rejected = dict(source.ingest_stats()["radar-1"].rejected)
-        assert set(rejected) == reasons, rejected
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    forged_ns=st.integers(min_value=0, max_value=2**63 - 1),
-    forged_cycle=st.integers(min_value=0, max_value=2**32 - 1),
-)
-def test_no_single_datagram_blinds_the_tracker(forged_ns: int, forged_cycle: int) -> None:
-    """Any measurement time and any counter in one datagram: within a second of the real
-    cycles after it, the track is back and stays."""
-    now = [T0]
-    source = SensorFusion(SensorsSourceConfig(cameras=()), clock=lambda: now[0])
-    feed = source._sensors["radar-1"].endpoint.ingest.feed
-
-    def real(i: int) -> bytes:
-        c = radar_cycle(i)
-        return udp_radar.encode_arrays(
-            1, i, T0 + i * DT, c.ranges_m, c.azimuths_rad, c.radial_speeds_mps
-        )
-
-    for i in range(11):
-        now[0] = T0 + i * DT
-        feed(real(i))
-    assert len(source.snapshot(now[0]).objects) == 1
-    c = radar_cycle(11)
-    feed(
-        udp_radar.encode_arrays(
-            1, forged_cycle, forged_ns, c.ranges_m, c.azimuths_rad, c.radial_speeds_mps
-        )
-    )
-    tracked = []
-    for i in range(11, 51):
-        now[0] = T0 + i * DT
-        feed(real(i))
-        tracked.append(len(source.snapshot(now[0]).objects))
-    recovered = next(k for k, n in enumerate(tracked) if n == 1)
-    assert recovered * DT <= NS_PER_S, tracked
-    assert all(n == 1 for n in tracked[recovered:]), tracked

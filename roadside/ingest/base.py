@@ -139,7 +139,7 @@ class IngestStats:
                 self.last_received_ns is not None
                 and self.last_time_rejected_ns <= self.last_received_ns
             ):
-                log.warning("rejected (%s): %s", exc.reason, exc)
+                log.warning("rejected: %s", exc)
             self.last_time_rejected_ns = received_ns
 
 

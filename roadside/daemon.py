@@ -55,7 +55,7 @@ class RoadsideDaemon:
     ) -> None:
         self.config = config
         self.stepped = stepped
-        self.source = source if source is not None else build_source(config.source)
+        self.source = source if source is not None else build_source(config.source, clock)
         self.clock = clock
         self.hub = PerceptionHub(
             config.publish.rate_hz,

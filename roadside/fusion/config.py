@@ -49,6 +49,9 @@ class TrackerConfig(StrictModel):
     # Measurements up to this much older than the newest one processed are fused in time order
     # (the tracker rolls back and replays); older ones are counted and dropped.
     late_window_s: float = Field(default=0.5, ge=0, le=10)
+    # Measurements more than this after the time the tracker was last stepped to (the RSU's
+    # clock) are counted as too early and dropped: a bad stamp cannot move the tracker's time.
+    max_lead_s: float = Field(default=1.0, gt=0, le=60)
     # New tracks: velocity standard deviation (m/s) across what the sensor measured, turn rate's.
     init_speed_sigma_mps: float = Field(default=8.0, gt=0, le=100)
     init_turn_sigma_radps: float = Field(default=0.2, gt=0, le=10)

@@ -20,6 +20,11 @@ Late measurements: a scan older than the newest one processed, but within ``late
 it, rolls the tracker back to its tracks just before the first later scan and replays them all in
 time order (``roadside.fusion.replay``), so the result is exactly the one in-order arrival would
 have given. Older scans are counted in ``stats.too_late`` and dropped.
+
+Early measurements: a scan measured more than ``max_lead_s`` after the time the tracker was last
+stepped to (the RSU's clock) is counted in ``stats.too_early`` and dropped, so no scan (a forged
+or skewed stamp that got past ingest's time window) can move the tracker's time far ahead and
+make every real scan after it too late.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class TrackerStats:
     measurements: int = 0
     out_of_sequence: int = 0
     too_late: int = 0
+    too_early: int = 0
     tracks_born: int = 0
     tracks_confirmed: int = 0
     tracks_deleted: int = 0
@@ -110,12 +116,15 @@ class MultiSensorTracker(Tracker):
         self._replay_first_id: int | None = None
         self._replay = ReplayBuffer(round(cfg.late_window_s * NS_PER_S))
         self._latest_ns: int | None = None
+        self._max_lead_ns = round(cfg.max_lead_s * NS_PER_S)
+        self._now_ns: int | None = None  # the time of the last step, expiry or prediction
         self._sensor_bits: dict[str, int] = {}
         self._sensor_names: list[str] = []
 
     # -- public API -------------------------------------------------------------------------
 
     def step(self, scans: Sequence[Scan], now_ns: int) -> TrackEstimates:
+        self._now_ns = now_ns
         for scan in sorted(scans, key=lambda s: s.measured_at_ns):
             self.ingest(scan)
         self.expire(now_ns)
@@ -124,6 +133,9 @@ class MultiSensorTracker(Tracker):
     def ingest(self, scan: Scan) -> None:
         """Fuse one scan (in or out of time order, see the module docstring)."""
         t = scan.measured_at_ns
+        if self._now_ns is not None and t - self._now_ns > self._max_lead_ns:
+            self.stats.too_early += 1
+            return
         if self._latest_ns is None or t >= self._latest_ns:
             self._apply(scan)
             return
@@ -143,6 +155,7 @@ class MultiSensorTracker(Tracker):
 
     def expire(self, now_ns: int) -> None:
         """Delete tracks that the manager finds nothing has updated for too long by ``now_ns``."""
+        self._now_ns = now_ns
         stale = self.manager.expire(self._tracks, now_ns)
         if stale.any():
             self.stats.tracks_deleted += int(stale.sum())

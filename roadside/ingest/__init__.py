@@ -12,6 +12,7 @@ from roadside.ingest.base import (
     ParseError,
     RadarCycle,
     SequenceGuard,
+    TimeWindow,
 )
 from roadside.ingest.camera import JsonCameraDecoder
 from roadside.ingest.can_ars408 import Ars408Decoder, Ars408Reader
@@ -32,6 +33,7 @@ __all__ = [
     "RadarCycle",
     "SequenceGuard",
     "SignalIngest",
+    "TimeWindow",
     "UdpEndpoint",
     "VradDecoder",
 ]

@@ -5,6 +5,10 @@ cycle or raise ``ParseError`` with a short reason; the ``Ingest`` wrapper counts
 by reason and drops duplicated and out-of-order cycles, so no input can crash the daemon. Async
 adapters (UDP sockets, CAN buses) sit on top and hand accepted cycles to a sink.
 
+Time acceptance: given the RSU's own clock at receive time, a ``TimeWindow`` rejects a cycle
+measured more than ``max_future_ns`` after it (reason ``future``) or more than ``max_age_ns``
+before it (reason ``stale``), so no sensor's clock, forged or skewed, can move the tracker's time.
+
 Frames and units: radar ranges in m (slant), azimuths in rad counter-clockwise from the radar's
 boresight, radial speeds in m/s (positive away from the radar), RCS in dBsm; camera boxes in
 pixels of the distorted image ``(u0, v0, u1, v1)`` (u right, v down); times in ns since the
@@ -16,6 +20,7 @@ from __future__ import annotations
 import abc
 import collections
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -24,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from roadside.errors import RoadsideError
+
+log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -102,17 +109,38 @@ C = TypeVar("C", RadarCycle, CameraFrame)
 Sink = Callable[[C], None]
 
 
+# Rejection reasons of a measurement time outside the RSU's acceptance window.
+TIME_REASONS = ("future", "stale")
+
+
 @dataclass
 class IngestStats:
     """What one input received: accepted cycles and rejections counted by reason."""
 
     accepted: int = 0
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
+    # The newest accepted cycle's measurement time (the sensor's clock) and the RSU's clock
+    # when it was received (None where no receive time was passed in).
     last_accepted_ns: int | None = None
+    last_received_ns: int | None = None
+    # The RSU's clock when a cycle was last rejected for its time (``future`` or ``stale``).
+    last_time_rejected_ns: int | None = None
 
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+    def reject(self, exc: ParseError, received_ns: int | None) -> None:
+        """Count a rejection by its reason; a time rejection is logged (once per run of them,
+        not once per datagram) and its receive time kept."""
+        self.rejected[exc.reason] += 1
+        if exc.reason in TIME_REASONS:
+            if self.last_time_rejected_ns is None or (
+                self.last_received_ns is not None
+                and self.last_time_rejected_ns <= self.last_received_ns
+            ):
+                log.warning("rejected: %s", exc)
+            self.last_time_rejected_ns = received_ns
 
 
 class SequenceGuard:
@@ -138,6 +166,27 @@ class SequenceGuard:
         self.last = counter
 
 
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The measurement times accepted against the RSU's clock at receive time (ns)."""
+
+    max_future_ns: int
+    max_age_ns: int
+
+    def check(self, sensor_id: str, measured_at_ns: int, received_ns: int) -> None:
+        """Raise ``ParseError('future' | 'stale')``, naming the sensor, its time and the RSU's,
+        unless ``measured_at_ns`` lies in the window around ``received_ns``."""
+        lead = measured_at_ns - received_ns
+        if lead > self.max_future_ns or -lead > self.max_age_ns:
+            reason = "future" if lead > 0 else "stale"
+            raise ParseError(
+                reason,
+                f"sensor {sensor_id} measured at {measured_at_ns} ns, {lead / 1e9:+.3f} s from "
+                f"the RSU's clock {received_ns} ns (window -{self.max_age_ns / 1e9:g} s "
+                f"to +{self.max_future_ns / 1e9:g} s)",
+            )
+
+
 class Decoder(abc.ABC, Generic[C]):
     """Turns one datagram into one cycle, or raises ``ParseError``."""
 
@@ -147,25 +196,39 @@ class Decoder(abc.ABC, Generic[C]):
 
 
 class Ingest(Generic[C]):
-    """A decoder with counting, sequence checks and a sink: ``feed(data)`` never raises."""
+    """A decoder with counting, time and sequence checks and a sink: ``feed(data, received_ns)``
+    never raises (but for the sink's own errors).
+
+    With a ``window``, a cycle's time is checked against ``received_ns`` (the RSU's clock when
+    the datagram came in) before its counter, so a rejected cycle moves neither the tracker's
+    time nor the sequence guard.
+    """
 
     def __init__(
-        self, decoder: Decoder[C], sink: Callable[[C], None], counter_modulus: int = 1 << 32
+        self,
+        decoder: Decoder[C],
+        sink: Callable[[C], None],
+        counter_modulus: int = 1 << 32,
+        window: TimeWindow | None = None,
     ) -> None:
         self.decoder: Decoder[C] = decoder
         self.sink: Callable[[C], None] = sink
         self.stats = IngestStats()
         self.guard = SequenceGuard(counter_modulus)
+        self.window = window
 
-    def feed(self, data: bytes) -> C | None:
+    def feed(self, data: bytes, received_ns: int | None = None) -> C | None:
         """Decode ``data`` and hand the cycle to the sink; returns it, or None if rejected."""
         try:
             cycle: C = self.decoder.decode(data)
+            if self.window is not None and received_ns is not None:
+                self.window.check(cycle.sensor_id, cycle.measured_at_ns, received_ns)
             self.guard.check(cycle.cycle if isinstance(cycle, RadarCycle) else cycle.frame)
         except ParseError as exc:
-            self.stats.rejected[exc.reason] += 1
+            self.stats.reject(exc, received_ns)
             return None
         self.stats.accepted += 1
         self.stats.last_accepted_ns = cycle.measured_at_ns
+        self.stats.last_received_ns = received_ns
         self.sink(cycle)
         return cycle

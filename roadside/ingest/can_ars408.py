@@ -29,12 +29,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from roadside.ingest.base import IngestStats, ParseError, RadarCycle, SequenceGuard
+from roadside.ingest.base import IngestStats, ParseError, RadarCycle, SequenceGuard, TimeWindow
 from vicoop.errors import StartupError
 from vicoop.model import NS_PER_S, ObjectClass
 
@@ -126,6 +128,7 @@ class _Pending:
     counter: int
     t_ns: int
     count: int
+    received_ns: int | None = None
     general: dict[int, tuple[float, float, float, float, float]] = field(default_factory=dict)
     extended: dict[int, tuple[int, float, float]] = field(default_factory=dict)
 
@@ -137,8 +140,15 @@ class Ars408Decoder:
     in. ``stats`` counts emitted cycles and rejections by reason.
     """
 
-    def __init__(self, sensor_id: str, can_sensor_id: int = 0, extended: bool = False) -> None:
+    def __init__(
+        self,
+        sensor_id: str,
+        can_sensor_id: int = 0,
+        extended: bool = False,
+        window: TimeWindow | None = None,
+    ) -> None:
         self.sensor_id = sensor_id
+        self.window = window
         self.extended = extended
         base = 0x10 * can_sensor_id
         self.ids = (STATUS_ID + base, GENERAL_ID + base, EXTENDED_ID + base)
@@ -146,15 +156,26 @@ class Ars408Decoder:
         self.guard = SequenceGuard(1 << 16)
         self._pending: _Pending | None = None
 
-    def feed(self, arbitration_id: int, data: bytes, timestamp_s: float) -> RadarCycle | None:
-        """Take one CAN frame; returns a cycle when this frame completes one. Never raises."""
+    def feed(
+        self,
+        arbitration_id: int,
+        data: bytes,
+        timestamp_s: float,
+        received_ns: int | None = None,
+    ) -> RadarCycle | None:
+        """Take one CAN frame; returns a cycle when this frame completes one. Never raises.
+
+        With a ``window`` and the RSU's clock ``received_ns``, a cycle whose time lies outside
+        the window is rejected at its status frame."""
         try:
-            return self._feed(arbitration_id, bytes(data), timestamp_s)
+            return self._feed(arbitration_id, bytes(data), timestamp_s, received_ns)
         except ParseError as exc:
-            self.stats.rejected[exc.reason] += 1
+            self.stats.reject(exc, received_ns)
             return None
 
-    def _feed(self, arbitration_id: int, data: bytes, timestamp_s: float) -> RadarCycle | None:
+    def _feed(
+        self, arbitration_id: int, data: bytes, timestamp_s: float, received_ns: int | None
+    ) -> RadarCycle | None:
         status, general, extended = self.ids
         if arbitration_id not in self.ids:
             return None
@@ -167,10 +188,12 @@ class Ars408Decoder:
             if not math.isfinite(timestamp_s) or timestamp_s <= 0:
                 raise ParseError("bad_time")
             counter = (data[1] << 8) | data[2]
-            self.guard.check(counter)
             whole = math.floor(timestamp_s)
             t_ns = whole * NS_PER_S + round((timestamp_s - whole) * NS_PER_S)
-            self._pending = _Pending(counter, t_ns, data[0])
+            if self.window is not None and received_ns is not None:
+                self.window.check(self.sensor_id, t_ns, received_ns)
+            self.guard.check(counter)
+            self._pending = _Pending(counter, t_ns, data[0], received_ns)
             return self._complete()
         pending = self._pending
         if pending is None:
@@ -220,6 +243,7 @@ class Ars408Decoder:
             widths = np.array([e[2] if e[2] > 0 else np.nan for e in ext])
         self.stats.accepted += 1
         self.stats.last_accepted_ns = p.t_ns
+        self.stats.last_received_ns = p.received_ns
         return RadarCycle(
             self.sensor_id, p.counter, p.t_ns, rng, az, vr, rcs, classes, lengths, widths
         )
@@ -232,9 +256,16 @@ class Ars408Reader:
     ``interface="virtual"`` in tests).
     """
 
-    def __init__(self, decoder: Ars408Decoder, sink: Any, **bus_kwargs: Any) -> None:
+    def __init__(
+        self,
+        decoder: Ars408Decoder,
+        sink: Any,
+        clock: Callable[[], int] = time.time_ns,
+        **bus_kwargs: Any,
+    ) -> None:
         self.decoder = decoder
         self.sink = sink
+        self.clock = clock
         self.bus_kwargs = bus_kwargs
         self._bus: Any = None
         self._notifier: Any = None
@@ -247,7 +278,7 @@ class Ars408Reader:
         if msg.is_error_frame or msg.is_remote_frame:
             self.decoder.stats.rejected["error_frame"] += 1
             return
-        cycle = self.decoder.feed(msg.arbitration_id, msg.data, msg.timestamp)
+        cycle = self.decoder.feed(msg.arbitration_id, msg.data, msg.timestamp, self.clock())
         if cycle is not None:
             try:
                 self.sink(cycle)

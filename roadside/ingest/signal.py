@@ -122,8 +122,9 @@ class SignalIngest:
         self.stats = IngestStats()
         self.guards = {i: SequenceGuard(1 << 63) for i in decoder.intersection_ids}
 
-    def feed(self, data: bytes) -> SignalState | None:
-        """Decode ``data`` and hand the state to the sink; returns it, or None if rejected."""
+    def feed(self, data: bytes, received_ns: int | None = None) -> SignalState | None:
+        """Decode ``data`` and hand the state to the sink; returns it, or None if rejected
+        (``received_ns``, the receive time ``UdpEndpoint`` passes, is not used here)."""
         try:
             state, seq = self.decoder.decode(data)
             self.guards[state.intersection_id].check(seq)

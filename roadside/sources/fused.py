@@ -4,9 +4,14 @@ Sensor inputs (VRAD radar datagrams or an ARS408 CAN bus, camera JSON datagrams;
 ``roadside.ingest``) -> calibration to the ENU ground plane -> the tracker -> snapshot. Each
 calibrated scan goes into the tracker as it arrives, between publish ticks (a scan older than
 one already fused is replayed in time order by the tracker), so a tick only predicts the tracks:
-``snapshot(now_ns)`` returns the tracks predicted to ``now_ns`` with every sensor's health: a
-sensor with no accepted cycle for ``degraded_after_s`` is DEGRADED, for ``silent_after_s``
-SILENT (or one that was never heard), and the others keep the tracks going.
+``snapshot(now_ns)`` returns the tracks predicted to ``now_ns`` with every sensor's health,
+judged by the RSU's clock when its valid cycles arrived (``roadside.sources.health``): a sensor
+with no accepted cycle received for ``degraded_after_s`` is DEGRADED, for ``silent_after_s``
+SILENT (or one that was never heard), one whose stamps fall outside the time window DEGRADED
+for clock skew, and the others keep the tracks going. Junk on a port is counted, not judged.
+
+Every input stamps each datagram with the RSU's ``clock`` as it arrives; a cycle measured
+outside ``time_window`` of that is rejected (``future``, ``stale``) before the tracker sees it.
 
 ``start()``/``stop()`` open and close the inputs' sockets and buses; ``ports`` tells which UDP
 port each input is bound to (useful with port 0).
@@ -14,7 +19,10 @@ port each input is bound to (useful with port 0).
 
 from __future__ import annotations
 
+import logging
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +38,7 @@ from roadside.ingest import (
     IngestStats,
     JsonCameraDecoder,
     RadarCycle,
+    TimeWindow,
     UdpEndpoint,
     VradDecoder,
 )
@@ -40,8 +49,11 @@ from roadside.sources.fused_config import (
     RadarSensorConfig,
     SensorsSourceConfig,
 )
+from roadside.sources.health import judge
 from vicoop.errors import StartupError
 from vicoop.model import NS_PER_S, SensorHealth, SensorKind, SensorStatus
+
+log = logging.getLogger(__name__)
 
 
 def radar_coverage(config: RadarSensorConfig) -> Coverage:
@@ -135,15 +147,20 @@ class _Sensor:
         self.sensor_id = sensor_id
         self.kind = kind
         self.stats = stats
-        self.rejected_seen = 0
         self.endpoint: Any = None
+        self.ingest: Ingest[Any] | None = None
+        self.judged: tuple[SensorHealth, str] | None = None
 
 
 class SensorFusion(FrameSource):
     """Owns the tracker and the sensor inputs; see the module docstring."""
 
-    def __init__(self, config: SensorsSourceConfig) -> None:
+    def __init__(
+        self, config: SensorsSourceConfig, clock: Callable[[], int] = time.time_ns
+    ) -> None:
         self.config = config
+        tw = config.time_window
+        window = TimeWindow(round(tw.max_future_s * NS_PER_S), round(tw.max_age_s * NS_PER_S))
         self.tracker = TRACKERS[config.tracker_kind](config.tracker)
         self._sensors: dict[str, _Sensor] = {}
         self._radar: dict[str, tuple[RadarProjector, Coverage]] = {}
@@ -151,16 +168,25 @@ class SensorFusion(FrameSource):
         for r in config.radars:
             self._radar[r.sensor_id] = (RadarProjector(r.mounting, r.noise), radar_coverage(r))
             if isinstance(r.input, CanArs408InputConfig):
-                decoder = Ars408Decoder(r.sensor_id, r.input.can_sensor_id, r.input.extended)
+                decoder = Ars408Decoder(
+                    r.sensor_id, r.input.can_sensor_id, r.input.extended, window
+                )
                 reader = Ars408Reader(
-                    decoder, self.add_radar, interface=r.input.interface, channel=r.input.channel
+                    decoder,
+                    self.add_radar,
+                    clock,
+                    interface=r.input.interface,
+                    channel=r.input.channel,
                 )
                 sensor = _Sensor(r.sensor_id, SensorKind.RADAR, decoder.stats)
                 sensor.endpoint = reader
             else:
-                ingest_r = Ingest(VradDecoder(r.sensor_id, r.input.wire_id), self.add_radar)
+                ingest_r = Ingest(
+                    VradDecoder(r.sensor_id, r.input.wire_id), self.add_radar, window=window
+                )
                 sensor = _Sensor(r.sensor_id, SensorKind.RADAR, ingest_r.stats)
-                sensor.endpoint = UdpEndpoint(ingest_r, r.input.host, r.input.port)
+                sensor.ingest = ingest_r
+                sensor.endpoint = UdpEndpoint(ingest_r, r.input.host, r.input.port, clock)
             self._sensors[r.sensor_id] = sensor
         for c in config.cameras:
             self._camera[c.sensor_id] = (
@@ -169,10 +195,14 @@ class SensorFusion(FrameSource):
                 c.min_score,
             )
             ingest_c = Ingest(
-                JsonCameraDecoder(c.sensor_id), self.add_camera, counter_modulus=1 << 63
+                JsonCameraDecoder(c.sensor_id),
+                self.add_camera,
+                counter_modulus=1 << 63,
+                window=window,
             )
             sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, ingest_c.stats)
-            sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port)
+            sensor.ingest = ingest_c
+            sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port, clock)
             self._sensors[c.sensor_id] = sensor
 
     # -- inputs -----------------------------------------------------------------------------
@@ -186,6 +216,14 @@ class SensorFusion(FrameSource):
         """Fuse a decoded camera frame now."""
         projector, coverage, min_score = self._camera[frame.sensor_id]
         self.tracker.ingest(camera_scan(frame, projector, coverage, min_score))
+
+    def receive(self, sensor_id: str, data: bytes, received_ns: int) -> None:
+        """Take one datagram for a UDP input as its socket would, received at ``received_ns``
+        (RSU clock): decoded, checked and fused, or counted as rejected."""
+        ingest = self._sensors[sensor_id].ingest
+        if ingest is None:
+            raise KeyError(f"{sensor_id} is not a UDP input")
+        ingest.feed(data, received_ns)
 
     def ingest_stats(self) -> dict[str, IngestStats]:
         """Per sensor: accepted cycles and rejections by reason."""
@@ -225,20 +263,32 @@ class SensorFusion(FrameSource):
         return Snapshot(estimates.to_objects(), self.sensor_status(now_ns))
 
     def sensor_status(self, now_ns: int) -> tuple[SensorStatus, ...]:
-        """Every sensor's health at ``now_ns``."""
-        degraded = round(self.config.degraded_after_s * NS_PER_S)
-        silent = round(self.config.silent_after_s * NS_PER_S)
-        out = []
-        for s in self._sensors.values():
-            last = s.stats.last_accepted_ns
-            rejected = s.stats.rejected_total
-            new_rejects = rejected > s.rejected_seen
-            s.rejected_seen = rejected
-            if last is None or now_ns - last > silent:
-                health = SensorHealth.SILENT
-            elif now_ns - last > degraded or new_rejects:
-                health = SensorHealth.DEGRADED
-            else:
-                health = SensorHealth.OK
-            out.append(SensorStatus(s.sensor_id, s.kind, health, last or 0))
-        return tuple(out)
+        """Every sensor's health at ``now_ns`` (RSU clock); a change is logged with its reason."""
+        return tuple(
+            SensorStatus(
+                s.sensor_id, s.kind, self._judge(s, now_ns)[0], s.stats.last_accepted_ns or 0
+            )
+            for s in self._sensors.values()
+        )
+
+    def health_reasons(self, now_ns: int) -> dict[str, str]:
+        """Why each sensor is not OK at ``now_ns`` (``""`` for those that are)."""
+        return {s.sensor_id: self._judge(s, now_ns)[1] for s in self._sensors.values()}
+
+    def _judge(self, s: _Sensor, now_ns: int) -> tuple[SensorHealth, str]:
+        judged = judge(
+            s.stats,
+            now_ns,
+            round(self.config.degraded_after_s * NS_PER_S),
+            round(self.config.silent_after_s * NS_PER_S),
+        )
+        if judged != s.judged:
+            if s.judged is not None or judged[0] is not SensorHealth.SILENT:
+                log.info(
+                    "sensor %s is %s%s",
+                    s.sensor_id,
+                    judged[0].name,
+                    f" ({judged[1]})" * bool(judged[1]),
+                )
+            s.judged = judged
+        return judged

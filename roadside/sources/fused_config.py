@@ -98,6 +98,16 @@ class CameraSensorConfig(StrictModel):
     min_score: float = Field(default=0.3, ge=0, le=1)
 
 
+class TimeWindowConfig(StrictModel):
+    """Which sensor measurement times the RSU accepts, against its own clock when the datagram
+    (or CAN frame) arrives: a cycle measured more than ``max_future_s`` after that is rejected
+    as ``future``, one measured more than ``max_age_s`` before it as ``stale``; neither reaches
+    the tracker. Sensors and the RSU must share a synchronised clock (PTP or NTP)."""
+
+    max_future_s: float = Field(default=0.3, ge=0, le=10)
+    max_age_s: float = Field(default=1.0, gt=0, le=60)
+
+
 class SensorsSourceConfig(StrictModel):
     """Cameras and radars, fused and tracked (see ``roadside.sources.fused``)."""
 
@@ -106,9 +116,11 @@ class SensorsSourceConfig(StrictModel):
     cameras: tuple[CameraSensorConfig, ...] = (CameraSensorConfig(),)
     tracker_kind: Literal["imm-gnn"] = "imm-gnn"
     tracker: TrackerConfig = TrackerConfig()
-    # A sensor with no accepted cycle for this long is DEGRADED, and for this long SILENT.
+    # A sensor with no accepted cycle received for this long (RSU clock) is DEGRADED, and for
+    # this long SILENT; junk on its port alone does not degrade it.
     degraded_after_s: float = Field(default=0.25, gt=0, le=60)
     silent_after_s: float = Field(default=1.0, gt=0, le=600)
+    time_window: TimeWindowConfig = TimeWindowConfig()
 
     @model_validator(mode="after")
     def _check(self) -> SensorsSourceConfig:
@@ -117,4 +129,11 @@ class SensorsSourceConfig(StrictModel):
             raise ValueError(f"sensor ids must be unique, got {ids}")
         if self.silent_after_s < self.degraded_after_s:
             raise ValueError("silent_after_s must not be less than degraded_after_s")
+        late = self.tracker.late_window_s
+        if late > 0 and self.time_window.max_future_s >= late:
+            # A scan accepted that far ahead would make the next real scans too late to fuse.
+            raise ValueError(
+                f"time_window.max_future_s ({self.time_window.max_future_s}) must be less than "
+                f"tracker.late_window_s ({late})"
+            )
         return self

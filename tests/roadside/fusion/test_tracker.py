@@ -372,3 +372,19 @@ def test_parts_passed_in_replace_the_configured_ones() -> None:
     est = tracker.step([scan(T0, [moving(0)], cls=int(ObjectClass.TRUCK), score=0.9)], T0)
     assert est.ids.tolist() == [1]
     assert est.classes.tolist() == [int(ObjectClass.UNKNOWN)]
+
+
+def test_a_scan_far_ahead_of_the_tracker_clock_cannot_move_its_time() -> None:
+    """Defence in depth behind the ingest window: a scan measured an hour after the time the
+    tracker was last stepped to is counted as too early and dropped, and the real scans after
+    it keep the track."""
+    tracker = MultiSensorTracker(TrackerConfig())
+    for i in range(10):
+        tracker.step([scan(T0 + i * DT, [moving(i)])], T0 + i * DT)
+    tracker.ingest(scan(T0 + 3600 * NS_PER_S, [moving(10)]))
+    for i in range(10, 20):
+        est = tracker.step([scan(T0 + i * DT, [moving(i)])], T0 + i * DT)
+    assert tracker.stats.too_early == 1
+    assert tracker.stats.too_late == 0
+    assert est.ids.tolist() == [1]
+    np.testing.assert_allclose(est.states[0, :2], moving(19), atol=0.5)

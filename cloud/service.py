@@ -27,6 +27,7 @@ from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zone_edits import ZoneEditor
 from cloud.zones import ZoneManager
+from vicoop import logs
 from vicoop.errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class CloudService:
             started.pop_all()
 
     async def _start(self) -> None:
+        logs.bind(worker=self.worker_id)  # on every line this worker's tasks log
         if self.config.mqtt_url is None:
             self.broker = EmbeddedBroker()
             await self.broker.start()

@@ -24,6 +24,7 @@ from roadside.config import RsuConfig
 from roadside.ingest import IngestStats, JsonSignalDecoder, SignalIngest, UdpEndpoint
 from roadside.metrics import RsuMetrics
 from roadside.sources import FrameSource, build_source
+from vicoop import logs
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
 from vicoop.errors import StartupError
 from vicoop.heap import freeze_startup_heap
@@ -272,6 +273,7 @@ class RoadsideDaemon:
 
 async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:
     """Run an RSU until SIGTERM/SIGINT (or until ``stop`` is set), then shut down gracefully."""
+    logs.bind(rsu_id=config.rsu_id)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

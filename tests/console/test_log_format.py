@@ -28,16 +28,19 @@ def test_an_rsu_process_logs_json_lines_that_carry_its_id(tmp_path: Path) -> Non
     )
     try:
         assert proc.stderr is not None
-        first = json.loads(
-            proc.stderr.readline()
-        )  # blocks until the daemon logs (it does at start)
+        lines = []
+        for raw in proc.stderr:  # until the daemon says it runs (its signal handlers are set)
+            lines.append(json.loads(raw))
+            if "publishing at" in lines[-1]["message"]:
+                break
         proc.send_signal(signal.SIGTERM)
         _, rest = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    lines = [first, *(json.loads(line) for line in rest.splitlines() if line.strip())]
+    lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
+    first = lines[0]
     assert all(line["rsu_id"] == "pole-42" for line in lines), lines
     assert {"time", "level", "logger", "message"} <= set(first)
     assert any("metrics on http://127.0.0.1:" in line["message"] for line in lines)

@@ -13,7 +13,7 @@ import contextvars
 import datetime
 import json
 import logging
-from typing import Literal
+from typing import Literal, TextIO
 
 LogFormat = Literal["text", "json"]
 
@@ -60,9 +60,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure(level: str = "INFO", fmt: LogFormat = "text", stream: object = None) -> None:
+def configure(level: str = "INFO", fmt: LogFormat = "text", stream: TextIO | None = None) -> None:
     """Set up the root logger once for a ``vicoop`` process."""
-    handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    handler: logging.Handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -25,6 +26,8 @@ from vicoop.config import StrictModel
 from vicoop.errors import StartupError
 
 log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=tuple[str, ...])
 
 
 class MetricsConfig(StrictModel):
@@ -56,7 +59,7 @@ def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
 
 
 def labelled_counter(
-    name: str, doc: str, labels: Iterable[str], values: Mapping[tuple[str, ...], float]
+    name: str, doc: str, labels: Iterable[str], values: Mapping[K, float]
 ) -> CounterMetricFamily:
     family = CounterMetricFamily(name, doc, labels=list(labels))
     for key, value in values.items():
@@ -65,7 +68,7 @@ def labelled_counter(
 
 
 def labelled_gauge(
-    name: str, doc: str, labels: Iterable[str], values: Mapping[tuple[str, ...], float]
+    name: str, doc: str, labels: Iterable[str], values: Mapping[K, float]
 ) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, doc, labels=list(labels))
     for key, value in values.items():

@@ -8,18 +8,38 @@ snapshot. Served by ``vicoop.metrics.MetricsServer`` on ``config.metrics`` (host
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.metrics_core import Metric
 
+from roadside.cloudlink import CloudLink
+from roadside.ingest import IngestStats, SignalIngest
 from vicoop.metrics import StatsCollector, counter, gauge, labelled_counter, labelled_gauge
-from vicoop.model import NS_PER_S, SensorHealth
+from vicoop.model import NS_PER_S, SensorHealth, SensorStatus
+from vicoop.serving import PerceptionHub, RoadsideServer
+from vicoop.serving.reports import ReportBook
 from vicoop.supervise import Supervisor
 
-if TYPE_CHECKING:
-    from roadside.daemon import RoadsideDaemon
+
+class RsuParts(Protocol):
+    """What the metrics read of a ``roadside.daemon.RoadsideDaemon``."""
+
+    hub: PerceptionHub
+    server: RoadsideServer
+    reports: ReportBook
+    signal_input: SignalIngest | None
+    link: CloudLink | None
+    clock: Callable[[], int]
+    ticks_missed: int
+    publish_errors: int
+    last_sensors: tuple[SensorStatus, ...]
+
+    def sensor_stats(self) -> dict[str, IngestStats]: ...
+
+    def supervisors(self) -> list[Supervisor]: ...
+
 
 P = "vicoop_rsu_"
 CYCLE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -28,7 +48,7 @@ CYCLE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1
 class RsuMetrics:
     """One daemon's registry: its stats collector and the fusion cycle histogram."""
 
-    def __init__(self, daemon: RoadsideDaemon) -> None:
+    def __init__(self, daemon: RsuParts) -> None:
         self.daemon = daemon
         self.registry = CollectorRegistry(auto_describe=False)
         self.cycle_seconds = Histogram(

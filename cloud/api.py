@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from cloud.config import Role
 from cloud.errors import Conflict, NotFound
 from cloud.feed import Feed
 from cloud.ingest import TwinIngest
+from cloud.metrics import TwinMetrics
 from cloud.schemas import (
     EventKindName,
     EventOut,
@@ -88,8 +90,10 @@ def create_app(
     snapshots: Snapshots,
     ingest: TwinIngest,
     clock: Callable[[], int],
+    prometheus: TwinMetrics | None = None,
 ) -> FastAPI:
-    """The API over the cloud's parts; ``tokens``: bearer token -> (name, role)."""
+    """The API over the cloud's parts; ``tokens``: bearer token -> (name, role). With
+    ``prometheus``, ``GET /metrics`` serves it (viewer token) and every request is timed."""
     app = FastAPI(
         title="vicoop cloud twin",
         version="1",
@@ -241,6 +245,13 @@ def create_app(
     @app.get("/api/v1/metrics", response_model=dict[str, float], responses=responses)
     def metrics(who: Viewer) -> dict[str, float]:
         return metrics_of(twin, zone_manager, ingest, live_feed, snapshots)
+
+    if prometheus is not None:
+        app.middleware("http")(prometheus.middleware)
+
+        @app.get("/metrics", include_in_schema=False)
+        def prometheus_metrics(who: Viewer) -> Response:
+            return Response(generate_latest(prometheus.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/v1/audit", response_model=list[dict[str, Any]], responses=responses)
     async def audit(

@@ -41,6 +41,8 @@ class CloudConfig(StrictModel):
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
     # Seconds between live-object snapshots on the feed.
     feed_interval_s: float = Field(0.5, gt=0, le=60)
+    # GET /metrics (Prometheus, vicoop_twin_...) on the API's port, behind a viewer token.
+    metrics_enabled: bool = True
 
     @field_validator("db_url")
     @classmethod

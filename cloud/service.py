@@ -21,11 +21,13 @@ from cloud.broker import EmbeddedBroker
 from cloud.config import CloudConfig, Role
 from cloud.feed import Feed
 from cloud.ingest import TwinIngest
+from cloud.metrics import TwinMetrics
 from cloud.snapshots import Snapshots
 from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zone_edits import ZoneEditor
 from cloud.zones import ZoneManager
+from vicoop import logs
 from vicoop.errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,9 @@ class CloudService:
         self.ingest: TwinIngest | None = None
         self.mqtt_url = config.mqtt_url or ""
         self.port: int | None = None
+        # This worker's id: its MQTT client id, and the worker field of its JSON log lines.
+        self.worker_id = f"vicoop-twin-{secrets.token_hex(4)}"
+        self.metrics: TwinMetrics | None = None
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
 
@@ -82,6 +87,7 @@ class CloudService:
             started.pop_all()
 
     async def _start(self) -> None:
+        logs.bind(worker=self.worker_id)  # on every line this worker's tasks log
         if self.config.mqtt_url is None:
             self.broker = EmbeddedBroker()
             await self.broker.start()
@@ -101,7 +107,7 @@ class CloudService:
             clock=self.clock,
             notify=self.feed.publish,
             shared_group=self.config.shared_group,
-            client_id=f"vicoop-twin-{secrets.token_hex(4)}",
+            client_id=self.worker_id,
         )
         editor = ZoneEditor(
             self.zones, self.twin, self.store, self.feed, kick=ingest.kick, clock=self.clock
@@ -109,6 +115,8 @@ class CloudService:
         await editor.restore()
         self.ingest = ingest
         await ingest.start()
+        if self.config.metrics_enabled:
+            self.metrics = TwinMetrics(self.twin, self.zones, ingest, self.feed, self.snapshots)
         app = create_app(
             tokens=self.tokens,
             twin=self.twin,
@@ -119,6 +127,7 @@ class CloudService:
             snapshots=self.snapshots,
             ingest=ingest,
             clock=self.clock,
+            prometheus=self.metrics,
         )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

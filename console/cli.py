@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 from typing import TypeAlias
 
+from vicoop import logs
 from vicoop.errors import VicoopError
 
 # (subcommand, module with add_parser(subparsers), the extra it needs, what it is for)
@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'vicoop[hil]' (hil), 'vicoop[all]' (everything).",
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines, or one JSON object a line (each with the RSU id or twin worker)",
+    )
     roles = parser.add_subparsers(dest="role", required=True, metavar="COMMAND")
     for name, module_name, extra, help_text in ROLES:
         try:
@@ -77,11 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(args.log_level, args.log_format, sys.stderr)
     try:
         return int(args.run(args) or 0)
     except VicoopError as exc:

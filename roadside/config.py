@@ -13,6 +13,7 @@ from pydantic import Discriminator, Field, Tag
 from roadside.cloudlink.config import CloudLinkConfig
 from roadside.sources.fused_config import SensorsSourceConfig, kind_or
 from vicoop.config import StrictModel
+from vicoop.metrics import MetricsConfig
 from vicoop.model import GeodeticOrigin
 from vicoop.serving.reports import ReportLimits
 
@@ -104,3 +105,5 @@ class RsuConfig(StrictModel):
     reports: ReportsConfig = ReportsConfig()
     # The MQTT link to the cloud twin; off by default.
     cloud: CloudLinkConfig = CloudLinkConfig()
+    # Prometheus /metrics (vicoop_rsu_...); port 0 picks a free one, enabled: false turns it off.
+    metrics: MetricsConfig = MetricsConfig()

@@ -22,15 +22,19 @@ from collections.abc import Callable
 from roadside.cloudlink import CloudLink
 from roadside.config import RsuConfig
 from roadside.errors import StorageFull
-from roadside.ingest import JsonSignalDecoder, SignalIngest, UdpEndpoint
+from roadside.ingest import IngestStats, JsonSignalDecoder, SignalIngest, UdpEndpoint
+from roadside.metrics import RsuMetrics
 from roadside.sources import FrameSource, build_source
+from vicoop import logs
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
 from vicoop.errors import StartupError
 from vicoop.heap import freeze_startup_heap
-from vicoop.model import NS_PER_S, PerceptionFrame
+from vicoop.metrics import MetricsServer
+from vicoop.model import NS_PER_S, PerceptionFrame, SensorStatus
 from vicoop.serving import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from vicoop.serving.errors import Unavailable
 from vicoop.serving.reports import RejectionNotices, ReportBook, ReportRejected
+from vicoop.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +103,15 @@ class RoadsideDaemon:
         self.rejection_notices = RejectionNotices()
         self.sequence = 0
         self.ticks_missed = 0
+        self.publish_errors = 0
+        self.last_sensors: tuple[SensorStatus, ...] = ()
         self._loop_task: asyncio.Task[None] | None = None
+        self.metrics = RsuMetrics(self)
+        self.metrics_server: MetricsServer | None = None
+        if config.metrics.enabled:
+            self.metrics_server = MetricsServer(
+                self.metrics.registry, config.metrics.host, config.metrics.port
+            )
 
     @property
     def target(self) -> str:
@@ -109,6 +121,17 @@ class RoadsideDaemon:
     def signal_port(self) -> int | None:
         """The UDP port the signal controller input listens on (None: no such input)."""
         return self._signal_endpoint.port if self._signal_endpoint is not None else None
+
+    def sensor_stats(self) -> dict[str, IngestStats]:
+        """Each sensor input's counters (none for sources without sensors)."""
+        read = getattr(self.source, "ingest_stats", None)
+        return read() if callable(read) else {}
+
+    def supervisors(self) -> list[Supervisor]:
+        """The supervisors of this daemon's parts, for their task restarts."""
+        parts: list[object] = [self, self.source, self.link, self.server]
+        found = (getattr(p, "supervisor", None) for p in parts if p is not None)
+        return [s for s in found if isinstance(s, Supervisor)]
 
     async def start(self) -> None:
         """Open every input, the cloud link and the server; when one cannot start (a
@@ -132,6 +155,10 @@ class RoadsideDaemon:
                     self._signal_endpoint.port,
                 )
             await self.server.start()
+            opened.push_async_callback(self.server.stop, 0)
+            if self.metrics_server is not None:
+                await self.metrics_server.start()
+                log.info("RSU %s metrics on %s", self.config.rsu_id, self.metrics_server.url)
             opened.pop_all()
         if not self.stepped:
             self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
@@ -148,6 +175,8 @@ class RoadsideDaemon:
         if self.link is not None:
             await self.link.stop()
         await self.source.stop()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
 
     async def __aenter__(self) -> RoadsideDaemon:
         await self.start()
@@ -180,7 +209,9 @@ class RoadsideDaemon:
 
     def publish_at(self, tick_ns: int) -> PerceptionFrame:
         """Take the source's snapshot for ``tick_ns`` and publish it; returns the frame."""
-        snapshot = self.source.snapshot(tick_ns)
+        with self.metrics.cycle_seconds.time():
+            snapshot = self.source.snapshot(tick_ns)
+        self.last_sensors = snapshot.sensors
         self.sequence += 1
         frame = PerceptionFrame(
             rsu_id=self.config.rsu_id,
@@ -214,6 +245,7 @@ class RoadsideDaemon:
             try:
                 self.publish_at(tick)
             except Exception:  # a source bug must not take the RSU down; it is logged each tick
+                self.publish_errors += 1
                 log.exception("publishing the frame for %d failed", tick)
             if tick >= next_stats_ns:
                 self._log_stats()
@@ -246,6 +278,7 @@ class RoadsideDaemon:
 
 async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:
     """Run an RSU until SIGTERM/SIGINT (or until ``stop`` is set), then shut down gracefully."""
+    logs.bind(rsu_id=config.rsu_id)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

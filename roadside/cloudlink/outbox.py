@@ -164,6 +164,11 @@ class Outbox:
     def pending(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
+    def oldest_pending_ns(self) -> int | None:
+        """When the oldest message still waiting for its receipt was stored (None: none)."""
+        row = self._db.execute("SELECT min(created_at_ns) FROM outbox").fetchone()
+        return None if row[0] is None else int(row[0])
+
     # zones -------------------------------------------------------------------------------------
 
     def save_zone(self, zone_id: str, version: int, zone: Zone | None) -> None:

@@ -230,7 +230,7 @@ def test_compose_runs_the_example_config() -> None:
     mounts = {m.split(":")[1]: m.split(":")[0] for m in rsu["volumes"]}
     assert (COMPOSE.parent / mounts[path]).resolve() == EXAMPLE
     container_ports = {int(str(p).split(":")[-1].split("/")[0]) for p in rsu["ports"]}
-    assert container_ports == {example().server.port}
+    assert container_ports == {example().server.port, example().metrics.port}
     assert seconds(rsu["stop_grace_period"]) >= example().server.grace_period_s + STOP_MARGIN_S
     assert "profiles" not in rsu and compose["services"]["mosquitto"]["profiles"] == ["mqtt"]
     broker_conf = compose["services"]["mosquitto"]["volumes"][0].split(":")[0]

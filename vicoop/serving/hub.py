@@ -134,6 +134,10 @@ class PerceptionHub:
         for subscriber in list(self._subscribers.values()):
             subscriber.close()
 
+    def subscribers(self) -> list[Subscriber]:
+        """The subscribers connected now (their ``delivered``/``dropped`` counters)."""
+        return list(self._subscribers.values())
+
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)

@@ -34,6 +34,7 @@ from roadside.cloudlink.zonebook import ZoneBook
 from vicoop import codec_cloud
 from vicoop.cloudmodel import (
     AckStatus,
+    CommandAck,
     Event,
     Intersection,
     PerceptionSummary,
@@ -42,6 +43,7 @@ from vicoop.cloudmodel import (
     SignalState,
     VehicleReport,
 )
+from vicoop.errors import CodecError
 from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth, SensorStatus
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url
 
@@ -271,7 +273,20 @@ class CloudLink:
             self._apply_command(payload)
 
     def _apply_command(self, payload: bytes) -> None:
-        command = codec_cloud.decode_command(payload)
+        try:
+            command = codec_cloud.decode_command(payload)
+        except CodecError as exc:
+            # Say which command was refused and why, when it says who it is; the session
+            # counts and logs it as malformed.
+            command_id = codec_cloud.command_id_of(payload)
+            if command_id is not None:
+                self.stats.commands_rejected += 1
+                self.outbox.append(
+                    CommandAck(command_id, 0, AckStatus.REJECTED, str(exc), self.clock()),
+                    self.clock(),
+                )
+                self._wake.set()
+            raise
         ack = self.zones.apply(command, self.clock())
         if ack.status is AckStatus.APPLIED:
             self.stats.commands_applied += 1

@@ -29,6 +29,7 @@ from vicoop.heap import freeze_startup_heap
 from vicoop.model import NS_PER_S, PerceptionFrame
 from vicoop.serving import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from vicoop.serving.reports import RejectionNotices, ReportBook, ReportRejected
+from vicoop.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,25 @@ class RoadsideDaemon:
         self.rejection_notices = RejectionNotices()
         self.sequence = 0
         self.ticks_missed = 0
-        self._loop_task: asyncio.Task[None] | None = None
+        self.supervisor = Supervisor(f"rsu-{config.rsu_id}", on_failure=self._task_failed)
 
     @property
     def target(self) -> str:
         return self.server.target
+
+    @property
+    def supervisors(self) -> tuple[Supervisor, ...]:
+        """Every supervisor of the daemon's background tasks (their ``stats`` are its task
+        failures and restarts): the publish loop's, and the cloud link session's."""
+        if self.link is None:
+            return (self.supervisor,)
+        return (self.supervisor, self.link.session.supervisor)
+
+    def _task_failed(self, name: str, error: BaseException | None) -> None:
+        """A background task died (the supervisor has logged it and restarts it): the RSU
+        reports itself degraded to the twin until the next frame says otherwise."""
+        if self.link is not None:
+            self.link.set_degraded(f"task {name} failed: {error!r}")
 
     @property
     def signal_port(self) -> int | None:
@@ -132,14 +147,10 @@ class RoadsideDaemon:
             await self.server.start()
             opened.pop_all()
         if not self.stepped:
-            self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
+            self.supervisor.spawn("publish-loop", self._publish_loop)
 
     async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-            self._loop_task = None
+        await self.supervisor.stop()
         await self.server.stop(self.config.server.grace_period_s)
         if self._signal_endpoint is not None:
             await self._signal_endpoint.stop()

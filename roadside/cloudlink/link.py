@@ -148,6 +148,12 @@ class CloudLink:
             )
             self._wake.set()
 
+    def set_degraded(self, why: str) -> None:
+        """Report the RSU DEGRADED to the twin now (a task of the daemon failed: ``why``)."""
+        log.error("%s degraded: %s", self.rsu_id, why)
+        self.health = RsuHealth.DEGRADED
+        self._wake.set()
+
     def on_signal(self, state: SignalState) -> None:
         """A state from the signal controller: published as soon as it changes what the twin
         was last told (never waits)."""

@@ -72,6 +72,7 @@ class TwinIngest:
             while_connected=self._while_connected,
             mqtt5=bool(shared_group),
             max_queued_incoming=100_000,
+            on_task_failure=self._task_failed,
         )
 
     async def start(self) -> None:
@@ -79,6 +80,11 @@ class TwinIngest:
 
     async def stop(self) -> None:
         await self.session.stop()
+
+    def _task_failed(self, name: str, error: BaseException | None) -> None:
+        """The session died (its supervisor logged it and restarts it): an alarm on the live
+        feed, for the operator's dashboard."""
+        self.notify("alarm", {"task": f"ingest {name}", "error": repr(error)})
 
     def kick(self) -> None:
         """Send due commands now (after a zone change)."""

@@ -29,6 +29,7 @@ from cloud.zone_edits import ZoneEditor
 from cloud.zones import ZoneManager
 from vicoop import logs
 from vicoop.errors import StartupError
+from vicoop.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,12 @@ class CloudService:
         self.metrics: TwinMetrics | None = None
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
+
+    @property
+    def supervisors(self) -> tuple[Supervisor, ...]:
+        """The supervisors of the twin's background tasks (their ``stats``: task failures and
+        restarts, for metrics): the ingest session's."""
+        return () if self.ingest is None else (self.ingest.session.supervisor,)
 
     @property
     def url(self) -> str:

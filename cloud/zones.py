@@ -8,15 +8,19 @@ at the zone's latest version, and no other. RSU statuses report the versions the
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 
 import shapely
 
 from vicoop.cloudmodel import Command, CommandAck, DeleteZone, UpsertZone
+from vicoop.codec_cloud import MAX_VERSION, next_version
 from vicoop.geodesy import geodetic_to_enu
 from vicoop.model import NS_PER_S, GeodeticOrigin
 from vicoop.zones import Zone
+
+log = logging.getLogger(__name__)
 
 
 def touches(zone: Zone, origin: GeodeticOrigin, radius_m: float) -> bool:
@@ -43,8 +47,11 @@ class ZoneManager:
     _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)
 
     def next_version(self, zone_id: str) -> int:
+        """The version of the zone's next change; ``ValueError`` past ``MAX_VERSION``."""
         current = self.zones.get(zone_id)
-        return max(current.version if current else 0, self.deleted.get(zone_id, 0)) + 1
+        return next_version(
+            max(current.version if current else 0, self.deleted.get(zone_id, 0)), f"zone {zone_id}"
+        )
 
     def put(self, zone: Zone) -> None:
         self.zones[zone.zone_id] = zone
@@ -76,6 +83,11 @@ class ZoneManager:
                 self._drop(rsu_id, zone_id, zone.version)
         for zone_id, version in held.items():
             if zone_id in wanted:
+                continue
+            if not self.deleted.get(zone_id) and version >= MAX_VERSION:
+                # The last version there is (statuses are bounded at decode): no delete can
+                # supersede it, and computing one would overflow.
+                log.warning("%s holds zone %s at the last version, %d", rsu_id, zone_id, version)
                 continue
             at = self.deleted.get(zone_id) or max(
                 version + 1, self.zones[zone_id].version if zone_id in self.zones else 0

@@ -112,10 +112,17 @@ class RoadsideDaemon:
             self.metrics_server = MetricsServer(
                 self.metrics.registry, config.metrics.host, config.metrics.port
             )
+        self.supervisor = Supervisor(f"rsu-{config.rsu_id}", on_failure=self._task_failed)
 
     @property
     def target(self) -> str:
         return self.server.target
+
+    def _task_failed(self, name: str, error: BaseException | None) -> None:
+        """A background task died (the supervisor has logged it and restarts it): the RSU
+        reports itself degraded to the twin until the next frame says otherwise."""
+        if self.link is not None:
+            self.link.set_degraded(f"task {name} failed: {error!r}")
 
     @property
     def signal_port(self) -> int | None:
@@ -128,8 +135,11 @@ class RoadsideDaemon:
         return read() if callable(read) else {}
 
     def supervisors(self) -> list[Supervisor]:
-        """The supervisors of this daemon's parts, for their task restarts."""
-        parts: list[object] = [self, self.source, self.link, self.server]
+        """Every supervisor of the daemon's background tasks (their ``stats`` are its task
+        failures and restarts): the publish loop's, the cloud link session's, and any other
+        part's that has one."""
+        session = self.link.session if self.link is not None else None
+        parts: list[object] = [self, self.source, session, self.server]
         found = (getattr(p, "supervisor", None) for p in parts if p is not None)
         return [s for s in found if isinstance(s, Supervisor)]
 
@@ -161,14 +171,10 @@ class RoadsideDaemon:
                 log.info("RSU %s metrics on %s", self.config.rsu_id, self.metrics_server.url)
             opened.pop_all()
         if not self.stepped:
-            self._loop_task = asyncio.create_task(self._publish_loop(), name="rsu-publish-loop")
+            self.supervisor.spawn("publish-loop", self._publish_loop)
 
     async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-            self._loop_task = None
+        await self.supervisor.stop()
         await self.server.stop(self.config.server.grace_period_s)
         if self._signal_endpoint is not None:
             await self._signal_endpoint.stop()

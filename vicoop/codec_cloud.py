@@ -2,7 +2,16 @@
 messages (``cloud.proto``, ``zones.proto``, ``vehicle.proto``).
 
 Every ``decode_*`` takes the bytes off the wire and validates: malformed protobuf or a value out
-of range raises ``CodecError`` naming the field. Nothing else touches these ``pb2`` types.
+of range raises ``CodecError`` naming the field and the value. Nothing else touches these ``pb2``
+types.
+
+Versions: every zone version and command version is in ``1..MAX_VERSION`` (an acknowledgement's
+version may also be 0, "unknown"). ``MAX_VERSION`` is 2^53 - 1: exact as a JSON number in a
+browser, and far enough below 2^63 - 1 that the next version (+1) never overflows a signed 64-bit
+integer (SQLite's ``INTEGER``, PostgreSQL's ``BIGINT``) nor the wire's ``uint64``. Whoever
+computes a next version uses ``next_version``, which refuses to go past the range. Ids (RSU, zone,
+vehicle, intersection, command ids) are 1 to ``MAX_ID_CHARS`` characters of ``A-Z a-z 0-9 _ . :
+-``.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from vicoop.zones import TimeWindow, Zone, ZoneRules
 MAX_ID_CHARS = 64
 MAX_TEXT_CHARS = 1000
 MAX_OBJECTS = 10_000
+MAX_VERSION = 2**53 - 1
 _ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
 E = TypeVar("E", bound=enum.IntEnum)
 
@@ -95,6 +105,29 @@ def _timestamp(value: int, name: str) -> int:
     if value < 0:
         raise CodecError(f"{name} must be >= 0, got {value}")
     return value
+
+
+def _version(value: int, name: str, *, low: int = 1) -> int:
+    if not low <= value <= MAX_VERSION:
+        raise CodecError(f"{name} must be in {low}..{MAX_VERSION}, got {value}")
+    return value
+
+
+def next_version(version: int, what: str) -> int:
+    """The version after ``version`` (0: none yet); ``ValueError`` naming ``what`` when that
+    would leave ``1..MAX_VERSION``."""
+    if not 0 <= version < MAX_VERSION:
+        raise ValueError(f"{what} is at version {version}: there is no next one (1..{MAX_VERSION})")
+    return version + 1
+
+
+def command_id_of(data: bytes) -> str | None:
+    """The id of the command in ``data`` when it has a valid one, even if the rest is
+    malformed (so the RSU can say which command it refused and why)."""
+    try:
+        return _ident(cloud_pb2.Command.FromString(data).command_id, "command.command_id")
+    except (DecodeError, ValueError, CodecError):
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +204,7 @@ def zone_from_proto(pb: zones_pb2.Zone, name: str = "zone") -> Zone:
         )
         return Zone(
             zone_id=_ident(pb.zone_id, f"{name}.zone_id"),
-            version=pb.version,
+            version=_version(pb.version, f"{name}.version"),
             name=_text(pb.name, f"{name}.name"),
             polygon=polygon,
             rules=zone_rules,
@@ -284,7 +317,8 @@ def decode_status(data: bytes) -> RsuStatus:
         sent_at_ns=_timestamp(pb.sent_at_ns, "status.sent_at_ns"),
         outbox_pending=pb.outbox_pending,
         zone_versions={
-            _ident(k, "status.zone_versions key"): v for k, v in pb.zone_versions.items()
+            _ident(k, "status.zone_versions key"): _version(v, f"status.zone_versions[{k!r}]")
+            for k, v in pb.zone_versions.items()
         },
     )
 
@@ -460,7 +494,7 @@ def decode_outbox(data: bytes) -> OutboxMessage:
             raise CodecError("outbox.ack.status is missing")
         body = CommandAck(
             command_id=_ident(pb.ack.command_id, "outbox.ack.command_id"),
-            version=pb.ack.version,
+            version=_version(pb.ack.version, "outbox.ack.version", low=0),
             status=status,
             detail=_text(pb.ack.detail, "outbox.ack.detail"),
             acked_at_ns=_timestamp(pb.ack.acked_at_ns, "outbox.ack.acked_at_ns"),
@@ -501,21 +535,21 @@ def encode_command(command: Command) -> bytes:
 def decode_command(data: bytes) -> Command:
     pb = _parse(cloud_pb2.Command, data, "command")
     assert isinstance(pb, cloud_pb2.Command)
+    version = _version(pb.version, "command.version")
     which = pb.WhichOneof("body")
     body: UpsertZone | DeleteZone
     if which == "upsert_zone":
         body = UpsertZone(zone_from_proto(pb.upsert_zone.zone, "command.upsert_zone.zone"))
     elif which == "delete_zone":
         body = DeleteZone(
-            _ident(pb.delete_zone.zone_id, "command.delete_zone.zone_id"), pb.delete_zone.version
+            _ident(pb.delete_zone.zone_id, "command.delete_zone.zone_id"),
+            _version(pb.delete_zone.version, "command.delete_zone.version"),
         )
     else:
         raise CodecError("command.body is missing")
-    if pb.version == 0:
-        raise CodecError("command.version is missing")
     return Command(
         command_id=_ident(pb.command_id, "command.command_id"),
-        version=pb.version,
+        version=version,
         issued_at_ns=_timestamp(pb.issued_at_ns, "command.issued_at_ns"),
         body=body,
     )

@@ -26,19 +26,20 @@ imports it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
 import enum
 import logging
 import random
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiomqtt
 
 from vicoop.backoff import Backoff
 from vicoop.errors import CodecError
+from vicoop.supervise import Supervisor
 
 __all__ = [
     "TOPIC_ROOT",
@@ -168,13 +169,17 @@ def parse_mqtt_url(url: str) -> MqttUrl:
 @dataclass(slots=True)
 class SessionStats:
     """What a session has seen so far. ``malformed``: messages rejected as not what their topic
-    says (``CodecError``); ``handler_errors``: messages whose handler failed with a bug."""
+    says (``CodecError``); ``handler_errors``: messages whose handler failed with a bug. The
+    ``*_by_kind`` counters split both by topic kind (``"unknown"`` for a topic that is not one
+    of ours)."""
 
     connected: bool = False
     connections: int = 0
     messages: int = 0
     malformed: int = 0
     handler_errors: int = 0
+    malformed_by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
+    handler_errors_by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
 Handler = Callable[[Topic, bytes], Awaitable[None]]
@@ -189,6 +194,11 @@ class MqttSession:
     ``CodecError`` from the handler is counted as malformed; any other exception is logged and
     counted, never the end of the session), and ``while_connected`` if given (a sender loop;
     it publishes with ``publish``). Then it waits as ``backoff`` says and connects again.
+
+    The session runs under its own ``supervisor`` (``vicoop.supervise``): a bug that ends the
+    session (a sender that raises anything but ``aiomqtt.MqttError``) is logged with its
+    traceback, counted in ``supervisor.stats``, reported to ``on_task_failure(name, exc)`` (the
+    owner's alarm) and the session starts again; it never ends in silence.
 
     ``will`` is the last will the broker publishes when the connection drops uncleanly;
     ``mqtt5`` selects MQTT 5 (needed for shared subscriptions), else 3.1.1; ``keepalive_s``
@@ -213,6 +223,7 @@ class MqttSession:
         max_queued_incoming: int = 0,
         backoff: Backoff = Backoff(),
         rng: random.Random | None = None,
+        on_task_failure: Callable[[str, BaseException | None], None] | None = None,
     ) -> None:
         self.url = url
         self.client_id = client_id
@@ -231,18 +242,14 @@ class MqttSession:
         self._max_queued_incoming = max_queued_incoming
         self._rng = rng or random.Random()
         self._client: aiomqtt.Client | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.supervisor = Supervisor(f"mqtt-{client_id}", on_failure=on_task_failure)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.client_id}")
+        self.supervisor.spawn("session", self.run)
 
     async def stop(self) -> None:
         """End the session (the broker then publishes no will: this is a clean disconnect)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.supervisor.stop()
 
     async def publish(
         self, topic: Topic, payload: bytes, *, qos: int = 0, retain: bool = False
@@ -254,7 +261,9 @@ class MqttSession:
             raise aiomqtt.MqttError(f"{self.client_id} is not connected to {self.url}")
         await client.publish(str(topic), payload, qos=qos, retain=retain)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Connect, serve and reconnect until cancelled (``start()`` runs it supervised); raises
+        only for a bug (never for the broker's or the network's failures)."""
         delays = self.backoff.delays(self._rng)
         while True:
             try:
@@ -278,36 +287,55 @@ class MqttSession:
                     self.connected.set()
                     delays = self.backoff.delays(self._rng)
                     log.info("%s connected to %s", self.client_id, self.url)
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(self._receive(client))
-                        if self._while_connected is not None:
-                            group.create_task(self._while_connected())
-            except* aiomqtt.MqttError as errors:
-                log.warning("%s lost %s: %s", self.client_id, self.url, errors.exceptions[0])
+                    await self._serve(client)
+            except aiomqtt.MqttError as error:
+                log.warning("%s lost %s: %s", self.client_id, self.url, error)
             finally:
                 self._client = None
                 self.stats.connected = False
                 self.connected.clear()
             await asyncio.sleep(next(delays))
 
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """The receive loop and the sender until one ends; the first failure is raised as
+        itself (``aiomqtt.MqttError``: reconnect; anything else: a bug for the supervisor)."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._receive(client))
+                if self._while_connected is not None:
+                    group.create_task(self._while_connected())
+        except BaseExceptionGroup as errors:
+            first = errors.exceptions[0]
+            for other in errors.exceptions[1:]:
+                log.error("%s: a second failure", self.client_id, exc_info=other)
+            raise first from None
+
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             self.stats.messages += 1
+            kind = "unknown"
             try:
                 payload = message.payload
                 if not isinstance(payload, bytes | bytearray):
                     raise CodecError(f"a {type(payload).__name__} payload, not bytes")
                 topic = Topic.parse(message.topic.value)
+                kind = topic.kind.value
                 if self._on_message is not None:
                     await self._on_message(topic, bytes(payload))
             except CodecError as exc:
                 self.stats.malformed += 1
-                log.warning("%s rejected a message: %s", self.client_id, exc)
+                self.stats.malformed_by_kind[kind] += 1
+                log.warning(
+                    "%s rejected a message on %s: %s", self.client_id, message.topic.value, exc
+                )
             except (aiomqtt.MqttError, asyncio.CancelledError):
                 raise  # the connection's end: reconnect (or stop)
             except Exception:  # a bug handling one message must not end the session
                 self.stats.handler_errors += 1
-                log.exception("%s: handling a message on %s failed", self.client_id, message.topic)
+                self.stats.handler_errors_by_kind[kind] += 1
+                log.exception(
+                    "%s: handling a message on %s failed", self.client_id, message.topic.value
+                )
 
 
 def _no_delay(client: aiomqtt.Client) -> None:

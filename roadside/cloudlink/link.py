@@ -35,6 +35,7 @@ from roadside.errors import StorageFull
 from vicoop import codec_cloud
 from vicoop.cloudmodel import (
     AckStatus,
+    CommandAck,
     Event,
     Intersection,
     PerceptionSummary,
@@ -43,6 +44,7 @@ from vicoop.cloudmodel import (
     SignalState,
     VehicleReport,
 )
+from vicoop.errors import CodecError
 from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth, SensorStatus
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url
 
@@ -155,6 +157,12 @@ class CloudLink:
                 measures,
             )
             self._wake.set()
+
+    def set_degraded(self, why: str) -> None:
+        """Report the RSU DEGRADED to the twin now (a task of the daemon failed: ``why``)."""
+        log.error("%s degraded: %s", self.rsu_id, why)
+        self.health = RsuHealth.DEGRADED
+        self._wake.set()
 
     def on_signal(self, state: SignalState) -> None:
         """A state from the signal controller: published as soon as it changes what the twin
@@ -285,7 +293,20 @@ class CloudLink:
                 log.error("a zone command is refused: %s", exc)
 
     def _apply_command(self, payload: bytes) -> None:
-        command = codec_cloud.decode_command(payload)
+        try:
+            command = codec_cloud.decode_command(payload)
+        except CodecError as exc:
+            # Say which command was refused and why, when it says who it is; the session
+            # counts and logs it as malformed.
+            command_id = codec_cloud.command_id_of(payload)
+            if command_id is not None:
+                self.stats.commands_rejected += 1
+                self.outbox.append(
+                    CommandAck(command_id, 0, AckStatus.REJECTED, str(exc), self.clock()),
+                    self.clock(),
+                )
+                self._wake.set()
+            raise
         ack = self.zones.apply(command, self.clock())
         if ack.status is AckStatus.APPLIED:
             self.stats.commands_applied += 1

@@ -1,8 +1,10 @@
 """The zones an RSU holds, changed only by versioned commands from the cloud.
 
 Pure and synchronous. Applying a command is idempotent: a version at or below the one the RSU
-already has (for that zone) changes nothing and is acknowledged ``ALREADY_APPLIED``. Every change
-is written to the RSU's store first, so the zones survive a restart.
+already has (for that zone) changes nothing and is acknowledged ``ALREADY_APPLIED``; a version
+outside ``1..MAX_VERSION`` (``vicoop.codec_cloud``: the decoder refuses it first) is ``REJECTED``,
+so the store never holds one the cloud could not supersede. Every change is written to the RSU's
+store first, so the zones survive a restart.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 
 from roadside.cloudlink.outbox import Outbox
 from vicoop.cloudmodel import AckStatus, Command, CommandAck, UpsertZone
+from vicoop.codec_cloud import MAX_VERSION
 from vicoop.zones import Zone, ZoneSet
 
 
@@ -42,6 +45,14 @@ class ZoneBook:
                 command.version,
                 AckStatus.REJECTED,
                 f"command.version {command.version} differs from the zone's version {version}",
+                now_ns,
+            )
+        if not 1 <= version <= MAX_VERSION:
+            return CommandAck(
+                command.command_id,
+                command.version,
+                AckStatus.REJECTED,
+                f"command.version must be in 1..{MAX_VERSION}, got {version}",
                 now_ns,
             )
         if version <= self._versions.get(zone_id, 0):

@@ -119,3 +119,68 @@ async def test_controller_states_reach_the_twin(
             assert status == 200, intersections
             (shown,) = [i for i in intersections if i["intersection_id"] == junction]
             assert {g["approach"]: g["colour"] for g in shown["signal"]} == want
+
+
+async def test_a_forged_seq_far_ahead_does_not_lock_the_real_controller_out_of_the_twin(
+    mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
+) -> None:
+    """Defect: a state 64 ahead of the controller's was shown (all green) and the controller's
+    next 64 states were rejected as out of order."""
+    config = CloudConfig(
+        mqtt_url=mqtt_url,
+        db_url=db_url[0],
+        http_port=0,
+        tokens=(TokenConfig(token=OPERATOR, name="otto", role="operator"),),
+    )
+    junction = f"junction-{rsu_id}"
+    rsu_config = RsuConfig.model_validate(
+        {
+            "rsu_id": rsu_id,
+            "server": {"port": 0, "grace_period_s": 0.5},
+            "cloud": {
+                "enabled": True,
+                "mqtt_url": mqtt_url,
+                "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
+                "intersections": [{"intersection_id": junction}],
+                "signals": {"source": "controller", "port": 0, "stale_after_s": 600},
+            },
+        }
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as controller:
+        async with (
+            CloudService(config, schema=db_url[1]) as service,
+            RoadsideDaemon(rsu_config) as daemon,
+        ):
+            assert daemon.signal_port and daemon.signal_input is not None
+            signal_input = ("127.0.0.1", daemon.signal_port)
+
+            def twin_state() -> tuple[int, dict[str, str]]:
+                state = service.twin.signals.get(junction)
+                if state is None:
+                    return 0, {}
+                return state.valid_at_ns, {g.approach: g.colour.name.lower() for g in state.groups}
+
+            await until(lambda: rsu_id in service.twin.rsus, "the RSU known to the twin")
+            now = daemon.clock()
+            change = now + 20 * NS_PER_S
+            controller.sendto(encode(controller_state(junction, now, R, change), 100), signal_input)
+            await until(lambda: twin_state()[0] == now, "the controller's first state")
+            forged = SignalState(
+                "",
+                junction,
+                now + NS_PER_S // 2,
+                tuple(SignalGroupState(f"k-{a}", a, G, change) for a in ("north", "east")),
+            )
+            controller.sendto(encode(forged, 164), signal_input)
+            for i in range(1, 4):
+                colour = G if i % 2 else R
+                controller.sendto(
+                    encode(controller_state(junction, now + i * NS_PER_S, colour, change), 100 + i),
+                    signal_input,
+                )
+            last = {"north": "green", "east": "red", "south": "green", "west": "red"}
+            await until(
+                lambda: twin_state() == (now + 3 * NS_PER_S, last), "the controller's third state"
+            )
+            assert daemon.signal_input.stats.accepted == 4
+            assert dict(daemon.signal_input.stats.rejected) == {"seq_jump": 1}

@@ -233,3 +233,31 @@ async def test_reports_under_many_vehicle_ids_make_a_few_events(tmp_path: Path) 
         assert (summary.accepted, summary.rejected) == (0, 300)
         assert daemon.link is not None
         assert daemon.link.outbox.pending() == 10
+
+
+class _ClockFailingOnce:
+    """The system clock, but its fifth reading raises (a stand-in bug outside a frame's own
+    publishing, which the loop already survives)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        if self.calls == 5:
+            raise RuntimeError("a bug in the clock")
+        return time.time_ns()
+
+
+async def test_a_publish_loop_that_dies_is_logged_restarted_and_frames_flow_again() -> None:
+    """It used to end in silence: the server kept answering, with no frames."""
+    config = RsuConfig.model_validate(
+        {"server": {"port": 0}, "publish": {"rate_hz": 50}, "source": {"objects": 2}}
+    )
+    async with RoadsideDaemon(config, clock=_ClockFailingOnce()) as daemon:
+        frames = await asyncio.wait_for(_frames(daemon.target, 5), 30)  # a hang guard
+        stats = daemon.supervisor.stats["publish-loop"]
+        assert (stats.failures, stats.restarts) == (1, 1)
+        assert "a bug in the clock" in stats.last_error
+        assert daemon.supervisors() == [daemon.supervisor]
+    assert len(frames) == 5

@@ -170,3 +170,58 @@ def test_zone_decoder_rejects_or_returns_a_valid_zone(
     except CodecError:
         return
     assert z.geometry.is_valid and z.rules.speed_limit_mps >= 0
+
+
+UINT64 = st.one_of(
+    st.integers(0, 2**64 - 1),
+    st.sampled_from([0, 1, cc.MAX_VERSION, cc.MAX_VERSION + 1, 2**63 - 1, 2**63, 2**64 - 1]),
+)
+
+
+@given(UINT64)
+def test_a_version_decodes_only_within_its_range_and_is_rejected_naming_field_and_value(
+    version: int,
+) -> None:
+    status = RsuStatus("rsu-1", RsuHealth.OK, ORIGIN, 150.0, (), (), 5, 0, {"z-1": version})
+    messages = {
+        "status.zone_versions['z-1']": lambda: cc.decode_status(cc.encode_status(status)),
+        "command.version": lambda: cc.decode_command(
+            cc.encode_command(Command("c-1", version, 10, DeleteZone("z-1", 1)))
+        ),
+        "command.delete_zone.version": lambda: cc.decode_command(
+            cc.encode_command(Command("c-1", 1, 10, DeleteZone("z-1", version)))
+        ),
+        "command.upsert_zone.zone.version": lambda: cc.decode_command(upsert.SerializeToString()),
+    }
+    upsert = cloud_pb2.Command.FromString(
+        cc.encode_command(Command("c-1", 1, 10, UpsertZone(zone())))
+    )
+    upsert.upsert_zone.zone.version = version  # what the Zone type itself would refuse
+    for field, decode in messages.items():
+        if 1 <= version <= cc.MAX_VERSION:
+            decode()
+        else:
+            with pytest.raises(CodecError) as raised:
+                decode()
+            assert f"{field} must be in 1..{cc.MAX_VERSION}, got {version}" in str(raised.value)
+
+
+@given(UINT64)
+def test_the_next_version_never_leaves_the_range(version: int) -> None:
+    """Whatever a peer reported, the version computed after it fits the range, or is refused
+    with a ValueError naming it: never 2^63 (SQLite) nor 2^64 (the wire)."""
+    try:
+        after = cc.next_version(version, "zone z-1")
+    except ValueError as exc:
+        assert version >= cc.MAX_VERSION and f"version {version}" in str(exc)
+    else:
+        assert 1 <= after <= cc.MAX_VERSION and after == version + 1
+
+
+def test_a_command_id_is_found_in_a_command_that_is_otherwise_malformed() -> None:
+    bad = cc.encode_command(Command("c-9", 2**63 - 1, 10, DeleteZone("z-1", 2**63 - 1)))
+    assert cc.command_id_of(bad) == "c-9"
+    assert cc.command_id_of(b"\xff\xff") is None
+    assert (
+        cc.command_id_of(cc.encode_command(Command("bad id!", 1, 10, DeleteZone("z", 1)))) is None
+    )

@@ -4,6 +4,7 @@ killed and comes back (subscriptions restored, rejections counted, never fatal).
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 import subprocess
@@ -209,3 +210,50 @@ async def test_the_session_reconnects_after_the_broker_comes_back(
     assert received.messages == [(status, b"first"), (status, b"second")]
     assert session.stats.messages == 4
     assert not session.stats.connected
+
+
+async def test_a_sender_that_raises_is_logged_alarmed_and_the_session_starts_again(
+    killable_broker: KillableBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in the sender (here the ``ValueError`` an out-of-range field gives when encoded)
+    used to end the session with no log line; now it is logged, counted, alarmed and the
+    session connects again and goes on handing messages over."""
+    broker = killable_broker
+    received = Received()
+    alarms: list[tuple[str, str]] = []
+    runs = 0
+
+    async def sender() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise ValueError("Value out of range: 18446744073709551616")
+        await asyncio.Event().wait()
+
+    session = MqttSession(
+        parse_mqtt_url(broker.url),
+        f"session-{uuid.uuid4().hex[:8]}",
+        subscribe=[topic_filter()],
+        on_message=received,
+        while_connected=sender,
+        backoff=Backoff(initial_s=0.05, max_s=0.2),
+        on_task_failure=lambda name, exc: alarms.append((name, repr(exc))),
+    )
+    status = Topic("rsu-a", TopicKind.STATUS)
+    await session.start()
+    try:
+        await until(lambda: runs == 2 and session.connected.is_set(), "the session again")
+        await _publish(broker.url, str(status), b"boom")
+        await _publish(broker.url, f"{TOPIC_ROOT}/rsu-a/gossip", b"?")
+        await _publish(broker.url, str(status), b"after")
+        await until(lambda: len(received.messages) == 1, "a message after the failure")
+    finally:
+        await session.stop()
+    assert received.messages == [(status, b"after")]
+    assert alarms == [("session", repr(ValueError("Value out of range: 18446744073709551616")))]
+    stats = session.supervisor.stats["session"]
+    assert (stats.failures, stats.restarts) == (1, 1)
+    assert "ValueError" in stats.last_error
+    assert session.stats.handler_errors_by_kind == {"status": 1}
+    assert session.stats.malformed_by_kind == {"unknown": 1}
+    assert any(r.exc_info and "task session failed" in r.getMessage() for r in caplog.records)

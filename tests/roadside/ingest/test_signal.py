@@ -7,11 +7,11 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from roadside.ingest import JsonSignalDecoder, ParseError, SignalIngest
-from roadside.ingest.signal import MAX_GROUPS, encode
+from roadside.ingest.signal import MAX_GROUPS, SEQ_WINDOW, SignalSequence, encode
 from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 
 T = 1_700_000_000_000_000_001
@@ -162,3 +162,75 @@ def test_no_json_crashes_the_decoder(value: object) -> None:
     ):
         with contextlib.suppress(ParseError):
             decoder().decode(json.dumps(candidate).encode())
+
+
+def _colours(got: list[SignalState]) -> list[str]:
+    return [s.groups[0].colour.name.lower() for s in got]
+
+
+def test_a_forged_seq_far_ahead_does_not_lock_out_the_real_controller() -> None:
+    """Defect: a state 64 ahead was accepted and the controller's next 64 states rejected."""
+    got: list[SignalState] = []
+    ingest = SignalIngest(decoder(), got.append)
+    green = [{**GROUP, "colour": "green"}]
+    red = [{**GROUP, "colour": "red"}]
+    ingest.feed(doc(seq=100, groups=red))
+    ingest.feed(doc(seq=164, groups=green))  # forged: all green
+    for seq in range(101, 104):
+        ingest.feed(doc(seq=seq, groups=red))
+    assert _colours(got) == ["red"] * 4
+    assert dict(ingest.stats.rejected) == {"seq_jump": 1}
+
+
+def test_a_forged_seq_just_ahead_shows_once_and_the_controller_comes_back() -> None:
+    got: list[SignalState] = []
+    ingest = SignalIngest(decoder(), got.append)
+    ingest.feed(doc(seq=100, groups=[{**GROUP, "colour": "red"}]))
+    ingest.feed(doc(seq=105, groups=[{**GROUP, "colour": "green"}]))  # forged, in the window
+    for seq in range(101, 106):
+        ingest.feed(doc(seq=seq, groups=[{**GROUP, "colour": "red"}]))
+    assert _colours(got) == ["red", "green", "red", "red", "red", "red"]
+    assert dict(ingest.stats.rejected) == {"out_of_order": 1}
+    assert ingest.guards["junction-1"].resyncs == 1
+
+
+def test_a_controller_that_restarts_its_counter_is_followed_after_one_state() -> None:
+    sequence = SignalSequence()
+    sequence.check(5000)
+    with pytest.raises(ParseError, match="out_of_order"):
+        sequence.check(0)
+    sequence.check(1)
+    sequence.check(2)
+    assert (sequence.last, sequence.resyncs) == (2, 1)
+
+
+@example(start=100, length=80, at=1, forged=0, near=64, gaps=[1] * 80)  # the defect
+@example(start=100, length=20, at=1, forged=0, near=5, gaps=[1] * 80)
+@given(
+    start=st.integers(0, 1 << 40),
+    length=st.integers(1, 80),
+    at=st.integers(0, 80),
+    forged=st.integers(0, (1 << 63) - 1),
+    near=st.one_of(st.none(), st.integers(-3 * SEQ_WINDOW, 5 * SEQ_WINDOW)),
+    gaps=st.lists(st.integers(1, SEQ_WINDOW), min_size=80, max_size=80),
+)
+def test_one_forged_seq_costs_at_most_one_real_state(
+    start: int, length: int, at: int, forged: int, near: int | None, gaps: list[int]
+) -> None:
+    """Whatever one forged datagram holds and wherever it falls in a real controller's stream
+    (which may lose up to SEQ_WINDOW - 1 datagrams in a row), every real state is accepted but
+    at most one, and the forged one is accepted at most once."""
+    real = [start + sum(gaps[:i]) for i in range(length)]
+    if near is not None:  # a forgery close to where the controller is (the dangerous one)
+        forged = max(0, real[min(at, length) - 1] + near if at else start + near)
+    sequence = SignalSequence()
+    arrivals = [(seq, True) for seq in real]
+    arrivals.insert(min(at, length), (forged, False))
+    accepted = []
+    for seq, is_real in arrivals:
+        with contextlib.suppress(ParseError):
+            sequence.check(seq)
+            accepted.append((seq, is_real))
+    assert sum(1 for _, is_real in accepted if not is_real) <= 1
+    lost = set(real) - {seq for seq, is_real in accepted if is_real}
+    assert len(lost) <= 1

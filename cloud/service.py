@@ -42,7 +42,7 @@ class CloudService:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.twin = Twin(offline_after_s=config.offline_after_s)
+        self.twin = Twin(offline_after_s=config.offline_after_s, limits=config.twin_limits())
         self.zones = ZoneManager(resend_after_s=config.command_resend_s)
         self.store = Store(config.db_url, schema=schema)
         self.feed = Feed()
@@ -76,7 +76,7 @@ class CloudService:
             await self.broker.start()
             self.mqtt_url = self.broker.url
         await asyncio.to_thread(self.store.migrate)
-        self.twin.remember(await asyncio.to_thread(self.store.outbox_keys))
+        self.twin.remember(await asyncio.to_thread(self.store.outbox_keys, self.config.seen_window))
         ingest = TwinIngest(
             self.twin,
             self.zones,

@@ -7,6 +7,7 @@ measured side by side in the same run.
     vicoop bench tracking   the tracker on simulated sensors against Stone Soup        (tracking.py)
     vicoop bench fusion     radar + camera fusion against each sensor alone            (tracking.py)
     vicoop bench cloud      RSU -> twin ingest through MQTT against a bare subscriber  (cloud.py)
+    vicoop bench zones      the RSU's zone check per tick, many zones against none     (zones.py)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 
 # At import, so that without its extras this module fails to import and ``vicoop --help`` says
 # which extra the benchmarks need.
-from console.bench import cloud, stream, tracking
+from console.bench import cloud, stream, tracking, zones
 
 
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,3 +25,4 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     stream.add_parser(benches)
     cloud.add_parser(benches)
     tracking.add_parser(benches)  # tracking, fusion
+    zones.add_parser(benches)

@@ -368,10 +368,10 @@ class Twin:
     def _forget(self, rsu_id: str) -> None:
         del self.rsus[rsu_id]
         self._objects.pop(rsu_id, None)
-        for key in [k for k, s in self.signals.items() if s.rsu_id == rsu_id]:
-            del self.signals[key]
-        for key in [k for k, r in self._measure_rsu.items() if r == rsu_id]:
-            del self.measures[key], self._measure_rsu[key]
+        for intersection_id in [k for k, s in self.signals.items() if s.rsu_id == rsu_id]:
+            del self.signals[intersection_id]
+        for approach in [k for k, r in self._measure_rsu.items() if r == rsu_id]:
+            del self.measures[approach], self._measure_rsu[approach]
 
     def object_sources(self) -> int:
         """How many RSUs' frames the twin holds."""

@@ -8,6 +8,7 @@ import sqlalchemy.engine
 import sqlalchemy.exc
 from pydantic import Field, field_validator
 
+from cloud.twin import TwinLimits
 from vicoop.config import StrictModel
 
 Role = Literal["viewer", "operator", "admin"]
@@ -41,6 +42,34 @@ class CloudConfig(StrictModel):
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
     # Seconds between live-object snapshots on the feed.
     feed_interval_s: float = Field(0.5, gt=0, le=60)
+    # Caps on the twin's memory for ids a client chooses. At a cap, stale state is dropped first
+    # and a new id that finds no room is refused, counted by the cap's name
+    # (``TwinCounters.refused``); known ids keep working.
+    # RSUs held (a status or frame from another id is refused).
+    max_rsus: int = Field(1000, ge=1)
+    # Objects kept from one RSU's frame (the rest of a larger frame is dropped).
+    max_objects_per_rsu: int = Field(1000, ge=1)
+    # Intersections with a signal state, and (intersection, approach) traffic measures.
+    max_signals: int = Field(5000, ge=1)
+    max_measures: int = Field(20_000, ge=1)
+    # Vehicles whose latest report is kept (the least recently reporting go first).
+    max_vehicle_reports: int = Field(10_000, ge=1)
+    # Outbox sequences remembered per RSU to discard duplicates (older ones count as applied).
+    seen_window: int = Field(4096, ge=16)
+    # An RSU offline this long is forgotten from memory, with its signals and measures.
+    forget_offline_after_s: float = Field(3600.0, gt=0)
+
+    def twin_limits(self) -> TwinLimits:
+        return TwinLimits(
+            max_rsus=self.max_rsus,
+            max_objects_per_rsu=self.max_objects_per_rsu,
+            max_signals=self.max_signals,
+            max_measures=self.max_measures,
+            max_vehicle_reports=self.max_vehicle_reports,
+            seen_window=self.seen_window,
+            forget_offline_after_s=self.forget_offline_after_s,
+        )
+
     # GET /metrics (Prometheus, vicoop_twin_...) on the API's port, behind a viewer token.
     metrics_enabled: bool = True
 

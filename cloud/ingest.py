@@ -124,7 +124,7 @@ class TwinIngest:
             status = codec_cloud.decode_status(payload)
             _same(rsu_id, status.rsu_id, kind)
             changed = self.twin.apply_status(status, now)
-            if status.health is not RsuHealth.OFFLINE:
+            if status.health is not RsuHealth.OFFLINE and rsu_id in self.twin.rsus:
                 self.zones.reconcile(
                     rsu_id, status.origin, status.coverage_radius_m, dict(status.zone_versions), now
                 )

@@ -48,7 +48,7 @@ class CloudService:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.twin = Twin(offline_after_s=config.offline_after_s)
+        self.twin = Twin(offline_after_s=config.offline_after_s, limits=config.twin_limits())
         self.zones = ZoneManager(resend_after_s=config.command_resend_s)
         self.store = Store(config.db_url, schema=schema)
         self.feed = Feed()
@@ -105,7 +105,7 @@ class CloudService:
             url = sqlalchemy.engine.make_url(self.config.db_url).render_as_string()
             reason = " ".join(str(exc.orig).split())
             raise StartupError(f"cannot use the database {url}: {reason}") from None
-        self.twin.remember(await asyncio.to_thread(self.store.outbox_keys))
+        self.twin.remember(await asyncio.to_thread(self.store.outbox_keys, self.config.seen_window))
         ingest = TwinIngest(
             self.twin,
             self.zones,

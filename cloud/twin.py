@@ -8,7 +8,7 @@ within ``merge_radius_m`` of each other as seen by different RSUs.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,6 +101,48 @@ class _Cluster:
     valid_at_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class TwinLimits:
+    """Caps on the twin's memory for ids a client chooses (``CloudConfig`` documents each).
+
+    At a cap, what went stale is dropped first; a new id that still finds no room is refused and
+    counted in ``TwinCounters.refused`` under the cap's name. Known ids keep working.
+    """
+
+    max_rsus: int = 1000
+    max_objects_per_rsu: int = 1000
+    max_signals: int = 5000
+    max_measures: int = 20_000
+    max_vehicle_reports: int = 10_000
+    seen_window: int = 4096
+    forget_offline_after_s: float = 3600.0
+
+
+@dataclass
+class _Applied:
+    """Outbox sequences of one RSU already applied: all at or below ``floor`` and ``recent``.
+
+    An RSU's outbox numbers its messages in order, so a sequence more than ``seen_window / 2``
+    applied messages older than the newest counts as applied (the window trims to its newer half).
+    """
+
+    floor: int = 0
+    recent: set[int] = field(default_factory=set)
+
+    def has(self, sequence: int) -> bool:
+        return sequence <= self.floor or sequence in self.recent
+
+    def add(self, sequence: int, window: int) -> None:
+        if sequence <= self.floor:
+            return
+        self.recent.add(sequence)
+        if len(self.recent) > window:
+            ordered = sorted(self.recent)
+            cut = len(ordered) - max(1, window // 2)
+            self.floor = ordered[cut - 1]
+            self.recent = set(ordered[cut:])
+
+
 @dataclass
 class TwinCounters:
     statuses: int = 0
@@ -111,6 +153,10 @@ class TwinCounters:
     acks: int = 0
     duplicates_discarded: int = 0
     went_offline: int = 0
+    # RSUs offline longer than ``forget_offline_after_s``, dropped from memory.
+    forgotten: int = 0
+    # New ids (or objects) refused at a cap, by the cap's name (``TwinLimits`` field).
+    refused: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -122,14 +168,26 @@ class Twin:
     object_ttl_s: float = 2.0
     merge_radius_m: float = 3.0
     recent_events: int = 500
+    limits: TwinLimits = field(default_factory=TwinLimits)
     rsus: dict[str, RsuView] = field(default_factory=dict)
     signals: dict[str, SignalState] = field(default_factory=dict)
     measures: dict[tuple[str, str], ApproachMeasure] = field(default_factory=dict)
-    vehicle_reports: dict[str, tuple[str, VehicleReport]] = field(default_factory=dict)
+    # The latest report of each vehicle (newest ``max_vehicle_reports`` vehicles) and its RSU.
+    vehicle_reports: OrderedDict[str, tuple[str, VehicleReport]] = field(
+        default_factory=OrderedDict
+    )
     events: deque[tuple[str, int, Event]] = field(default_factory=deque)
     counters: TwinCounters = field(default_factory=TwinCounters)
     _objects: dict[str, _RsuObjects] = field(default_factory=dict)
-    _seen: set[tuple[str, int]] = field(default_factory=set)
+    _measure_rsu: dict[tuple[str, str], str] = field(default_factory=dict)
+    _seen: dict[str, _Applied] = field(default_factory=dict)
+
+    def _refuse(self, cap: str, n: int = 1) -> None:
+        self.counters.refused[cap] += n
+
+    def _online(self, rsu_id: str) -> bool:
+        view = self.rsus.get(rsu_id)
+        return view is not None and view.online
 
     # ingest ------------------------------------------------------------------------------------
 
@@ -138,6 +196,9 @@ class Twin:
         self.counters.statuses += 1
         online = status.health is not RsuHealth.OFFLINE
         old = self.rsus.get(status.rsu_id)
+        if old is None and len(self.rsus) >= self.limits.max_rsus:
+            self._refuse("max_rsus")
+            return False
         self.rsus[status.rsu_id] = RsuView(
             rsu_id=status.rsu_id,
             health=status.health,
@@ -162,7 +223,14 @@ class Twin:
     def apply_summary(self, summary: PerceptionSummary, now_ns: int) -> None:
         self.counters.summaries += 1
         self._touch(summary.rsu_id, now_ns)
+        if summary.rsu_id not in self._objects and len(self._objects) >= self.limits.max_rsus:
+            self._refuse("max_rsus")
+            return
+        self._apply_measures(summary.rsu_id, summary.measures)
         objs = summary.objects
+        if len(objs) > self.limits.max_objects_per_rsu:
+            self._refuse("max_objects_per_rsu", len(objs) - self.limits.max_objects_per_rsu)
+            objs = objs[: self.limits.max_objects_per_rsu]
         o = summary.origin
         n = len(objs)
         pos = np.array([ob.position for ob in objs], dtype=np.float64).reshape(n, 3)
@@ -182,34 +250,79 @@ class Twin:
             width=np.array([ob.size[1] for ob in objs], dtype=np.float64),
             vehicle_ids=tuple(ob.vehicle_id for ob in objs),
         )
-        for m in summary.measures:
-            self.measures[(m.intersection_id, m.approach)] = m
+
+    def _apply_measures(self, rsu_id: str, measures: tuple[ApproachMeasure, ...]) -> None:
+        for m in measures:
+            key = (m.intersection_id, m.approach)
+            if key not in self.measures and len(self.measures) >= self.limits.max_measures:
+                for stale in [k for k, r in self._measure_rsu.items() if not self._online(r)]:
+                    self.measures.pop(stale)
+                    self._measure_rsu.pop(stale)
+                if len(self.measures) >= self.limits.max_measures:
+                    self._refuse("max_measures")
+                    continue
+            self.measures[key] = m
+            self._measure_rsu[key] = rsu_id
 
     def apply_signal(self, state: SignalState, now_ns: int) -> None:
         self.counters.signals += 1
         self._touch(state.rsu_id, now_ns)
-        self.signals[state.intersection_id] = state
+        key = state.intersection_id
+        if key not in self.signals and len(self.signals) >= self.limits.max_signals:
+            for stale in [k for k, s in self.signals.items() if not self._online(s.rsu_id)]:
+                del self.signals[stale]
+            if len(self.signals) >= self.limits.max_signals:
+                self._refuse("max_signals")
+                return
+        self.signals[key] = state
 
     def apply_reports(self, rsu_id: str, reports: list[VehicleReport], now_ns: int) -> None:
         self.counters.reports += len(reports)
         self._touch(rsu_id, now_ns)
         for report in reports:
             self.vehicle_reports[report.vehicle_id] = (rsu_id, report)
+            self.vehicle_reports.move_to_end(report.vehicle_id)
+        while len(self.vehicle_reports) > self.limits.max_vehicle_reports:
+            self.vehicle_reports.popitem(last=False)
 
     def is_new(self, rsu_id: str, sequence: int) -> bool:
         """Whether outbox message ``sequence`` of ``rsu_id`` has not been applied yet."""
-        return (rsu_id, sequence) not in self._seen
+        applied = self._seen.get(rsu_id)
+        return applied is None or not applied.has(sequence)
+
+    def _mark(self, rsu_id: str, sequence: int) -> None:
+        applied = self._seen.get(rsu_id)
+        if applied is None:
+            if len(self._seen) >= self.limits.max_rsus:
+                # Room from an RSU the twin does not hold (forgotten or refused), else the oldest.
+                gone = next((r for r in self._seen if r not in self.rsus), next(iter(self._seen)))
+                del self._seen[gone]
+            applied = self._seen[rsu_id] = _Applied()
+        applied.add(sequence, self.limits.seen_window)
+
+    def seen_size(self) -> int:
+        """How many outbox sequences the dedup memory holds, over every RSU."""
+        return sum(len(a.recent) for a in self._seen.values())
 
     def remember(self, keys: list[tuple[str, int]]) -> None:
-        """Mark outbox messages as applied (at start, from the store)."""
-        self._seen.update(keys)
+        """Mark outbox messages as applied (at start, from the store's newest ``seen_window``
+        sequences of each RSU): when an RSU has that many, everything older counts as applied."""
+        by_rsu: dict[str, list[int]] = {}
+        for rsu_id, sequence in keys:
+            by_rsu.setdefault(rsu_id, []).append(sequence)
+        for rsu_id, sequences in by_rsu.items():
+            for sequence in sequences:
+                self._mark(rsu_id, sequence)
+            if len(sequences) >= self.limits.seen_window:
+                applied = self._seen[rsu_id]
+                applied.floor = max(applied.floor, min(sequences) - 1)
 
     def apply_event(self, rsu_id: str, sequence: int, event: Event, now_ns: int) -> bool:
         """Apply an event once; False (and counted) for a duplicate."""
         if not self.is_new(rsu_id, sequence):
             self.counters.duplicates_discarded += 1
             return False
-        self._seen.add((rsu_id, sequence))
+        self._mark(rsu_id, sequence)
         self.counters.events += 1
         self._touch(rsu_id, now_ns)
         self.events.append((rsu_id, sequence, event))
@@ -222,23 +335,47 @@ class Twin:
         if not self.is_new(rsu_id, sequence):
             self.counters.duplicates_discarded += 1
             return False
-        self._seen.add((rsu_id, sequence))
+        self._mark(rsu_id, sequence)
         self.counters.acks += 1
         self._touch(rsu_id, now_ns)
         return True
 
     def expire(self, now_ns: int) -> list[str]:
-        """Mark RSUs silent for ``offline_after_s`` offline; returns their ids."""
+        """Mark RSUs silent for ``offline_after_s`` offline (returns their ids), forget RSUs
+        offline for ``forget_offline_after_s`` with their signals and measures, and drop frames
+        older than ``object_ttl_s``."""
         limit = now_ns - int(self.offline_after_s * NS_PER_S)
+        forget_before = now_ns - int(self.limits.forget_offline_after_s * NS_PER_S)
         gone = []
+        forgotten = []
         for view in self.rsus.values():
             if view.online and view.last_seen_ns < limit:
                 view.online = False
                 view.health = RsuHealth.OFFLINE
                 self._objects.pop(view.rsu_id, None)
                 gone.append(view.rsu_id)
+            elif not view.online and view.last_seen_ns < forget_before:
+                forgotten.append(view.rsu_id)
+        for rsu_id in forgotten:
+            self._forget(rsu_id)
+        stale_before = now_ns - int(self.object_ttl_s * NS_PER_S)
+        for rsu_id in [r for r, o in self._objects.items() if o.valid_at_ns < stale_before]:
+            del self._objects[rsu_id]
         self.counters.went_offline += len(gone)
+        self.counters.forgotten += len(forgotten)
         return gone
+
+    def _forget(self, rsu_id: str) -> None:
+        del self.rsus[rsu_id]
+        self._objects.pop(rsu_id, None)
+        for intersection_id in [k for k, s in self.signals.items() if s.rsu_id == rsu_id]:
+            del self.signals[intersection_id]
+        for approach in [k for k, r in self._measure_rsu.items() if r == rsu_id]:
+            del self.measures[approach], self._measure_rsu[approach]
+
+    def object_sources(self) -> int:
+        """How many RSUs' frames the twin holds."""
+        return len(self._objects)
 
     # views -------------------------------------------------------------------------------------
 

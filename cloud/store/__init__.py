@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -174,12 +174,23 @@ class Store:
                 if rows:
                     conn.execute(insert(row_type).on_conflict_do_nothing(), rows)
 
-    def outbox_keys(self) -> list[tuple[str, int]]:
-        """Every (rsu_id, sequence) stored: the twin never applies them again."""
+    def outbox_keys(self, per_rsu: int | None = None) -> list[tuple[str, int]]:
+        """The (rsu_id, sequence) stored, the newest ``per_rsu`` of each RSU (every one when
+        None): the twin never applies them again."""
+        keys = union_all(
+            select(EventRow.rsu_id, EventRow.sequence), select(AckRow.rsu_id, AckRow.sequence)
+        ).subquery()
+        rank = (
+            func.row_number()
+            .over(partition_by=keys.c.rsu_id, order_by=keys.c.sequence.desc())
+            .label("rank")
+        )
+        ranked = select(keys.c.rsu_id, keys.c.sequence, rank).subquery()
+        q = select(ranked.c.rsu_id, ranked.c.sequence)
+        if per_rsu is not None:
+            q = q.where(ranked.c.rank <= per_rsu)
         with Session(self.engine) as s:
-            events = s.execute(select(EventRow.rsu_id, EventRow.sequence)).all()
-            acks = s.execute(select(AckRow.rsu_id, AckRow.sequence)).all()
-        return [(r, int(q)) for r, q in [*events, *acks]]
+            return [(r, int(n)) for r, n in s.execute(q).all()]
 
     def events(
         self,

@@ -8,6 +8,7 @@ measured side by side in the same run.
     vicoop bench fusion     radar + camera fusion against each sensor alone            (tracking.py)
     vicoop bench cloud      RSU -> twin ingest through MQTT against a bare subscriber  (cloud.py)
     vicoop bench outbox     RSU outbox -> twin store + receipts against a bare client  (outbox.py)
+    vicoop bench zones      the RSU's zone check per tick, many zones against none     (zones.py)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 
 # At import, so that without its extras this module fails to import and ``vicoop --help`` says
 # which extra the benchmarks need.
-from console.bench import cloud, outbox, stream, tracking
+from console.bench import cloud, outbox, stream, tracking, zones
 
 
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,3 +27,4 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     cloud.add_parser(benches)
     outbox.add_parser(benches)
     tracking.add_parser(benches)  # tracking, fusion
+    zones.add_parser(benches)

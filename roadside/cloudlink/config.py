@@ -58,3 +58,8 @@ class CloudLinkConfig(StrictModel):
     intersections: tuple[IntersectionConfig, ...] = (IntersectionConfig(),)
     # Signal states of the intersections, published to the twin (topic ``signal``, retained).
     signals: SignalsConfig = SignalsConfig()
+    # Caps on the zones the RSU holds, so its publish tick's zone work stays bounded; a zone
+    # command past one is refused with an acknowledgement naming the cap (the twin shows it).
+    max_zones: int = Field(200, ge=1, le=100_000)
+    max_vertices_per_zone: int = Field(1000, ge=3, le=1000)
+    max_total_vertices: int = Field(20_000, ge=3, le=10_000_000)

@@ -30,7 +30,7 @@ from roadside.cloudlink.monitor import ZoneMonitor
 from roadside.cloudlink.outbox import Outbox
 from roadside.cloudlink.signals import SignalBook
 from roadside.cloudlink.summary import approach_measures
-from roadside.cloudlink.zonebook import ZoneBook
+from roadside.cloudlink.zonebook import ZoneBook, ZoneLimits
 from roadside.errors import StorageFull
 from vicoop import codec_cloud
 from vicoop.cloudmodel import (
@@ -84,7 +84,10 @@ class CloudLink:
         self.origin = origin
         self.clock = clock
         self.outbox = Outbox(config.outbox_path, rsu_id)
-        self.zones = ZoneBook(self.outbox)
+        self.zones = ZoneBook(
+            self.outbox,
+            ZoneLimits(config.max_zones, config.max_vertices_per_zone, config.max_total_vertices),
+        )
         self.monitor = ZoneMonitor()
         self.intersections = tuple(
             Intersection(i.intersection_id, i.center_x_m, i.center_y_m)

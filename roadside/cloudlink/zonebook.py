@@ -9,7 +9,9 @@ store first, so the zones survive a restart.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from roadside.cloudlink.outbox import Outbox
 from vicoop.cloudmodel import AckStatus, Command, CommandAck, UpsertZone
@@ -17,11 +19,24 @@ from vicoop.codec_cloud import MAX_VERSION
 from vicoop.zones import Zone, ZoneSet
 
 
-class ZoneBook:
-    """Zones by id; ``listeners`` are called with the new ``ZoneSet`` after every change."""
+@dataclass(frozen=True, slots=True)
+class ZoneLimits:
+    """Caps on the zones an RSU holds, so the publish tick's zone work stays bounded: an upsert
+    that would pass one is refused (``REJECTED``, the detail naming the cap)."""
 
-    def __init__(self, store: Outbox | None = None) -> None:
+    max_zones: int = 200
+    max_vertices_per_zone: int = 1000
+    max_total_vertices: int = 20_000
+
+
+class ZoneBook:
+    """Zones by id; ``listeners`` are called with the new ``ZoneSet`` after every change;
+    ``refused`` counts commands refused at a cap, by the cap's name."""
+
+    def __init__(self, store: Outbox | None = None, limits: ZoneLimits | None = None) -> None:
         self._store = store
+        self.limits = limits or ZoneLimits()
+        self.refused: Counter[str] = Counter()
         self._zones: dict[str, Zone] = {}
         self._versions: dict[str, int] = {}
         if store is not None:
@@ -58,6 +73,8 @@ class ZoneBook:
         if version <= self._versions.get(zone_id, 0):
             return CommandAck(command.command_id, version, AckStatus.ALREADY_APPLIED, "", now_ns)
         zone = body.zone if isinstance(body, UpsertZone) else None
+        if zone is not None and (problem := self._over_cap(zone)) is not None:
+            return CommandAck(command.command_id, version, AckStatus.REJECTED, problem, now_ns)
         if self._store is not None:
             self._store.save_zone(zone_id, version, zone)
         self._versions[zone_id] = version
@@ -70,3 +87,25 @@ class ZoneBook:
         for listener in list(self.listeners):
             listener(self.zone_set)
         return CommandAck(command.command_id, version, AckStatus.APPLIED, "", now_ns)
+
+    def _over_cap(self, zone: Zone) -> str | None:
+        """The cap ``zone`` would pass (counted), or None."""
+        limits = self.limits
+        old = self._zones.get(zone.zone_id)
+        vertices = len(zone.polygon)
+        total = sum(len(z.polygon) for z in self._zones.values()) + vertices
+        total -= len(old.polygon) if old is not None else 0
+        if old is None and len(self._zones) >= limits.max_zones:
+            cap, why = "max_zones", f"the RSU holds max_zones {limits.max_zones} zones"
+        elif vertices > limits.max_vertices_per_zone:
+            cap = "max_vertices_per_zone"
+            why = f"{vertices} vertices over max_vertices_per_zone {limits.max_vertices_per_zone}"
+        elif total > limits.max_total_vertices:
+            cap = "max_total_vertices"
+            why = (
+                f"{total} vertices in all zones over max_total_vertices {limits.max_total_vertices}"
+            )
+        else:
+            return None
+        self.refused[cap] += 1
+        return f"refused: {why}"

@@ -5,6 +5,7 @@
     VicoopError
     └── ServingError
         ├── TooManySubscribers   the subscriber limit is reached (gRPC RESOURCE_EXHAUSTED)
+        │   └── TooManyFilters   the limit of distinct region/class filters is reached
         └── Unavailable          the RSU cannot take a call now, e.g. its storage is full
                                  (gRPC UNAVAILABLE: try again later)
 """
@@ -20,6 +21,11 @@ class ServingError(VicoopError):
 
 class TooManySubscribers(ServingError):
     """The RSU already serves as many subscribers as it is configured for."""
+
+
+class TooManyFilters(TooManySubscribers):
+    """The RSU already filters frames for as many distinct regions and class sets as it is
+    configured for (each costs a test of every object on every publish tick)."""
 
 
 class Unavailable(ServingError):

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from vicoop.model import PerceptionFrame, Subscription
+from vicoop.model import ObjectClass, PerceptionFrame, Subscription
 from vicoop.serving.encoding import EncodedFrame
-from vicoop.serving.errors import TooManySubscribers
+from vicoop.serving.errors import TooManyFilters, TooManySubscribers
 from vicoop.serving.filtering import SubscriptionFilter
 
 
@@ -75,11 +75,19 @@ class PerceptionHub:
     """Publishes frames to any number of subscribers."""
 
     def __init__(
-        self, publish_rate_hz: float, queue_frames: int = 4, max_subscribers: int = 2000
+        self,
+        publish_rate_hz: float,
+        queue_frames: int = 4,
+        max_subscribers: int = 2000,
+        max_filters: int = 64,
     ) -> None:
         self.publish_rate_hz = publish_rate_hz
         self.queue_frames = queue_frames
         self.max_subscribers = max_subscribers
+        # Distinct (region, classes) filters: each costs a test of every object every tick, and
+        # subscribers with the same one share it, so this bounds the tick's filtering work.
+        self.max_filters = max_filters
+        self._filters: Counter[tuple[object, frozenset[ObjectClass]]] = Counter()
         self._subscribers: dict[int, Subscriber] = {}
         self._ids = itertools.count(1)
         self._published = 0
@@ -95,18 +103,27 @@ class PerceptionHub:
             raise TooManySubscribers(
                 f"this RSU serves at most {self.max_subscribers} subscribers at once"
             )
-        subscriber = Subscriber(
-            next(self._ids),
-            SubscriptionFilter(subscription, self.publish_rate_hz),
-            self.queue_frames,
-        )
+        filter_ = SubscriptionFilter(subscription, self.publish_rate_hz)
+        key = None if filter_.passes_everything else (subscription.region, subscription.classes)
+        if key is not None and key not in self._filters and len(self._filters) >= self.max_filters:
+            raise TooManyFilters(
+                f"this RSU filters for at most max_filters {self.max_filters} distinct regions "
+                "and class sets at once; subscribe with one already in use or none"
+            )
+        subscriber = Subscriber(next(self._ids), filter_, self.queue_frames)
         self._subscribers[subscriber.id] = subscriber
+        if key is not None:
+            self._filters[key] += 1
         self._subscriptions_total += 1
         try:
             yield subscriber
         finally:
             subscriber.close()
             del self._subscribers[subscriber.id]
+            if key is not None:
+                self._filters[key] -= 1
+                if not self._filters[key]:
+                    del self._filters[key]
             self._gone_delivered += subscriber.delivered
             self._gone_dropped += subscriber.dropped
 

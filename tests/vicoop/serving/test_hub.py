@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from protos.vicoop.v1 import roadside_pb2
 from tests.conftest import make_object
@@ -75,3 +76,33 @@ async def test_rate_limited_subscriber_gets_every_other_frame() -> None:
         while (data := await sub.next()) is not None:
             got.append(_decode(data).frame.sequence)
     assert got == [1, 3, 5]
+
+
+def test_distinct_filters_are_capped_and_same_filters_share_one_slot() -> None:
+    from vicoop.model import Polygon
+    from vicoop.serving.errors import TooManyFilters
+
+    hub = PerceptionHub(publish_rate_hz=20, max_filters=8)
+
+    def square(k: int) -> Subscription:
+        x = float(k)
+        return Subscription(region=Polygon(((x, 0.0), (x + 5, 0.0), (x + 5, 5.0), (x, 5.0))))
+
+    with contextlib.ExitStack() as stack:
+        for k in range(8):
+            stack.enter_context(hub.subscribe(square(k)))
+            stack.enter_context(hub.subscribe(square(k)))  # the same filter: shared
+        stack.enter_context(hub.subscribe(Subscription()))  # no filter: always served
+        refused = 0
+        for k in range(8, 500):
+            try:
+                stack.enter_context(hub.subscribe(square(k)))
+            except TooManyFilters as exc:
+                assert "max_filters 8" in str(exc)
+                refused += 1
+        assert refused == 492
+        assert hub.stats().subscribers == 17
+        hub.publish(_frame(1))
+    # Once they leave, their slots are free again.
+    with hub.subscribe(square(400)):
+        pass

@@ -38,7 +38,8 @@ class CloudConfig(StrictModel):
     offline_after_s: float = Field(30.0, gt=0)
     # Unacknowledged commands are sent again after this long.
     command_resend_s: float = Field(5.0, gt=0)
-    # MQTT 5 shared-subscription group, to split RSU traffic over several twin workers.
+    # MQTT 5 shared-subscription group. Several workers do not yet share zones, commands or the
+    # live picture (see the README's scaling note): leave it unset and run one worker.
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
     # Seconds between live-object snapshots on the feed.
     feed_interval_s: float = Field(0.5, gt=0, le=60)

@@ -37,6 +37,7 @@ from protos.vicoop.v1 import roadside_pb2
 from vehicle.errors import ClientStateError, RoadsideUnavailable, SubscriptionRejected
 from vehicle.zones import PilotZones
 from vicoop import codec, codec_cloud
+from vicoop.backoff import Backoff
 from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
 from vicoop.model import (
@@ -86,11 +87,21 @@ class ReconnectPolicy:
     jitter: float = 0.2
     give_up_after_s: float | None = None
 
+    def __post_init__(self) -> None:
+        self.backoff()  # a policy that cannot back off fails here, saying why (ValueError)
+
+    def backoff(self) -> Backoff:
+        """The policy's waits as the kernel's ``Backoff`` (the one backoff of every retry)."""
+        return Backoff(
+            initial_s=self.initial_backoff_s,
+            factor=self.multiplier,
+            max_s=self.max_backoff_s,
+            jitter=self.jitter,
+        )
+
     def delays(self) -> Iterable[float]:
-        delay = self.initial_backoff_s
-        while True:
-            yield delay * (1.0 + random.uniform(-self.jitter, self.jitter))
-            delay = min(delay * self.multiplier, self.max_backoff_s)
+        """The waits before each reconnection attempt, s (endless)."""
+        return self.backoff().delays(random.Random())
 
 
 @dataclass(slots=True)

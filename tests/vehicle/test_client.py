@@ -205,3 +205,12 @@ def test_sync_wrapper_for_blocking_code() -> None:
         thread.join(10)
         with contextlib.suppress(Exception):
             loop.close()
+
+
+def test_reconnect_waits_grow_to_the_cap_and_a_policy_that_cannot_back_off_says_why() -> None:
+    waits = ReconnectPolicy(initial_backoff_s=0.1, max_backoff_s=0.5, jitter=0.0).delays()
+    assert [round(w, 3) for w, _ in zip(waits, range(5), strict=False)] == [0.1, 0.2, 0.4, 0.5, 0.5]
+    with pytest.raises(ValueError, match="initial_s <= max_s"):
+        ReconnectPolicy(initial_backoff_s=2.0, max_backoff_s=1.0)
+    with pytest.raises(ValueError, match="jitter"):
+        ReconnectPolicy(jitter=1.5)

@@ -7,7 +7,7 @@ TOOLS_STAMP := node_modules/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint protos buf-lint clean browser
+.PHONY: demo test lint protos buf-lint clean browser tshark
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("vicoop needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -35,10 +35,22 @@ browser:
 			"be skipped (install it with: sudo apt-get install chromium)"; \
 	fi
 
+# The ITS messages' test decodes our SPATEM/MAPEM captures with Debian's tshark (Wireshark's own
+# dissectors). Installed with apt-get when missing and we are root; otherwise that test skips.
+tshark:
+	@if command -v tshark >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's tshark for the ITS messages' test"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tshark; \
+	else \
+		echo "note: tshark is missing and this is not root: the ITS messages' test will be" \
+			"skipped (install it with: sudo apt-get install tshark)"; \
+	fi
+
 demo: $(STAMP) browser
 	$(BIN)/vicoop demo $(ARGS)
 
-test: $(STAMP) $(TOOLS_STAMP) browser
+test: $(STAMP) $(TOOLS_STAMP) browser tshark
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) $(TOOLS_STAMP)

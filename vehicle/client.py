@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -36,7 +37,7 @@ from google.protobuf.message import DecodeError
 from protos.vicoop.v1 import roadside_pb2
 from vehicle.errors import ClientStateError, RoadsideUnavailable, SubscriptionRejected
 from vehicle.zones import PilotZones
-from vicoop import codec, codec_cloud
+from vicoop import codec, codec_cloud, codec_spat
 from vicoop.backoff import Backoff
 from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
@@ -49,6 +50,7 @@ from vicoop.model import (
     SiteInfo,
     Subscription,
 )
+from vicoop.spat import Spat
 from vicoop.zones import Zone, ZoneSet
 
 log = logging.getLogger(__name__)
@@ -169,7 +171,7 @@ class PerceptionStream:
         delays = iter(self._reconnect.delays())
         last_good = time.monotonic()
         while self._client.state is ClientState.OPEN:
-            call = self._client._open_stream(self._request)
+            call = self._client._open_stream("StreamPerception", self._request)
             try:
                 while True:
                     try:
@@ -248,32 +250,44 @@ def _encode_report(report: VehicleReport) -> bytes:
 
 @dataclass(slots=True)
 class ZoneStreamStats:
-    """What a zone stream has seen so far."""
+    """What a zone (or SPaT) stream has seen so far."""
 
     updates: int = 0
     reconnects: int = 0
     decode_errors: int = 0
     connected: bool = False
+    # Responses the RSU sent that this stream never got (SPaT sequence gaps; zones: always 0).
+    missed: int = 0
 
 
-class ZoneStream:
-    """The pilot zones an RSU holds: the whole set at once, then again at every change, as
-    ``PilotZones``; iterate it with ``async for``. ``latest`` is the last set received."""
+T = TypeVar("T")
 
-    def __init__(self, client: RoadsideClient, reconnect: ReconnectPolicy) -> None:
+
+class _StateStream(Generic[T]):
+    """A server stream of whole states, where the newest is all that matters: each response
+    replaces the last. Reconnects with the client's policy; iterate it with ``async for``."""
+
+    method = ""  # the RPC's name
+    what = ""  # what it streams, for messages
+
+    def __init__(self, client: RoadsideClient, reconnect: ReconnectPolicy, request: bytes) -> None:
         self.stats = ZoneStreamStats()
-        self.latest: PilotZones | None = None
+        self.latest: T | None = None
         self._client = client
         self._reconnect = reconnect
+        self._request = request
 
-    def __aiter__(self) -> AsyncIterator[PilotZones]:
+    def _decode(self, data: bytes) -> T:
+        raise NotImplementedError
+
+    def __aiter__(self) -> AsyncIterator[T]:
         return self._updates()
 
-    async def _updates(self) -> AsyncIterator[PilotZones]:
+    async def _updates(self) -> AsyncIterator[T]:
         delays = iter(self._reconnect.delays())
         last_good = time.monotonic()
         while self._client.state is ClientState.OPEN:
-            call = self._client._open_zone_stream()
+            call = self._client._open_stream(self.method, self._request)
             try:
                 while True:
                     try:
@@ -285,31 +299,89 @@ class ZoneStream:
                     if data is grpc.aio.EOF:
                         break
                     try:
-                        zone_set = _decode_zones(data)
+                        update = self._decode(data)
                     except CodecError as exc:
                         self.stats.decode_errors += 1
-                        log.warning("skipped zones from %s: %s", self._client.target, exc)
+                        log.warning("skipped %s from %s: %s", self.what, self._client.target, exc)
                         continue
                     self.stats.updates += 1
                     self.stats.connected = True
                     delays = iter(self._reconnect.delays())
                     last_good = time.monotonic()
-                    self.latest = PilotZones(zone_set, self._client.target)
-                    yield self.latest
+                    self.latest = update
+                    yield update
             except grpc.aio.AioRpcError as exc:
                 if exc.code() in _FINAL_CODES:
                     raise SubscriptionRejected(exc.code().name, exc.details() or "") from None
                 if self._client.state is not ClientState.OPEN:
                     return
-                log.info("zone stream from %s ended: %s", self._client.target, exc.code().name)
+                log.info(
+                    "%s stream from %s ended: %s", self.what, self._client.target, exc.code().name
+                )
             finally:
                 call.cancel()
                 self.stats.connected = False
             give_up = self._reconnect.give_up_after_s
             if give_up is not None and time.monotonic() - last_good > give_up:
-                raise RoadsideUnavailable(f"no zones from {self._client.target} for {give_up:g} s")
+                raise RoadsideUnavailable(
+                    f"no {self.what} from {self._client.target} for {give_up:g} s"
+                )
             self.stats.reconnects += 1
             await asyncio.sleep(next(delays))
+
+
+class ZoneStream(_StateStream[PilotZones]):
+    """The pilot zones an RSU holds: the whole set at once, then again at every change, as
+    ``PilotZones``; iterate it with ``async for``. ``latest`` is the last set received."""
+
+    method = "StreamZones"
+    what = "zones"
+
+    def __init__(self, client: RoadsideClient, reconnect: ReconnectPolicy) -> None:
+        super().__init__(client, reconnect, b"")
+
+    def _decode(self, data: bytes) -> PilotZones:
+        return PilotZones(_decode_zones(data), self._client.target)
+
+
+@dataclass(frozen=True, slots=True)
+class SpatUpdate:
+    """One ``StreamSpat`` response: the SPaT of the intersections asked for, by id."""
+
+    rsu_id: str
+    sequence: int
+    intersections: dict[str, Spat]
+
+
+class SpatStream(_StateStream[SpatUpdate]):
+    """The signal phase and timing of an RSU's intersections: at once, then at 10 Hz and at
+    every change, as ``SpatUpdate``; iterate it with ``async for``. ``latest`` is the last one;
+    ``stats.missed`` counts responses the RSU sent that this stream never got."""
+
+    method = "StreamSpat"
+    what = "SPaT"
+
+    def __init__(
+        self, client: RoadsideClient, reconnect: ReconnectPolicy, intersections: Sequence[str]
+    ) -> None:
+        request = roadside_pb2.StreamSpatRequest(intersection_ids=list(intersections))
+        super().__init__(client, reconnect, request.SerializeToString())
+        self._last_sequence: int | None = None
+
+    def _decode(self, data: bytes) -> SpatUpdate:
+        try:
+            response = roadside_pb2.StreamSpatResponse.FromString(data)
+        except (DecodeError, ValueError) as exc:
+            raise CodecError(f"not a valid vicoop.v1.StreamSpatResponse: {exc}") from None
+        spats = [
+            codec_spat.spat_from_proto(pb, f"intersections[{i}]")
+            for i, pb in enumerate(response.intersections)
+        ]
+        last = self._last_sequence
+        if last is not None and response.sequence > last + 1:
+            self.stats.missed += response.sequence - last - 1
+        self._last_sequence = response.sequence
+        return SpatUpdate(response.rsu_id, response.sequence, {s.intersection_id: s for s in spats})
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,17 +583,11 @@ class RoadsideClient:
             raise ClientStateError(f"the client is {self.state.value}; use it inside 'async with'")
         return self._channel
 
-    def _open_stream(self, request: bytes) -> grpc.aio.UnaryStreamCall:  # type: ignore[type-arg]
+    def _open_stream(self, name: str, request: bytes) -> grpc.aio.UnaryStreamCall:  # type: ignore[type-arg]
         method = self._require_channel().unary_stream(
-            _SERVICE + "StreamPerception", request_serializer=None, response_deserializer=None
+            _SERVICE + name, request_serializer=None, response_deserializer=None
         )
         return method(request)
-
-    def _open_zone_stream(self) -> grpc.aio.UnaryStreamCall:  # type: ignore[type-arg]
-        method = self._require_channel().unary_stream(
-            _SERVICE + "StreamZones", request_serializer=None, response_deserializer=None
-        )
-        return method(b"")
 
     def zones(self) -> ZoneStream:
         """The pilot zones the RSU holds, as ``PilotZones`` (``rules_at(lat, lon)`` answers
@@ -529,6 +595,15 @@ class RoadsideClient:
         change. Reconnects like ``perception``."""
         self._require_channel()
         return ZoneStream(self, self.reconnect)
+
+    def spat(self, intersections: Sequence[str] = ()) -> SpatStream:
+        """Signal phase and timing of the RSU's intersections (those named, or all), as
+        ``SpatUpdate``: each signal group's state and when it ends (``min_end_ns`` ..
+        ``max_end_ns``, ``likely_end_ns``; None is unknown, never a guess). At once, then at
+        10 Hz and at every change. An intersection the RSU does not serve raises
+        ``SubscriptionRejected``. Reconnects like ``perception``."""
+        self._require_channel()
+        return SpatStream(self, self.reconnect, intersections)
 
     def reporter(self, queue_reports: int = 8) -> StateReporter:
         """A ``StateReporter`` streaming this vehicle's own state to the RSU; use it with
@@ -605,6 +680,8 @@ __all__ = [
     "ReportSummary",
     "ReporterStats",
     "RoadsideClient",
+    "SpatStream",
+    "SpatUpdate",
     "StateReporter",
     "StreamStats",
     "ZoneStream",

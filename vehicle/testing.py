@@ -12,7 +12,9 @@ It runs the same server as a real RSU (subscription validation, filtering, rate 
 latest-wins queues, zone streaming, vehicle report checks), with no sensors: frames go out when
 you call ``publish``, and each published track a vehicle's report matched carries its
 ``vehicle_id`` as on a real RSU. ``set_zones(zones)`` changes the zones it streams; ``reports``
-holds the reports it accepted (and ``reports.stats`` counts the rejected ones). ``restart()``
+holds the reports it accepted (and ``reports.stats`` counts the rejected ones). Give it
+``intersections`` (ids) and ``publish_spat(spats)`` streams their signal phase and timing
+(``vicoop.spat.Spat``) to ``spat()`` subscribers. ``restart()``
 stops and starts it on the same port, to test reconnection. ``every(rate_hz)`` publishes the
 last objects periodically in the background, as an RSU does.
 """
@@ -28,6 +30,8 @@ from vicoop.cloudmodel import VehicleReport
 from vicoop.model import DetectedObject, GeodeticOrigin, PerceptionFrame, SensorStatus, SiteInfo
 from vicoop.serving import PerceptionHub, RoadsideServer, ZoneFeed
 from vicoop.serving.reports import ReportBook, ReportLimits
+from vicoop.serving.spatfeed import SpatFeed
+from vicoop.spat import Spat
 from vicoop.zones import Zone, ZoneSet
 
 DEFAULT_ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
@@ -46,10 +50,12 @@ class FakeRoadside:
         max_subscribers: int = 2000,
         clock: Callable[[], int] = time.time_ns,
         report_limits: ReportLimits | None = None,
+        intersections: Iterable[str] = (),
     ) -> None:
         self.site = SiteInfo(rsu_id, origin, publish_rate_hz)
         self.clock = clock
         self.zones = ZoneFeed()
+        self.spat = SpatFeed(rsu_id, intersections)
         self.reports = ReportBook(origin, report_limits)
         # Every report the fake accepted, in order.
         self.accepted_reports: list[VehicleReport] = []
@@ -80,6 +86,7 @@ class FakeRoadside:
             self.site,
             port=self._port,
             zones=self.zones,
+            spat=self.spat,
             reports=self.reports,
             on_report=self.accepted_reports.append,
             clock=self.clock,
@@ -136,6 +143,11 @@ class FakeRoadside:
         )
         self.hub.publish(frame)
         return frame
+
+    def publish_spat(self, spats: Iterable[Spat]) -> None:
+        """Stream these intersections' SPaT (ids given at construction) to ``spat()``
+        subscribers, as the RSU does at 10 Hz and at every change."""
+        self.spat.publish(spats)
 
     def set_zones(self, zones: Iterable[Zone]) -> ZoneSet:
         """Hold exactly ``zones`` from now on; zone subscribers get the new set."""

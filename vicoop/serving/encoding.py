@@ -35,7 +35,7 @@ _RESPONSE_FRAME_TAG = b"\x0a"  # StreamPerceptionResponse.frame = 1
 _FRAME_OBJECTS_TAG = b"\x32"  # PerceptionFrame.objects = 6
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     """``value`` (>= 0) as a protobuf base-128 varint, least significant group first."""
     out = bytearray()
     while value > 0x7F:
@@ -47,12 +47,12 @@ def _varint(value: int) -> bytes:
 
 def perception_response(frame: bytes) -> bytes:
     """The ``StreamPerceptionResponse`` holding the serialized ``PerceptionFrame`` ``frame``."""
-    return _RESPONSE_FRAME_TAG + _varint(len(frame)) + frame
+    return _RESPONSE_FRAME_TAG + varint(len(frame)) + frame
 
 
 def _object_entry(data: bytes) -> bytes:
     """One ``PerceptionFrame.objects`` entry holding the serialized ``DetectedObject`` ``data``."""
-    return _FRAME_OBJECTS_TAG + _varint(len(data)) + data
+    return _FRAME_OBJECTS_TAG + varint(len(data)) + data
 
 
 class EncodedFrame:

@@ -28,6 +28,7 @@ from vicoop.serving.encoding import decode_report_request, encode_report_respons
 from vicoop.serving.errors import ServingError, TooManySubscribers, Unavailable
 from vicoop.serving.hub import PerceptionHub
 from vicoop.serving.reports import ReportBook, ReportRejected
+from vicoop.serving.spatfeed import SpatFeed, UnknownIntersection
 from vicoop.serving.zonefeed import ZoneFeed
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class RoadsideServer:
         port: int = 0,
         reflection_enabled: bool = True,
         zones: ZoneFeed | None = None,
+        spat: SpatFeed | None = None,
         reports: ReportBook | None = None,
         on_report: Callable[[VehicleReport], None] | None = None,
         on_rejected: Callable[[VehicleReport, ReportRejected], None] | None = None,
@@ -63,6 +65,7 @@ class RoadsideServer:
         self.hub = hub
         self.site = site
         self.zones = zones if zones is not None else ZoneFeed()
+        self.spat = spat if spat is not None else SpatFeed(site.rsu_id, ())
         self.reports = reports if reports is not None else ReportBook(site.origin)
         self.on_report = on_report
         self.on_rejected = on_rejected
@@ -113,6 +116,11 @@ class RoadsideServer:
                             request_deserializer=None,
                             response_serializer=None,
                         ),
+                        "StreamSpat": grpc.unary_stream_rpc_method_handler(
+                            self._stream_spat,
+                            request_deserializer=None,
+                            response_serializer=None,
+                        ),
                         "ReportVehicleState": grpc.stream_unary_rpc_method_handler(
                             self._report_vehicle_state,
                             request_deserializer=None,
@@ -156,6 +164,7 @@ class RoadsideServer:
         await asyncio.sleep(0)  # let the server refuse new calls before streams end
         self.hub.close_all()
         self.zones.close_all()
+        self.spat.close_all()
         await stopping
         self._server = None
         log.info("RSU %s stopped", self.site.rsu_id)
@@ -223,6 +232,23 @@ class RoadsideServer:
         if self._closing:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
         async for data in self.zones.updates():
+            yield data
+
+    async def _stream_spat(
+        self, request: bytes, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        try:
+            wanted = self.spat.check(
+                roadside_pb2.StreamSpatRequest.FromString(request).intersection_ids
+            )
+        except (DecodeError, ValueError) as exc:
+            if not isinstance(exc, UnknownIntersection):
+                exc = ValueError(f"request is not a valid vicoop.v1.StreamSpatRequest: {exc}")
+            await self._reject(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            return
+        if self._closing:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
+        async for data in self.spat.updates(wanted):
             yield data
 
     async def _report_vehicle_state(

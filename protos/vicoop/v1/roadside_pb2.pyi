@@ -1,5 +1,6 @@
 from protos.vicoop.v1 import common_pb2 as _common_pb2
 from protos.vicoop.v1 import perception_pb2 as _perception_pb2
+from protos.vicoop.v1 import spat_pb2 as _spat_pb2
 from protos.vicoop.v1 import vehicle_pb2 as _vehicle_pb2
 from protos.vicoop.v1 import zones_pb2 as _zones_pb2
 from google.protobuf.internal import containers as _containers
@@ -63,3 +64,19 @@ class ReportVehicleStateResponse(_message.Message):
     rejected: int
     rejections: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ..., rejections: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StreamSpatRequest(_message.Message):
+    __slots__ = ("intersection_ids",)
+    INTERSECTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    intersection_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, intersection_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StreamSpatResponse(_message.Message):
+    __slots__ = ("rsu_id", "sequence", "intersections")
+    RSU_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    INTERSECTIONS_FIELD_NUMBER: _ClassVar[int]
+    rsu_id: str
+    sequence: int
+    intersections: _containers.RepeatedCompositeFieldContainer[_spat_pb2.IntersectionSpat]
+    def __init__(self, rsu_id: _Optional[str] = ..., sequence: _Optional[int] = ..., intersections: _Optional[_Iterable[_Union[_spat_pb2.IntersectionSpat, _Mapping]]] = ...) -> None: ...

@@ -57,6 +57,11 @@ class RoadsideStub:
                 request_serializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateRequest.SerializeToString,
                 response_deserializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateResponse.FromString,
                 _registered_method=True)
+        self.StreamSpat = channel.unary_stream(
+                '/vicoop.v1.Roadside/StreamSpat',
+                request_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatRequest.SerializeToString,
+                response_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatResponse.FromString,
+                _registered_method=True)
 
 
 class RoadsideServicer:
@@ -96,6 +101,15 @@ class RoadsideServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamSpat(self, request, context):
+        """Signal phase and timing of the RSU's intersections (all, or those asked for): at once, then
+        at 10 Hz and at every change, until the subscriber cancels. An unknown intersection id ends
+        with INVALID_ARGUMENT naming it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoadsideServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -118,6 +132,11 @@ def add_RoadsideServicer_to_server(servicer, server):
                     servicer.ReportVehicleState,
                     request_deserializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateRequest.FromString,
                     response_serializer=vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateResponse.SerializeToString,
+            ),
+            'StreamSpat': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamSpat,
+                    request_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatRequest.FromString,
+                    response_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -231,6 +250,33 @@ class Roadside:
             '/vicoop.v1.Roadside/ReportVehicleState',
             vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateRequest.SerializeToString,
             vicoop_dot_v1_dot_roadside__pb2.ReportVehicleStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamSpat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/vicoop.v1.Roadside/StreamSpat',
+            vicoop_dot_v1_dot_roadside__pb2.StreamSpatRequest.SerializeToString,
+            vicoop_dot_v1_dot_roadside__pb2.StreamSpatResponse.FromString,
             options,
             channel_credentials,
             insecure,

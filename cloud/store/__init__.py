@@ -259,7 +259,8 @@ class Store:
                     .where(ZoneRow.zone_id == zone.zone_id, ZoneRow.version == based_on)
                     .values(**values)
                 )
-            return bool(conn.execute(stmt).rowcount)
+            # RETURNING, not rowcount: psycopg counts a skipped ON CONFLICT insert as a row.
+            return conn.execute(stmt.returning(ZoneRow.zone_id)).first() is not None
 
     def zones_revision(self) -> int:
         """A number that grows with every zone change (the sum of the zones' versions: each

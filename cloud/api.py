@@ -21,6 +21,7 @@ from cloud.config import Role
 from cloud.errors import Conflict, NotFound
 from cloud.feed import Feed
 from cloud.ingest import TwinIngest
+from cloud.leader import Leadership
 from cloud.metrics import TwinMetrics
 from cloud.schemas import (
     EventKindName,
@@ -52,10 +53,15 @@ RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
 
 def metrics_of(
-    twin: Twin, zones: ZoneManager, ingest: TwinIngest, feed: Feed, snapshots: Snapshots
+    twin: Twin,
+    zones: ZoneManager,
+    ingest: TwinIngest,
+    feed: Feed,
+    snapshots: Snapshots,
+    leadership: Leadership | None,
 ) -> dict[str, float]:
-    """``/api/v1/metrics``: counts since start, and the largest ingest lag (publish -> applied,
-    ms) of the latest 1000 summaries."""
+    """``/api/v1/metrics``: counts since start, the largest ingest lag (publish -> applied,
+    ms) of the latest 1000 summaries, and whether this worker is the leader (1) or not (0)."""
     c = twin.counters
     session = ingest.session.stats
     recent = list(itertools.islice(reversed(ingest.lag_ns), 1000))
@@ -72,6 +78,8 @@ def metrics_of(
         "duplicates_discarded": c.duplicates_discarded,
         "malformed_messages": session.malformed,
         "commands_pending": len(zones.pending()),
+        "commands_sent": ingest.commands_sent,
+        "leader": float(leadership is None or leadership.leader),
         "feed_subscribers": len(feed.subscribers),
         "ingest_lag_ms_max_recent": (max(recent) / 1e6) if recent else 0.0,
         "ingest_handler_errors": session.handler_errors,
@@ -91,6 +99,7 @@ def create_app(
     ingest: TwinIngest,
     clock: Callable[[], int],
     prometheus: TwinMetrics | None = None,
+    leadership: Leadership | None = None,
 ) -> FastAPI:
     """The API over the cloud's parts; ``tokens``: bearer token -> (name, role). With
     ``prometheus``, ``GET /metrics`` serves it (viewer token) and every request is timed."""
@@ -244,7 +253,7 @@ def create_app(
 
     @app.get("/api/v1/metrics", response_model=dict[str, float], responses=responses)
     def metrics(who: Viewer) -> dict[str, float]:
-        return metrics_of(twin, zone_manager, ingest, live_feed, snapshots)
+        return metrics_of(twin, zone_manager, ingest, live_feed, snapshots, leadership)
 
     if prometheus is not None:
         app.middleware("http")(prometheus.middleware)

@@ -38,9 +38,15 @@ class CloudConfig(StrictModel):
     offline_after_s: float = Field(30.0, gt=0)
     # Unacknowledged commands are sent again after this long.
     command_resend_s: float = Field(5.0, gt=0)
-    # MQTT 5 shared-subscription group. Several workers do not yet share zones, commands or the
-    # live picture (see the README's scaling note): leave it unset and run one worker.
+    # MQTT 5 shared-subscription group of the twin workers that share one database (PostgreSQL):
+    # each RSU outbox message goes to one worker of the group; every worker still receives every
+    # status, summary, signal and vehicle report (the whole live picture). Unset: one worker.
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
+    # Seconds between checks of the database for zone changes made through other workers.
+    zone_sync_s: float = Field(1.0, gt=0, le=60)
+    # Seconds between a follower's attempts to become the leader (the one worker that sends
+    # zone commands), and between the leader's checks that it still is.
+    leader_retry_s: float = Field(2.0, gt=0, le=60)
     # Seconds between live-object snapshots on the feed.
     feed_interval_s: float = Field(0.5, gt=0, le=60)
     # Caps on the twin's memory for ids a client chooses. At a cap, stale state is dropped first

@@ -10,8 +10,16 @@ stored once.
 
 Every payload is decoded with ``vicoop.codec_cloud``; a malformed one (or one whose ``rsu_id``
 differs from its topic) is counted and logged by the ``vicoop.mqtt.MqttSession``, never applied,
-never fatal. With ``shared_group`` set, the subscription is an MQTT 5 shared subscription
-(``$share/GROUP/vicoop/v1/rsu/+/+``), so several twin workers split the RSUs' traffic.
+never fatal.
+
+Several workers: every worker subscribes to every RSU's status, perception, signal and vehicle
+topics (so each holds the whole live picture), while with ``shared_group`` set the outbox topic
+is an MQTT 5 shared subscription (``$share/GROUP/vicoop/v1/rsu/+/outbox``): the broker gives each
+outbox message to one worker of the group, and a redelivery to another is stored once by the
+database's (rsu_id, sequence) key. Only the leader (``is_leader()``, see ``cloud.leader``) sends
+zone commands; every worker keeps its pending commands up to date from statuses and the
+acknowledgements it receives. A status naming a zone version this worker has not seen calls
+``on_unseen()`` (``ZoneSync.wake``: re-read the zones from the database).
 """
 
 from __future__ import annotations
@@ -35,6 +43,19 @@ Notify = Callable[[str, dict[str, Any]], None]
 
 OUTBOX_BATCH = 1000  # outbox messages stored in one transaction at most
 OUTBOX_QUEUE = 100_000  # outbox messages queued and not stored yet at most (beyond: resent)
+# What every worker receives (the live picture); the outbox alone is spread over the workers.
+LIVE_KINDS = (TopicKind.STATUS, TopicKind.PERCEPTION, TopicKind.SIGNAL, TopicKind.VEHICLES)
+
+
+def subscriptions(shared_group: str | None) -> list[str]:
+    """One worker: every RSU topic (a topic of no known kind is counted as malformed). With
+    ``shared_group``: the live kinds for this worker alone, the outbox shared by the group."""
+    if not shared_group:
+        return [topic_filter()]
+    return [
+        *(topic_filter(kind=kind) for kind in LIVE_KINDS),
+        topic_filter(kind=TopicKind.OUTBOX, shared_group=shared_group),
+    ]
 
 
 class TwinIngest:
@@ -53,6 +74,8 @@ class TwinIngest:
         notify: Notify | None = None,
         shared_group: str | None = None,
         client_id: str = "vicoop-twin",
+        is_leader: Callable[[], bool] = lambda: True,
+        on_unseen: Callable[[], None] = lambda: None,
     ) -> None:
         self.twin = twin
         self.zones = zones
@@ -64,10 +87,13 @@ class TwinIngest:
         self._outbox_in: deque[tuple[OutboxMessage, int]] = deque()
         self._outbox_ready = asyncio.Event()
         self.outbox_dropped = 0  # queued beyond OUTBOX_QUEUE: not receipted, so resent
+        self.commands_sent = 0  # zone commands this worker published (the leader's)
+        self.is_leader = is_leader
+        self.on_unseen = on_unseen
         self.session = MqttSession(
             parse_mqtt_url(mqtt_url),
             client_id,
-            subscribe=[topic_filter(shared_group=shared_group or None)],
+            subscribe=subscriptions(shared_group),
             on_message=self._handle,
             while_connected=self._while_connected,
             mqtt5=bool(shared_group),
@@ -100,11 +126,15 @@ class TwinIngest:
             now = self.clock()
             for rsu_id in self.twin.expire(now):
                 self.notify("rsu", {"rsu_id": rsu_id, "online": False})
-            online = {r.rsu_id for r in self.twin.rsus.values() if r.online}
-            for rsu_id, command in self.zones.due(online, now):
-                await self.session.publish(
-                    Topic(rsu_id, TopicKind.COMMANDS), codec_cloud.encode_command(command), qos=1
-                )
+            if self.is_leader():
+                online = {r.rsu_id for r in self.twin.rsus.values() if r.online}
+                for rsu_id, command in self.zones.due(online, now):
+                    await self.session.publish(
+                        Topic(rsu_id, TopicKind.COMMANDS),
+                        codec_cloud.encode_command(command),
+                        qos=1,
+                    )
+                    self.commands_sent += 1
             self._kick.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):  # not wait_for: it can swallow a cancellation
@@ -128,6 +158,8 @@ class TwinIngest:
                 self.zones.reconcile(
                     rsu_id, status.origin, status.coverage_radius_m, dict(status.zone_versions), now
                 )
+                if self.zones.unseen:
+                    self.on_unseen()
                 self._kick.set()
             if changed:
                 view = self.twin.rsus[rsu_id]

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from cloud.feed import Feed
 from cloud.ingest import TwinIngest
+from cloud.leader import Leadership
 from cloud.snapshots import Snapshots
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
@@ -38,12 +39,14 @@ class TwinMetrics:
         ingest: TwinIngest,
         feed: Feed,
         snapshots: Snapshots,
+        leadership: Leadership | None = None,
     ) -> None:
         self.twin = twin
         self.zones = zones
         self.ingest = ingest
         self.feed = feed
         self.snapshots = snapshots
+        self.leadership = leadership
         self.registry = CollectorRegistry(auto_describe=False)
         self.request_seconds = Histogram(
             P + "api_request_duration_seconds",
@@ -94,6 +97,12 @@ class TwinMetrics:
         yield gauge(
             P + "commands_pending", "Zone commands awaiting acks.", len(self.zones.pending())
         )
+        yield gauge(
+            P + "leader",
+            "1 while this worker is the one that sends zone commands.",
+            self.leadership is None or self.leadership.leader,
+        )
+        yield counter(P + "commands_sent", "Zone commands sent.", self.ingest.commands_sent)
         yield gauge(P + "feed_subscribers", "Live feed subscribers.", len(self.feed.subscribers))
         yield counter(P + "feed_errors", "Live feed snapshots that failed.", self.snapshots.errors)
         recent = list(itertools.islice(reversed(self.ingest.lag_ns), 1000))

@@ -1,6 +1,6 @@
 """The cloud service, wiring only: it builds the parts (broker, embedded or external; store;
-twin; zones; MQTT ingest; zone editor; live-feed snapshots; control API and dashboard over HTTP)
-and starts and stops them together. ``vicoop cloud run`` and ``vicoop demo`` use it."""
+twin; zones kept in line with the database; leadership; MQTT ingest; zone editor; live-feed
+snapshots; control API and dashboard over HTTP) and starts and stops them together. ``vicoop cloud run`` and ``vicoop demo`` use it."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ from cloud.broker import EmbeddedBroker
 from cloud.config import CloudConfig, Role
 from cloud.feed import Feed
 from cloud.ingest import TwinIngest
+from cloud.leader import Leadership
 from cloud.metrics import TwinMetrics
 from cloud.snapshots import Snapshots
 from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zone_edits import ZoneEditor
+from cloud.zone_sync import ZoneSync
 from cloud.zones import ZoneManager
 from vicoop import logs
 from vicoop.errors import StartupError
@@ -67,6 +69,8 @@ class CloudService:
                 self.generated_tokens[role] = token
         self.broker: EmbeddedBroker | None = None
         self.ingest: TwinIngest | None = None
+        self.leadership: Leadership | None = None
+        self.zone_sync: ZoneSync | None = None
         self.mqtt_url = config.mqtt_url or ""
         self.port: int | None = None
         # This worker's id: its MQTT client id, and the worker field of its JSON log lines.
@@ -78,8 +82,11 @@ class CloudService:
     @property
     def supervisors(self) -> tuple[Supervisor, ...]:
         """The supervisors of the twin's background tasks (their ``stats``: task failures and
-        restarts, for metrics): the ingest session's."""
-        return () if self.ingest is None else (self.ingest.session.supervisor,)
+        restarts, for metrics): the ingest session's, the zone sync's and the leadership's."""
+        ingest = () if self.ingest is None else (self.ingest.session.supervisor,)
+        sync = () if self.zone_sync is None else (self.zone_sync.supervisor,)
+        leader = () if self.leadership is None else (self.leadership.supervisor,)
+        return ingest + sync + leader
 
     @property
     def url(self) -> str:
@@ -106,6 +113,12 @@ class CloudService:
             reason = " ".join(str(exc.orig).split())
             raise StartupError(f"cannot use the database {url}: {reason}") from None
         self.twin.remember(await asyncio.to_thread(self.store.outbox_keys, self.config.seen_window))
+        leadership = Leadership(
+            self.store.leader_lock(),
+            retry_s=self.config.leader_retry_s,
+            on_change=self._leadership_changed,
+            owner=self.worker_id,
+        )
         ingest = TwinIngest(
             self.twin,
             self.zones,
@@ -115,15 +128,30 @@ class CloudService:
             notify=self.feed.publish,
             shared_group=self.config.shared_group,
             client_id=self.worker_id,
+            is_leader=lambda: leadership.leader,
         )
-        editor = ZoneEditor(
-            self.zones, self.twin, self.store, self.feed, kick=ingest.kick, clock=self.clock
+        sync = ZoneSync(
+            self.zones,
+            self.twin,
+            self.store,
+            self.feed,
+            interval_s=self.config.zone_sync_s,
+            kick=ingest.kick,
+            clock=self.clock,
+            owner=self.worker_id,
         )
-        await editor.restore()
+        ingest.on_unseen = sync.wake
+        editor = ZoneEditor(self.zones, sync, self.store, self.feed, clock=self.clock)
+        self.zone_sync = sync
+        await sync.start()
+        self.leadership = leadership
+        await leadership.start()
         self.ingest = ingest
         await ingest.start()
         if self.config.metrics_enabled:
-            self.metrics = TwinMetrics(self.twin, self.zones, ingest, self.feed, self.snapshots)
+            self.metrics = TwinMetrics(
+                self.twin, self.zones, ingest, self.feed, self.snapshots, leadership
+            )
         app = create_app(
             tokens=self.tokens,
             twin=self.twin,
@@ -133,6 +161,7 @@ class CloudService:
             live_feed=self.feed,
             snapshots=self.snapshots,
             ingest=ingest,
+            leadership=leadership,
             clock=self.clock,
             prometheus=self.metrics,
         )
@@ -169,9 +198,19 @@ class CloudService:
             self._serving = None
         if self.ingest is not None:
             await self.ingest.stop()
+        if self.leadership is not None:
+            await self.leadership.stop()
+        if self.zone_sync is not None:
+            await self.zone_sync.stop()
         if self.broker is not None:
             await self.broker.stop()
         self.store.close()
+
+    def _leadership_changed(self, leader: bool) -> None:
+        """Say so on the live feed; a new leader sends what is pending at once."""
+        self.feed.publish("leader", {"worker": self.worker_id, "leader": leader})
+        if leader and self.ingest is not None:
+            self.ingest.kick()
 
     async def __aenter__(self) -> CloudService:
         await self.start()

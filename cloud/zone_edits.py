@@ -1,7 +1,12 @@
 """The operators' zone changes (from the control API): each stored with an audit record, applied
 to the ``ZoneManager``, reconciled with every online RSU at once and announced on the live feed.
 
-``ZoneManager`` is the pure state; this is its I/O edge (the store is called in a thread).
+``ZoneManager`` is the pure state; this is its I/O edge (the store is called in a thread). The
+database is the source of truth shared by every twin worker: an edit first brings this worker's
+zones forward (``ZoneSync.refresh``), then writes with a compare-and-set on the version it was
+based on, so of two workers changing one zone at once one wins and the other answers
+``Conflict``; only a stored change reaches this worker's zones (and, through their own
+``ZoneSync``, the other workers' within ``zone_sync_s``).
 """
 
 from __future__ import annotations
@@ -14,47 +19,40 @@ from cloud.errors import Conflict, NotFound
 from cloud.feed import Feed
 from cloud.schemas import Principal, ZoneIn, zone_from
 from cloud.store import Store, rules_to_json
-from cloud.twin import Twin
+from cloud.zone_sync import ZoneSync
 from cloud.zones import ZoneManager
 from vicoop.zones import Zone
 
 
 class ZoneEditor:
-    """Creates, changes and deletes ``zones`` on behalf of a ``Principal``. ``kick`` asks for
-    the commands the change queued to be sent now (``TwinIngest.kick``)."""
+    """Creates, changes and deletes ``zones`` on behalf of a ``Principal``; ``sync`` keeps them
+    in line with the database and sends what a change queued."""
 
     def __init__(
         self,
         zones: ZoneManager,
-        twin: Twin,
+        sync: ZoneSync,
         store: Store,
         feed: Feed,
         *,
-        kick: Callable[[], None],
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.zones = zones
-        self.twin = twin
+        self.sync = sync
         self.store = store
         self.feed = feed
-        self.kick = kick
         self.clock = clock
-
-    async def restore(self) -> None:
-        """Load the stored zones (and the versions deleted zones were deleted at)."""
-        zones, deleted = await asyncio.to_thread(self.store.load_zones)
-        for zone in zones:
-            self.zones.put(zone)
-        self.zones.deleted.update(deleted)
 
     async def create(self, zone_id: str, body: ZoneIn, who: Principal) -> Zone:
         """A new zone; ``Conflict`` when ``zone_id`` exists."""
+        await self.sync.refresh()
         if zone_id in self.zones.zones:
             raise Conflict(f"zone {zone_id!r} exists; PUT changes it")
         return await self._put(zone_id, body, who)
 
     async def update(self, zone_id: str, body: ZoneIn, who: Principal) -> Zone:
         """The zone's next version; ``NotFound`` when there is no such zone."""
+        await self.sync.refresh()
         if zone_id not in self.zones.zones:
             raise NotFound(f"no zone {zone_id!r}; POST creates one")
         return await self._put(zone_id, body, who)
@@ -62,12 +60,14 @@ class ZoneEditor:
     async def delete(self, zone_id: str, who: Principal) -> None:
         """Delete the zone (stored as a tombstone at its next version); ``NotFound`` when there
         is no such zone."""
+        await self.sync.refresh()
         zone = self.zones.zones.get(zone_id)
         if zone is None:
             raise NotFound(f"no zone {zone_id!r}")
-        version = self.zones.delete(zone_id)
+        based_on = self.zones.known_version(zone_id)
+        version = self.zones.next_version(zone_id)
         tomb = Zone(zone.zone_id, version, zone.name, zone.polygon, zone.rules, self.clock())
-        await asyncio.to_thread(self.store.save_zone, tomb, deleted=True, by=who.name)
+        await self._store(tomb, deleted=True, by=who.name, based_on=based_on)
         await asyncio.to_thread(
             self.store.audit,
             self.clock(),
@@ -77,12 +77,14 @@ class ZoneEditor:
             zone_id,
             {"version": version},
         )
-        self._reconcile_all()
+        self.zones.mark_deleted(zone_id, version)
+        self.sync.reconcile_all()
         self.feed.publish("zone", {"zone_id": zone_id, "deleted": True})
 
     async def _put(self, zone_id: str, body: ZoneIn, who: Principal) -> Zone:
+        based_on = self.zones.known_version(zone_id)
         zone = zone_from(zone_id, self.zones.next_version(zone_id), body, self.clock())
-        await asyncio.to_thread(self.store.save_zone, zone, deleted=False, by=who.name)
+        await self._store(zone, deleted=False, by=who.name, based_on=based_on)
         await asyncio.to_thread(
             self.store.audit,
             self.clock(),
@@ -93,15 +95,19 @@ class ZoneEditor:
             {"version": zone.version, "rules": rules_to_json(zone.rules)},
         )
         self.zones.put(zone)
-        self._reconcile_all()
+        self.sync.reconcile_all()
         self.feed.publish("zone", {"zone_id": zone_id, "version": zone.version})
         return zone
 
-    def _reconcile_all(self) -> None:
-        now = self.clock()
-        for view in self.twin.rsus.values():
-            if view.online:
-                self.zones.reconcile(
-                    view.rsu_id, view.origin, view.coverage_radius_m, view.zone_versions, now
-                )
-        self.kick()
+    async def _store(self, zone: Zone, *, deleted: bool, by: str, based_on: int) -> None:
+        """Write ``zone`` if the database still holds version ``based_on``; else re-read the
+        zones and raise ``Conflict``."""
+        stored = await asyncio.to_thread(
+            self.store.save_zone, zone, deleted=deleted, by=by, based_on=based_on
+        )
+        if not stored:
+            await self.sync.refresh()
+            raise Conflict(
+                f"zone {zone.zone_id!r} was changed meanwhile (by another request or worker); "
+                "read it again and retry"
+            )

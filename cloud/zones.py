@@ -4,6 +4,13 @@ Pure and synchronous. Each RSU should hold every zone whose polygon touches its 
 at the zone's latest version, and no other. RSU statuses report the versions they hold;
 ``reconcile`` turns the difference into versioned commands, ``due`` says which to (re)send,
 ``acked`` clears them. Commands are idempotent on the RSU, so resending is always safe.
+
+With several twin workers the database holds the zones and each worker's manager is a copy that
+may lag behind (``merge`` brings it forward). A copy never deletes what it has not seen: a zone
+an RSU holds at a version newer than the copy knows (a zone created or changed through another
+worker) gets no command and is listed in ``unseen``, for the caller to re-read the database;
+only once a re-read (``merge(..., asked=...)``) has confirmed the database does not have that
+version either may ``reconcile`` delete it.
 """
 
 from __future__ import annotations
@@ -39,12 +46,50 @@ class _Pending:
 
 @dataclass
 class ZoneManager:
-    """Zones by id (``deleted`` keeps the version a deleted zone was deleted at)."""
+    """Zones by id (``deleted`` keeps the version a deleted zone was deleted at). ``unseen``:
+    zones some RSU holds at a version newer than known here (zone id -> that version), waiting
+    for a re-read of the database; ``checked``: versions a re-read did not find (those RSUs may
+    be brought in line)."""
 
     resend_after_s: float = 5.0
     zones: dict[str, Zone] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
+    unseen: dict[str, int] = field(default_factory=dict)
+    checked: dict[str, int] = field(default_factory=dict)
     _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)
+
+    def known_version(self, zone_id: str) -> int:
+        """The latest version of the zone known here, live or deleted (0: never heard of)."""
+        current = self.zones.get(zone_id)
+        return max(current.version if current else 0, self.deleted.get(zone_id, 0))
+
+    def mark_deleted(self, zone_id: str, version: int) -> None:
+        """The zone was deleted at ``version`` (stored already)."""
+        self.zones.pop(zone_id, None)
+        self.deleted[zone_id] = version
+
+    def merge(
+        self, zones: list[Zone], deleted: dict[str, int], asked: dict[str, int] | None = None
+    ) -> list[str]:
+        """Bring this copy forward to what the database holds (``zones`` live, ``deleted``
+        zone id -> tombstone version), keeping whatever is newer here; ``asked`` are the
+        ``unseen`` entries the read was made for (read before it started): those it did not
+        explain go to ``checked``. Returns the ids of the zones that changed here."""
+        changed = []
+        for zone in zones:
+            if zone.version > self.known_version(zone.zone_id):
+                self.put(zone)
+                changed.append(zone.zone_id)
+        for zone_id, version in deleted.items():
+            if version > self.known_version(zone_id):
+                self.mark_deleted(zone_id, version)
+                changed.append(zone_id)
+        for zone_id, version in (asked or {}).items():
+            if version > self.known_version(zone_id):
+                self.checked[zone_id] = max(self.checked.get(zone_id, 0), version)
+            if self.unseen.get(zone_id, 0) <= version:
+                self.unseen.pop(zone_id, None)
+        return changed
 
     def next_version(self, zone_id: str) -> int:
         """The version of the zone's next change; ``ValueError`` past ``MAX_VERSION``."""
@@ -60,8 +105,7 @@ class ZoneManager:
     def delete(self, zone_id: str) -> int:
         """Delete a zone; returns the version it is deleted at."""
         version = self.next_version(zone_id)
-        self.zones.pop(zone_id, None)
-        self.deleted[zone_id] = version
+        self.mark_deleted(zone_id, version)
         return version
 
     def reconcile(
@@ -76,13 +120,20 @@ class ZoneManager:
         wanted: dict[str, Zone] = {
             z.zone_id: z for z in self.zones.values() if touches(z, origin, coverage_radius_m)
         }
+        for zone_id, version in held.items():
+            if version > self.known_version(zone_id) and self.checked.get(zone_id, 0) < version:
+                # Newer than this copy: changed through another worker, or not in the database
+                # at all. No command until the database is re-read.
+                self.unseen[zone_id] = max(self.unseen.get(zone_id, 0), version)
         for zone_id, zone in wanted.items():
+            if zone_id in self.unseen:
+                continue
             if held.get(zone_id, 0) < zone.version:
                 self._queue(rsu_id, zone_id, zone.version, UpsertZone(zone), now_ns)
             else:
                 self._drop(rsu_id, zone_id, zone.version)
         for zone_id, version in held.items():
-            if zone_id in wanted:
+            if zone_id in wanted or zone_id in self.unseen:
                 continue
             if not self.deleted.get(zone_id) and version >= MAX_VERSION:
                 # The last version there is (statuses are bounded at decode): no delete can

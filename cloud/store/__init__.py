@@ -16,11 +16,12 @@ from typing import Any
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, select, text, union_all
+from sqlalchemy import Engine, create_engine, event, func, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cloud.store.locks import FileLock, LeaderLock, PgAdvisoryLock, ProcessLock
 from cloud.store.models import AckRow, AuditRow, EventRow, RsuRow, ZoneRow
 from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage
 from vicoop.model import ObjectClass
@@ -28,7 +29,7 @@ from vicoop.zones import TimeWindow, Zone, ZoneRules
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-__all__ = ["Store", "rules_from_json", "rules_to_json"]
+__all__ = ["LeaderLock", "Store", "rules_from_json", "rules_to_json"]
 
 
 def rules_to_json(rules: ZoneRules) -> dict[str, Any]:
@@ -94,6 +95,7 @@ class Store:
             connect_args["check_same_thread"] = False
         elif schema:
             connect_args["options"] = f"-csearch_path={schema}"
+        self._connect_args = connect_args
         self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -232,17 +234,41 @@ class Store:
 
     # zones -------------------------------------------------------------------------------------
 
-    def save_zone(self, zone: Zone, *, deleted: bool, by: str) -> None:
-        with Session(self.engine) as s, s.begin():
-            row = s.get(ZoneRow, zone.zone_id) or ZoneRow(zone_id=zone.zone_id)
-            row.version = zone.version
-            row.name = zone.name
-            row.polygon = [[lon, lat] for lon, lat in zone.polygon]
-            row.rules = rules_to_json(zone.rules)
-            row.deleted = deleted
-            row.updated_at_ns = zone.updated_at_ns
-            row.updated_by = by
-            s.add(row)
+    def save_zone(self, zone: Zone, *, deleted: bool, by: str, based_on: int) -> bool:
+        """Store ``zone`` (a tombstone when ``deleted``) if the stored row is still at version
+        ``based_on`` (0: no row yet): a compare-and-set, so of two workers that change one zone
+        at once only one wins. False when the row had moved on (nothing written)."""
+        values = {
+            "version": zone.version,
+            "name": zone.name,
+            "polygon": [[lon, lat] for lon, lat in zone.polygon],
+            "rules": rules_to_json(zone.rules),
+            "deleted": deleted,
+            "updated_at_ns": zone.updated_at_ns,
+            "updated_by": by,
+        }
+        with self.engine.begin() as conn:
+            if based_on == 0:
+                insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+                stmt: Any = (
+                    insert(ZoneRow).values(zone_id=zone.zone_id, **values).on_conflict_do_nothing()
+                )
+            else:
+                stmt = (
+                    update(ZoneRow)
+                    .where(ZoneRow.zone_id == zone.zone_id, ZoneRow.version == based_on)
+                    .values(**values)
+                )
+            # RETURNING, not rowcount: psycopg counts a skipped ON CONFLICT insert as a row.
+            return conn.execute(stmt.returning(ZoneRow.zone_id)).first() is not None
+
+    def zones_revision(self) -> int:
+        """A number that grows with every zone change (the sum of the zones' versions: each
+        change raises one zone's version), so a worker knows cheaply when to reload."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.coalesce(func.sum(ZoneRow.version), 0))).scalar() or 0
+            )
 
     def load_zones(self) -> tuple[list[Zone], dict[str, int]]:
         """Live zones, and the versions deleted zones were deleted at."""
@@ -269,11 +295,33 @@ class Store:
     def save_rsu(
         self, rsu_id: str, online: bool, health: str, lat: float, lon: float, last_seen_ns: int
     ) -> None:
-        with Session(self.engine) as s, s.begin():
-            row = s.get(RsuRow, rsu_id) or RsuRow(rsu_id=rsu_id)
-            row.online, row.health = online, health
-            row.latitude_deg, row.longitude_deg, row.last_seen_ns = lat, lon, last_seen_ns
-            s.add(row)
+        """Insert or update the RSU's row in one statement (every worker receives every status,
+        so two may write the same new RSU at once)."""
+        values = {
+            "online": online,
+            "health": health,
+            "latitude_deg": lat,
+            "longitude_deg": lon,
+            "last_seen_ns": last_seen_ns,
+        }
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = insert(RsuRow).values(rsu_id=rsu_id, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=[RsuRow.rsu_id], set_=values)
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def leader_lock(self) -> LeaderLock:
+        """The lock that makes one worker of this database the leader: a PostgreSQL
+        session-level advisory lock (one per schema) on a connection of its own, a lock file
+        beside a SQLite file, or (an in-memory SQLite) a lock only this process knows."""
+        if self.dialect == "postgresql":
+            return PgAdvisoryLock(
+                self.url, self._connect_args, f"vicoop.cloud.leader:{self.schema or ''}"
+            )
+        database = self.engine.url.database
+        if database and database != ":memory:":
+            return FileLock(Path(f"{database}.leader.lock"))
+        return ProcessLock()
 
     def audit(
         self, at_ns: int, actor: str, role: str, action: str, target: str, detail: dict[str, Any]

@@ -3,6 +3,9 @@ their own, paho-mqtt, the payloads real RSUs send) publish ``--messages`` outbox
 as fast as the broker takes them, and wait for the twin's receipts; the figure is messages
 receipted per second, from the first publish to the last receipt, with every event stored.
 
+``--workers N`` runs N twin workers on the one store, the outbox topic a shared subscription of
+their group (as ``shared_group`` does), each message stored once by the (RSU, sequence) key.
+
 The baseline, measured first in the same run against the same broker: a bare aiomqtt client that
 answers each outbox message with its receipt (QoS 1) and stores nothing: the transport's ceiling
 for one message at a time.
@@ -128,9 +131,14 @@ def _figures(sent: int, receipted: int, seconds: float) -> dict[str, object]:
 
 
 async def run_bench(
-    url: str, rsus: int, messages: int, db_url: str | None, baseline: bool = True
+    url: str,
+    rsus: int,
+    messages: int,
+    db_url: str | None,
+    baseline: bool = True,
+    workers: int = 1,
 ) -> dict[str, object]:
-    result: dict[str, object] = {"rsus": rsus, "messages": messages}
+    result: dict[str, object] = {"rsus": rsus, "messages": messages, "workers": workers}
     if baseline:
         prefix = f"bench-bare-{uuid.uuid4().hex[:6]}"
         ready = asyncio.Event()
@@ -148,19 +156,37 @@ async def run_bench(
         try:
             await asyncio.to_thread(store.migrate)
             prefix = f"bench-twin-{uuid.uuid4().hex[:6]}"
-            ingest = TwinIngest(Twin(), ZoneManager(), store, url, client_id=f"{prefix}-twin")
-            await ingest.start()
+            group = f"{prefix}-group" if workers > 1 else None
+            ingests = [
+                TwinIngest(
+                    Twin(),
+                    ZoneManager(),
+                    store,
+                    url,
+                    client_id=f"{prefix}-twin-{n}",
+                    shared_group=group,
+                )
+                for n in range(workers)
+            ]
+            for ingest in ingests:
+                await ingest.start()
             try:
-                await asyncio.wait_for(ingest.session.connected.wait(), 10)
+                for ingest in ingests:
+                    await asyncio.wait_for(ingest.session.connected.wait(), 10)
                 ours = await asyncio.to_thread(_drive, url, prefix, rsus, messages)
             finally:
-                await ingest.stop()
+                for ingest in ingests:
+                    await ingest.stop()
             stored = len(store.outbox_keys())
+            shares = [i.twin.counters.events for i in ingests]
             if schema:
                 store.drop_schema()
         finally:
             store.close()
-    result |= {"twin": {**_figures(*ours), "stored": stored, "store": store.dialect}}
+    twin: dict[str, object] = {**_figures(*ours), "stored": stored, "store": store.dialect}
+    if workers > 1:
+        twin["applied_per_worker"] = shares
+    result["twin"] = twin
     if baseline:
         result["baseline"] = {
             "what": "bare aiomqtt client: one receipt per message, stores nothing",
@@ -172,13 +198,22 @@ async def run_bench(
 def _run(args: argparse.Namespace) -> int:
     if args.mqtt_url:
         result = asyncio.run(
-            run_bench(args.mqtt_url, args.rsus, args.messages, args.db_url, not args.no_baseline)
+            run_bench(
+                args.mqtt_url,
+                args.rsus,
+                args.messages,
+                args.db_url,
+                not args.no_baseline,
+                args.workers,
+            )
         )
         result["broker"] = args.mqtt_url
     else:
         with local_mosquitto() as url:
             result = asyncio.run(
-                run_bench(url, args.rsus, args.messages, args.db_url, not args.no_baseline)
+                run_bench(
+                    url, args.rsus, args.messages, args.db_url, not args.no_baseline, args.workers
+                )
             )
         result["broker"] = "mosquitto (vicoop settings, started by the bench)"
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
@@ -191,6 +226,9 @@ def add_parser(benches: argparse._SubParsersAction) -> None:  # type: ignore[typ
     p.add_argument("--messages", type=int, default=5000, help="outbox events in all")
     p.add_argument("--mqtt-url", default=None, help="mqtt://host:port; default: a Mosquitto")
     p.add_argument("--db-url", default=None, help="the twin's store (default: SQLite in tmp)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="twin workers sharing the outbox (shared_group)"
+    )
     p.add_argument("--no-baseline", action="store_true", help="skip the bare-client baseline")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(run=_run)

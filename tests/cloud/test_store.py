@@ -42,7 +42,7 @@ def test_seven_workers_starting_at_once_all_migrate(db_url: tuple[str, str | Non
 def test_versions_and_ids_beyond_32_bits_are_stored(store: Store) -> None:
     big = 2**40
     square = ((6.95, 50.93), (6.951, 50.93), (6.951, 50.931), (6.95, 50.931))
-    store.save_zone(Zone("z-big", big, "big", square), deleted=False, by="test")
+    assert store.save_zone(Zone("z-big", big, "big", square), deleted=False, by="test", based_on=0)
     zones, _ = store.load_zones()
     assert [(z.zone_id, z.version) for z in zones] == [("z-big", big)]
     if store.dialect != "postgresql":

@@ -30,6 +30,7 @@ EventKindName = Literal[
     "sensor_health",
     "other",
     "zone_permit_not_accepted",
+    "outbox_overflow",
 ]
 
 

@@ -53,6 +53,11 @@ class CloudLinkConfig(StrictModel):
     outbox_path: str = "/var/lib/vicoop/rsu-outbox.sqlite3"
     # A message without a receipt after this long is sent again.
     resend_after_s: float = Field(5.0, gt=0, le=3600)
+    # Outbox messages held at most. Meant never to be reached (an outage or a full disk that
+    # outlasts it): then a new message displaces the least important stored one (a rejected
+    # vehicle report's notice first, safety events and acknowledgements last, oldest first
+    # among equals), and the twin is told how many of which kind were dropped.
+    max_outbox_messages: int = Field(100_000, ge=10, le=100_000_000)
     # Radius around the origin the RSU's sensors cover, metres: zones touching it are sent here.
     coverage_radius_m: float = Field(150.0, gt=0, le=10_000)
     intersections: tuple[IntersectionConfig, ...] = (IntersectionConfig(),)

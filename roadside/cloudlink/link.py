@@ -20,8 +20,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiomqtt
 
@@ -66,6 +67,9 @@ class LinkStats:
     # sends them again).
     events_refused: int = 0
     commands_refused: int = 0
+    # Displaced by a full outbox (``max_outbox_messages``), by kind name (events' kinds in lower
+    # case, ``command_ack``); reported to the twin in OUTBOX_OVERFLOW events.
+    outbox_dropped: Counter[str] = field(default_factory=Counter)
 
 
 class CloudLink:
@@ -83,7 +87,7 @@ class CloudLink:
         self.rsu_id = rsu_id
         self.origin = origin
         self.clock = clock
-        self.outbox = Outbox(config.outbox_path, rsu_id)
+        self.outbox = Outbox(config.outbox_path, rsu_id, config.max_outbox_messages)
         self.zones = ZoneBook(
             self.outbox,
             ZoneLimits(config.max_zones, config.max_vertices_per_zone, config.max_total_vertices),
@@ -99,7 +103,7 @@ class CloudLink:
             config.signals.source,
             round(config.signals.stale_after_s * NS_PER_S),
         )
-        self.stats = LinkStats()
+        self.stats = LinkStats(outbox_dropped=self.outbox.dropped)
         self.health = RsuHealth.OK
         self._summary: PerceptionSummary | None = None
         self._reports: list[VehicleReport] = []
@@ -241,6 +245,8 @@ class CloudLink:
         while True:
             now = self.clock()
             if now >= next_status or self.health is not last_health:
+                if self.outbox.report_drops(now) is not None:
+                    log.warning("%s: outbox overflow reported to the twin", self.rsu_id)
                 await self.session.publish(
                     self._topic(TopicKind.STATUS), self._status(), qos=1, retain=True
                 )

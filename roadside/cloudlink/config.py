@@ -51,8 +51,11 @@ class CloudLinkConfig(StrictModel):
     status_interval_s: float = Field(5.0, gt=0, le=3600)
     # SQLite file of the outbox (events and acknowledgements awaiting the cloud's receipt) and zones.
     outbox_path: str = "/var/lib/vicoop/rsu-outbox.sqlite3"
-    # A message without a receipt after this long is sent again.
+    # A message without a receipt after this long is sent again; each further resend of it
+    # waits twice as long (+-20 % jitter), at most resend_max_s (or resend_after_s if longer), so a twin slow to receipt is not
+    # flooded with duplicates. A reconnection sends every waiting message at once and starts over.
     resend_after_s: float = Field(5.0, gt=0, le=3600)
+    resend_max_s: float = Field(60.0, gt=0, le=3600)
     # Outbox messages held at most. Meant never to be reached (an outage or a full disk that
     # outlasts it): then a new message displaces the least important stored one (a rejected
     # vehicle report's notice first, safety events and acknowledgements last, oldest first

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ from roadside.cloudlink.summary import approach_measures
 from roadside.cloudlink.zonebook import ZoneBook, ZoneLimits
 from roadside.errors import StorageFull
 from vicoop import codec_cloud
+from vicoop.backoff import Backoff
 from vicoop.cloudmodel import (
     AckStatus,
     CommandAck,
@@ -104,6 +106,14 @@ class CloudLink:
             round(config.signals.stale_after_s * NS_PER_S),
         )
         self.stats = LinkStats(outbox_dropped=self.outbox.dropped)
+        # Per message: resend_after_s, then twice as long each time, at most resend_max_s.
+        self.resend = Backoff(
+            initial_s=config.resend_after_s,
+            factor=2.0,
+            max_s=max(config.resend_max_s, config.resend_after_s),
+            jitter=0.2,
+        )
+        self._rng = random.Random()
         self.health = RsuHealth.OK
         self._summary: PerceptionSummary | None = None
         self._reports: list[VehicleReport] = []
@@ -239,7 +249,6 @@ class CloudLink:
         have arrived: the outbox sends it all again."""
         self.outbox.mark_all_unsent()
         status_every_ns = round(self.config.status_interval_s * NS_PER_S)
-        resend_ns = round(self.config.resend_after_s * NS_PER_S)
         next_status = 0
         last_health: RsuHealth | None = None
         while True:
@@ -272,12 +281,19 @@ class CloudLink:
                     self._topic(TopicKind.VEHICLES),
                     codec_cloud.encode_reports(self.rsu_id, reports),
                 )
-            due = self.outbox.due(self.clock(), resend_ns, limit=10)
+            due = self.outbox.due(self.clock(), limit=10)
             if due:
                 # Publish the batch, then wait for every PUBACK together.
                 outbox = self._topic(TopicKind.OUTBOX)
-                await asyncio.gather(*(self.session.publish(outbox, p, qos=1) for _, p in due))
-                self.outbox.mark_sent([s for s, _ in due], self.clock())
+                await asyncio.gather(*(self.session.publish(outbox, p, qos=1) for _, p, _ in due))
+                sent_at = self.clock()
+                self.outbox.mark_sent(
+                    [
+                        (s, sent_at + round(self.resend.delay(sends, self._rng) * NS_PER_S))
+                        for s, _, sends in due
+                    ],
+                    sent_at,
+                )
                 self.stats.outbox_sent += len(due)
                 continue
             self._wake.clear()

@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL,
     sent_at_ns INTEGER NOT NULL DEFAULT 0,
     priority INTEGER NOT NULL DEFAULT 1,
-    kind TEXT NOT NULL DEFAULT ''
+    kind TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,  -- sends on this connection
+    next_send_ns INTEGER NOT NULL DEFAULT 0  -- when it is due again without a receipt
 );
 CREATE TABLE IF NOT EXISTS outbox_dropped (  -- displaced by the cap, not yet reported
     kind TEXT PRIMARY KEY,
@@ -61,6 +63,8 @@ log = logging.getLogger(__name__)
 _ADDED_COLUMNS = {
     "priority": "INTEGER NOT NULL DEFAULT 1",
     "kind": "TEXT NOT NULL DEFAULT ''",
+    "attempts": "INTEGER NOT NULL DEFAULT 0",
+    "next_send_ns": "INTEGER NOT NULL DEFAULT 0",
 }
 
 RESERVE_BYTES = 1 << 18
@@ -135,7 +139,8 @@ class Outbox:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StartupError(f"cannot open the outbox {self.path}: {reason}") from None
         self._reserve = None if self.path == ":memory:" else Path(f"{self.path}.reserve")
-        self._sent_unsaved: dict[int, int] = {}  # sequence -> sent at, ns (full disk only)
+        # sequence -> (next send time ns, sends), while the disk is full (cannot note them)
+        self._sent_unsaved: dict[int, tuple[int, int]] = {}
         self._make_reserve()
 
     def _make_reserve(self) -> None:
@@ -266,37 +271,46 @@ class Outbox:
     def _recount(self) -> None:
         self._count = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
-    def due(self, now_ns: int, resend_after_ns: int, limit: int = 500) -> list[tuple[int, bytes]]:
-        """Messages never sent, or sent more than ``resend_after_ns`` ago without a receipt."""
-        cutoff = now_ns - resend_after_ns
+    def due(self, now_ns: int, limit: int = 500) -> list[tuple[int, bytes, int]]:
+        """(sequence, payload, sends so far) of the messages due at ``now_ns``: never sent on
+        this connection, or whose resend time (``mark_sent``) has come without a receipt."""
         rows = self._db.execute(
-            "SELECT sequence, payload FROM outbox WHERE sent_at_ns <= ? ORDER BY sequence LIMIT ?",
-            (cutoff, limit + len(self._sent_unsaved)),
+            "SELECT sequence, payload, attempts FROM outbox WHERE next_send_ns <= ? "
+            "ORDER BY sequence LIMIT ?",
+            (now_ns, limit + len(self._sent_unsaved)),
         ).fetchall()
-        due = [(int(s), bytes(p)) for s, p in rows if self._sent_unsaved.get(int(s), 0) <= cutoff]
+        due = []
+        for s, p, a in rows:
+            next_ns, unsaved_sends = self._sent_unsaved.get(int(s), (0, 0))
+            if next_ns <= now_ns:
+                due.append((int(s), bytes(p), int(a) + unsaved_sends))
         return due[:limit]
 
-    def mark_sent(self, sequences: list[int], now_ns: int) -> None:
-        """Note when these were sent; held in memory while the disk is full (they only matter
-        on this connection: ``mark_all_unsent`` clears them)."""
+    def mark_sent(self, sent: list[tuple[int, int]], now_ns: int) -> None:
+        """Note that these (sequence, next send time ns) were sent at ``now_ns``: each is due
+        again at its next send time, its send count one higher. Held in memory while the disk
+        is full (they only matter on this connection: ``mark_all_unsent`` clears them)."""
         try:
             self._db.executemany(
-                "UPDATE outbox SET sent_at_ns = ? WHERE sequence = ?",
-                [(now_ns, s) for s in sequences],
+                "UPDATE outbox SET sent_at_ns = ?, next_send_ns = ?, attempts = attempts + 1 "
+                "WHERE sequence = ?",
+                [(now_ns, next_ns, s) for s, next_ns in sent],
             )
         except sqlite3.OperationalError as exc:
             if not _full(exc):
                 raise
-            self._sent_unsaved.update((s, now_ns) for s in sequences)
+            for s, next_ns in sent:
+                self._sent_unsaved[s] = (next_ns, self._sent_unsaved.get(s, (0, 0))[1] + 1)
 
     def mark_all_unsent(self) -> None:
-        """After a reconnection: everything waiting goes out again at once."""
+        """After a reconnection: everything waiting goes out again at once, its backoff
+        started over."""
         self._sent_unsaved.clear()
         try:
-            self._db.execute("UPDATE outbox SET sent_at_ns = 0")
+            self._db.execute("UPDATE outbox SET sent_at_ns = 0, next_send_ns = 0, attempts = 0")
         except sqlite3.OperationalError as exc:
             if not _full(exc):
-                raise  # on a full disk they go out again after resend_after_s instead
+                raise  # on a full disk they go out again at their resend times instead
 
     def confirm(self, sequences: list[int]) -> int:
         """The cloud has stored these; forget them. Returns how many were still here. On a full

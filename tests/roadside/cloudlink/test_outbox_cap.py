@@ -33,8 +33,8 @@ def speeding(n: int) -> Event:
 
 
 def stored_bodies(outbox: Outbox) -> list[Event | CommandAck]:
-    due = outbox.due(2**62, 0, limit=10_000)
-    return [codec_cloud.decode_outbox(payload).body for _, payload in due]
+    due = outbox.due(2**62, limit=10_000)
+    return [codec_cloud.decode_outbox(payload).body for _, payload, _ in due]
 
 
 def test_a_full_outbox_drops_notices_first_then_the_oldest_of_equals(tmp_path: Path) -> None:

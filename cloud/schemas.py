@@ -227,6 +227,7 @@ def rsu_out(view: RsuView) -> RsuOut:
                 "sensor_id": s.sensor_id,
                 "kind": s.kind.name.lower(),
                 "health": s.health.name.lower(),
+                "reason": s.reason,
             }
             for s in view.sensors
         ],

@@ -30,6 +30,7 @@ EventKindName = Literal[
     "sensor_health",
     "other",
     "zone_permit_not_accepted",
+    "outbox_overflow",
 ]
 
 
@@ -226,6 +227,7 @@ def rsu_out(view: RsuView) -> RsuOut:
                 "sensor_id": s.sensor_id,
                 "kind": s.kind.name.lower(),
                 "health": s.health.name.lower(),
+                "reason": s.reason,
             }
             for s in view.sensors
         ],

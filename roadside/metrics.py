@@ -149,6 +149,12 @@ class RsuMetrics:
             yield gauge(
                 P + "outbox_depth", "Outbox messages awaiting receipt.", link.outbox.pending()
             )
+            yield labelled_counter(
+                P + "outbox_dropped",
+                "Outbox messages displaced by a full outbox (cloud.max_outbox_messages), by kind.",
+                ["kind"],
+                {(kind,): n for kind, n in link.stats.outbox_dropped.items()},
+            )
             oldest = link.outbox.oldest_pending_ns()
             age = 0.0 if oldest is None else max(0, d.clock() - oldest) / NS_PER_S
             yield gauge(

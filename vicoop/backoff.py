@@ -32,7 +32,16 @@ class Backoff:
 
     def delays(self, rng: random.Random) -> Iterator[float]:
         """The waits before each attempt, s (endless); ``rng`` draws the jitter."""
-        delay = self.initial_s
+        attempt = 0
         while True:
-            yield delay * (1.0 + rng.uniform(-self.jitter, self.jitter)) if self.jitter else delay
-            delay = min(delay * self.factor, self.max_s)
+            yield self.delay(attempt, rng)
+            attempt += 1
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """The wait after ``attempt`` earlier attempts (0: the first wait), s, jittered by
+        ``rng``: for a retry whose count is stored (an outbox message) rather than iterated."""
+        try:
+            base = min(self.initial_s * self.factor ** max(0, attempt), self.max_s)
+        except OverflowError:  # factor ** attempt beyond a float: long past max_s
+            base = self.max_s
+        return base * (1.0 + rng.uniform(-self.jitter, self.jitter)) if self.jitter else base

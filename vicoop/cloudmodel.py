@@ -39,6 +39,7 @@ class EventKind(enum.IntEnum):
     SENSOR_HEALTH = 5
     OTHER = 6
     ZONE_PERMIT_NOT_ACCEPTED = 7
+    OUTBOX_OVERFLOW = 8
 
 
 class AckStatus(enum.IntEnum):

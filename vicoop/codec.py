@@ -80,6 +80,7 @@ def sensor_to_proto(sensor: SensorStatus) -> perception_pb2.SensorStatus:
         kind=int(sensor.kind),  # type: ignore[arg-type]
         health=int(sensor.health),  # type: ignore[arg-type]
         last_measurement_ns=sensor.last_measurement_ns,
+        reason=sensor.reason,
     )
 
 
@@ -259,6 +260,7 @@ def frame_from_proto(
                 kind=_enum(SensorKind, s.kind, f"frame.sensors[{i}].kind"),
                 health=_enum(SensorHealth, s.health, f"frame.sensors[{i}].health"),
                 last_measurement_ns=s.last_measurement_ns,
+                reason=s.reason,
             )
             for i, s in enumerate(pb.sensors)
         ),

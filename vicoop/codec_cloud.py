@@ -270,6 +270,7 @@ def _sensor_from_proto(pb: perception_pb2.SensorStatus, name: str) -> SensorStat
         kind=_enum(SensorKind, pb.kind, f"{name}.kind"),
         health=_enum(SensorHealth, pb.health, f"{name}.health"),
         last_measurement_ns=pb.last_measurement_ns,
+        reason=_text(pb.reason, f"{name}.reason"),
     )
 
 

@@ -131,12 +131,14 @@ class DetectedObject:
 
 @dataclass(frozen=True, slots=True)
 class SensorStatus:
-    """The state of one of an RSU's sensors."""
+    """The state of one of an RSU's sensors; ``reason`` says why it is not OK (``"clock
+    skew"``: its stamps fall outside the RSU's time window), empty when it is."""
 
     sensor_id: str
     kind: SensorKind
     health: SensorHealth
     last_measurement_ns: int = 0
+    reason: str = ""
 
 
 @dataclass(frozen=True)

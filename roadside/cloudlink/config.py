@@ -51,8 +51,16 @@ class CloudLinkConfig(StrictModel):
     status_interval_s: float = Field(5.0, gt=0, le=3600)
     # SQLite file of the outbox (events and acknowledgements awaiting the cloud's receipt) and zones.
     outbox_path: str = "/var/lib/vicoop/rsu-outbox.sqlite3"
-    # A message without a receipt after this long is sent again.
+    # A message without a receipt after this long is sent again; each further resend of it
+    # waits twice as long (+-20 % jitter), at most resend_max_s (or resend_after_s if longer), so a twin slow to receipt is not
+    # flooded with duplicates. A reconnection sends every waiting message at once and starts over.
     resend_after_s: float = Field(5.0, gt=0, le=3600)
+    resend_max_s: float = Field(60.0, gt=0, le=3600)
+    # Outbox messages held at most. Meant never to be reached (an outage or a full disk that
+    # outlasts it): then a new message displaces the least important stored one (a rejected
+    # vehicle report's notice first, safety events and acknowledgements last, oldest first
+    # among equals), and the twin is told how many of which kind were dropped.
+    max_outbox_messages: int = Field(100_000, ge=10, le=100_000_000)
     # Radius around the origin the RSU's sensors cover, metres: zones touching it are sent here.
     coverage_radius_m: float = Field(150.0, gt=0, le=10_000)
     intersections: tuple[IntersectionConfig, ...] = (IntersectionConfig(),)

@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiomqtt
 
@@ -33,6 +35,7 @@ from roadside.cloudlink.summary import approach_measures
 from roadside.cloudlink.zonebook import ZoneBook, ZoneLimits
 from roadside.errors import StorageFull
 from vicoop import codec_cloud
+from vicoop.backoff import Backoff
 from vicoop.cloudmodel import (
     AckStatus,
     CommandAck,
@@ -66,6 +69,9 @@ class LinkStats:
     # sends them again).
     events_refused: int = 0
     commands_refused: int = 0
+    # Displaced by a full outbox (``max_outbox_messages``), by kind name (events' kinds in lower
+    # case, ``command_ack``); reported to the twin in OUTBOX_OVERFLOW events.
+    outbox_dropped: Counter[str] = field(default_factory=Counter)
 
 
 class CloudLink:
@@ -83,7 +89,7 @@ class CloudLink:
         self.rsu_id = rsu_id
         self.origin = origin
         self.clock = clock
-        self.outbox = Outbox(config.outbox_path, rsu_id)
+        self.outbox = Outbox(config.outbox_path, rsu_id, config.max_outbox_messages)
         self.zones = ZoneBook(
             self.outbox,
             ZoneLimits(config.max_zones, config.max_vertices_per_zone, config.max_total_vertices),
@@ -99,7 +105,15 @@ class CloudLink:
             config.signals.source,
             round(config.signals.stale_after_s * NS_PER_S),
         )
-        self.stats = LinkStats()
+        self.stats = LinkStats(outbox_dropped=self.outbox.dropped)
+        # Per message: resend_after_s, then twice as long each time, at most resend_max_s.
+        self.resend = Backoff(
+            initial_s=config.resend_after_s,
+            factor=2.0,
+            max_s=max(config.resend_max_s, config.resend_after_s),
+            jitter=0.2,
+        )
+        self._rng = random.Random()
         self.health = RsuHealth.OK
         self._summary: PerceptionSummary | None = None
         self._reports: list[VehicleReport] = []
@@ -235,12 +249,13 @@ class CloudLink:
         have arrived: the outbox sends it all again."""
         self.outbox.mark_all_unsent()
         status_every_ns = round(self.config.status_interval_s * NS_PER_S)
-        resend_ns = round(self.config.resend_after_s * NS_PER_S)
         next_status = 0
         last_health: RsuHealth | None = None
         while True:
             now = self.clock()
             if now >= next_status or self.health is not last_health:
+                if self.outbox.report_drops(now) is not None:
+                    log.warning("%s: outbox overflow reported to the twin", self.rsu_id)
                 await self.session.publish(
                     self._topic(TopicKind.STATUS), self._status(), qos=1, retain=True
                 )
@@ -266,12 +281,19 @@ class CloudLink:
                     self._topic(TopicKind.VEHICLES),
                     codec_cloud.encode_reports(self.rsu_id, reports),
                 )
-            due = self.outbox.due(self.clock(), resend_ns, limit=10)
+            due = self.outbox.due(self.clock(), limit=10)
             if due:
                 # Publish the batch, then wait for every PUBACK together.
                 outbox = self._topic(TopicKind.OUTBOX)
-                await asyncio.gather(*(self.session.publish(outbox, p, qos=1) for _, p in due))
-                self.outbox.mark_sent([s for s, _ in due], self.clock())
+                await asyncio.gather(*(self.session.publish(outbox, p, qos=1) for _, p, _ in due))
+                sent_at = self.clock()
+                self.outbox.mark_sent(
+                    [
+                        (s, sent_at + round(self.resend.delay(sends, self._rng) * NS_PER_S))
+                        for s, _, sends in due
+                    ],
+                    sent_at,
+                )
                 self.stats.outbox_sent += len(due)
                 continue
             self._wake.clear()

@@ -263,13 +263,15 @@ class SensorFusion(FrameSource):
         return Snapshot(estimates.to_objects(), self.sensor_status(now_ns))
 
     def sensor_status(self, now_ns: int) -> tuple[SensorStatus, ...]:
-        """Every sensor's health at ``now_ns`` (RSU clock); a change is logged with its reason."""
-        return tuple(
-            SensorStatus(
-                s.sensor_id, s.kind, self._judge(s, now_ns)[0], s.stats.last_accepted_ns or 0
+        """Every sensor's health at ``now_ns`` (RSU clock), with why it is not OK (on the wire to
+        vehicles and the twin); a change is logged with its reason."""
+        statuses = []
+        for s in self._sensors.values():
+            health, reason = self._judge(s, now_ns)
+            statuses.append(
+                SensorStatus(s.sensor_id, s.kind, health, s.stats.last_accepted_ns or 0, reason)
             )
-            for s in self._sensors.values()
-        )
+        return tuple(statuses)
 
     def health_reasons(self, now_ns: int) -> dict[str, str]:
         """Why each sensor is not OK at ``now_ns`` (``""`` for those that are)."""

@@ -159,7 +159,7 @@
   }
 
   function rsuPopup(r) {
-    const sensors = r.sensors.map((s) => `${esc(s.sensor_id)} (${esc(s.kind)}): ${esc(s.health)}`).join("<br>") || "–";
+    const sensors = r.sensors.map((s) => `${esc(s.sensor_id)} (${esc(s.kind)}): ${esc(s.health)}${s.reason ? ` (${esc(s.reason)})` : ""}`).join("<br>") || "–";
     return `<h3>RSU ${esc(r.rsu_id)}</h3><table>
       <tr><td>state</td><td>${r.online ? "online" : "offline"}, ${esc(r.health)}</td></tr>
       <tr><td>last seen</td><td>${clock(r.last_seen_ns)}</td></tr>

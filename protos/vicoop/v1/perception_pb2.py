@@ -25,27 +25,27 @@ _sym_db = _symbol_database.Default()
 from protos.vicoop.v1 import common_pb2 as vicoop_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avicoop/v1/perception.proto\x12\tvicoop.v1\x1a\x16vicoop/v1/common.proto\"\x90\x03\n\x0e\x44\x65tectedObject\x12\x10\n\x08track_id\x18\x01 \x01(\x04\x12,\n\x0cobject_class\x18\x02 \x01(\x0e\x32\x16.vicoop.v1.ObjectClass\x12\x18\n\x10\x63lass_confidence\x18\x03 \x01(\x02\x12&\n\nposition_m\x18\x04 \x01(\x0b\x32\x12.vicoop.v1.Vector3\x12(\n\x0cvelocity_mps\x18\x05 \x01(\x0b\x32\x12.vicoop.v1.Vector3\x12\x13\n\x0bheading_rad\x18\x06 \x01(\x01\x12#\n\x04size\x18\x07 \x01(\x0b\x32\x15.vicoop.v1.ObjectSize\x12\x36\n\x16position_covariance_m2\x18\x08 \x01(\x0b\x32\x16.vicoop.v1.Covariance3\x12\x1d\n\x15\x65xistence_probability\x18\t \x01(\x02\x12\x12\n\nsensor_ids\x18\n \x03(\t\x12\x13\n\x0bvalid_at_ns\x18\x0b \x01(\x03\x12\x12\n\nvehicle_id\x18\x0c \x01(\tJ\x04\x08\r\x10\x14\"\x8c\x01\n\x0cSensorStatus\x12\x11\n\tsensor_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.vicoop.v1.SensorKind\x12\'\n\x06health\x18\x03 \x01(\x0e\x32\x17.vicoop.v1.SensorHealth\x12\x1b\n\x13last_measurement_ns\x18\x04 \x01(\x03\"\x81\x02\n\x0fPerceptionFrame\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x13\n\x0bvalid_at_ns\x18\x03 \x01(\x03\x12\x17\n\x0fpublished_at_ns\x18\x04 \x01(\x03\x12)\n\x06origin\x18\x05 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12*\n\x07objects\x18\x06 \x03(\x0b\x32\x19.vicoop.v1.DetectedObject\x12(\n\x07sensors\x18\x07 \x03(\x0b\x32\x17.vicoop.v1.SensorStatus\x12\x1d\n\x15objects_before_filter\x18\x08 \x01(\r\"=\n\x06\x43ircle\x12!\n\x06\x63\x65nter\x18\x01 \x01(\x0b\x32\x11.vicoop.v1.Point2\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\".\n\x07Polygon\x12#\n\x08vertices\x18\x01 \x03(\x0b\x32\x11.vicoop.v1.Point2\"g\n\x10RegionOfInterest\x12%\n\x07polygon\x18\x01 \x01(\x0b\x32\x12.vicoop.v1.PolygonH\x00\x12#\n\x06\x63ircle\x18\x02 \x01(\x0b\x32\x11.vicoop.v1.CircleH\x00\x42\x07\n\x05shape\"\x93\x01\n\x13SubscriptionOptions\x12+\n\x06region\x18\x01 \x01(\x0b\x32\x1b.vicoop.v1.RegionOfInterest\x12\'\n\x07\x63lasses\x18\x02 \x03(\x0e\x32\x16.vicoop.v1.ObjectClass\x12\x13\n\x0bmax_rate_hz\x18\x03 \x01(\x01\x12\x11\n\tclient_id\x18\x04 \x01(\t*y\n\x0cSensorHealth\x12\x1d\n\x19SENSOR_HEALTH_UNSPECIFIED\x10\x00\x12\x14\n\x10SENSOR_HEALTH_OK\x10\x01\x12\x1a\n\x16SENSOR_HEALTH_DEGRADED\x10\x02\x12\x18\n\x14SENSOR_HEALTH_SILENT\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avicoop/v1/perception.proto\x12\tvicoop.v1\x1a\x16vicoop/v1/common.proto\"\x90\x03\n\x0e\x44\x65tectedObject\x12\x10\n\x08track_id\x18\x01 \x01(\x04\x12,\n\x0cobject_class\x18\x02 \x01(\x0e\x32\x16.vicoop.v1.ObjectClass\x12\x18\n\x10\x63lass_confidence\x18\x03 \x01(\x02\x12&\n\nposition_m\x18\x04 \x01(\x0b\x32\x12.vicoop.v1.Vector3\x12(\n\x0cvelocity_mps\x18\x05 \x01(\x0b\x32\x12.vicoop.v1.Vector3\x12\x13\n\x0bheading_rad\x18\x06 \x01(\x01\x12#\n\x04size\x18\x07 \x01(\x0b\x32\x15.vicoop.v1.ObjectSize\x12\x36\n\x16position_covariance_m2\x18\x08 \x01(\x0b\x32\x16.vicoop.v1.Covariance3\x12\x1d\n\x15\x65xistence_probability\x18\t \x01(\x02\x12\x12\n\nsensor_ids\x18\n \x03(\t\x12\x13\n\x0bvalid_at_ns\x18\x0b \x01(\x03\x12\x12\n\nvehicle_id\x18\x0c \x01(\tJ\x04\x08\r\x10\x14\"\x9c\x01\n\x0cSensorStatus\x12\x11\n\tsensor_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.vicoop.v1.SensorKind\x12\'\n\x06health\x18\x03 \x01(\x0e\x32\x17.vicoop.v1.SensorHealth\x12\x1b\n\x13last_measurement_ns\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\x81\x02\n\x0fPerceptionFrame\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x13\n\x0bvalid_at_ns\x18\x03 \x01(\x03\x12\x17\n\x0fpublished_at_ns\x18\x04 \x01(\x03\x12)\n\x06origin\x18\x05 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12*\n\x07objects\x18\x06 \x03(\x0b\x32\x19.vicoop.v1.DetectedObject\x12(\n\x07sensors\x18\x07 \x03(\x0b\x32\x17.vicoop.v1.SensorStatus\x12\x1d\n\x15objects_before_filter\x18\x08 \x01(\r\"=\n\x06\x43ircle\x12!\n\x06\x63\x65nter\x18\x01 \x01(\x0b\x32\x11.vicoop.v1.Point2\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\".\n\x07Polygon\x12#\n\x08vertices\x18\x01 \x03(\x0b\x32\x11.vicoop.v1.Point2\"g\n\x10RegionOfInterest\x12%\n\x07polygon\x18\x01 \x01(\x0b\x32\x12.vicoop.v1.PolygonH\x00\x12#\n\x06\x63ircle\x18\x02 \x01(\x0b\x32\x11.vicoop.v1.CircleH\x00\x42\x07\n\x05shape\"\x93\x01\n\x13SubscriptionOptions\x12+\n\x06region\x18\x01 \x01(\x0b\x32\x1b.vicoop.v1.RegionOfInterest\x12\'\n\x07\x63lasses\x18\x02 \x03(\x0e\x32\x16.vicoop.v1.ObjectClass\x12\x13\n\x0bmax_rate_hz\x18\x03 \x01(\x01\x12\x11\n\tclient_id\x18\x04 \x01(\t*y\n\x0cSensorHealth\x12\x1d\n\x19SENSOR_HEALTH_UNSPECIFIED\x10\x00\x12\x14\n\x10SENSOR_HEALTH_OK\x10\x01\x12\x1a\n\x16SENSOR_HEALTH_DEGRADED\x10\x02\x12\x18\n\x14SENSOR_HEALTH_SILENT\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vicoop.v1.perception_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENSORHEALTH']._serialized_start=1237
-  _globals['_SENSORHEALTH']._serialized_end=1358
+  _globals['_SENSORHEALTH']._serialized_start=1253
+  _globals['_SENSORHEALTH']._serialized_end=1374
   _globals['_DETECTEDOBJECT']._serialized_start=66
   _globals['_DETECTEDOBJECT']._serialized_end=466
   _globals['_SENSORSTATUS']._serialized_start=469
-  _globals['_SENSORSTATUS']._serialized_end=609
-  _globals['_PERCEPTIONFRAME']._serialized_start=612
-  _globals['_PERCEPTIONFRAME']._serialized_end=869
-  _globals['_CIRCLE']._serialized_start=871
-  _globals['_CIRCLE']._serialized_end=932
-  _globals['_POLYGON']._serialized_start=934
-  _globals['_POLYGON']._serialized_end=980
-  _globals['_REGIONOFINTEREST']._serialized_start=982
-  _globals['_REGIONOFINTEREST']._serialized_end=1085
-  _globals['_SUBSCRIPTIONOPTIONS']._serialized_start=1088
-  _globals['_SUBSCRIPTIONOPTIONS']._serialized_end=1235
+  _globals['_SENSORSTATUS']._serialized_end=625
+  _globals['_PERCEPTIONFRAME']._serialized_start=628
+  _globals['_PERCEPTIONFRAME']._serialized_end=885
+  _globals['_CIRCLE']._serialized_start=887
+  _globals['_CIRCLE']._serialized_end=948
+  _globals['_POLYGON']._serialized_start=950
+  _globals['_POLYGON']._serialized_end=996
+  _globals['_REGIONOFINTEREST']._serialized_start=998
+  _globals['_REGIONOFINTEREST']._serialized_end=1101
+  _globals['_SUBSCRIPTIONOPTIONS']._serialized_start=1104
+  _globals['_SUBSCRIPTIONOPTIONS']._serialized_end=1251
 # @@protoc_insertion_point(module_scope)

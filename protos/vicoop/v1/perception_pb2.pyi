@@ -48,16 +48,18 @@ class DetectedObject(_message.Message):
     def __init__(self, track_id: _Optional[int] = ..., object_class: _Optional[_Union[_common_pb2.ObjectClass, str]] = ..., class_confidence: _Optional[float] = ..., position_m: _Optional[_Union[_common_pb2.Vector3, _Mapping]] = ..., velocity_mps: _Optional[_Union[_common_pb2.Vector3, _Mapping]] = ..., heading_rad: _Optional[float] = ..., size: _Optional[_Union[_common_pb2.ObjectSize, _Mapping]] = ..., position_covariance_m2: _Optional[_Union[_common_pb2.Covariance3, _Mapping]] = ..., existence_probability: _Optional[float] = ..., sensor_ids: _Optional[_Iterable[str]] = ..., valid_at_ns: _Optional[int] = ..., vehicle_id: _Optional[str] = ...) -> None: ...
 
 class SensorStatus(_message.Message):
-    __slots__ = ("sensor_id", "kind", "health", "last_measurement_ns")
+    __slots__ = ("sensor_id", "kind", "health", "last_measurement_ns", "reason")
     SENSOR_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     HEALTH_FIELD_NUMBER: _ClassVar[int]
     LAST_MEASUREMENT_NS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     sensor_id: str
     kind: _common_pb2.SensorKind
     health: SensorHealth
     last_measurement_ns: int
-    def __init__(self, sensor_id: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.SensorKind, str]] = ..., health: _Optional[_Union[SensorHealth, str]] = ..., last_measurement_ns: _Optional[int] = ...) -> None: ...
+    reason: str
+    def __init__(self, sensor_id: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.SensorKind, str]] = ..., health: _Optional[_Union[SensorHealth, str]] = ..., last_measurement_ns: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class PerceptionFrame(_message.Message):
     __slots__ = ("rsu_id", "sequence", "valid_at_ns", "published_at_ns", "origin", "objects", "sensors", "objects_before_filter")

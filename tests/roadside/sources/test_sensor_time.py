@@ -183,7 +183,8 @@ async def test_junk_on_a_port_does_not_degrade_a_sensor_whose_data_flows() -> No
 
 async def test_a_sensor_with_a_skewed_clock_is_degraded_for_clock_skew() -> None:
     """A camera whose every stamp is 10 s ahead is rejected as ``future`` and shown DEGRADED
-    with the reason clock skew (not OK, as when health was judged by its own stamps)."""
+    with the reason clock skew (not OK, as when health was judged by its own stamps), on the
+    vehicle's stream too."""
 
     async def body(rsu: Rsu, cam: CameraSensorConfig, t0: int) -> None:
         for i in range(10):
@@ -194,6 +195,11 @@ async def test_a_sensor_with_a_skewed_clock_is_degraded_for_clock_skew() -> None
         health = {s.sensor_id: s.health for s in frame.sensors}
         assert health == {"radar-1": SensorHealth.OK, "camera-1": SensorHealth.DEGRADED}
         assert rsu.source.health_reasons(rsu.now[0])["camera-1"] == "clock skew"
+        # The vehicle's frame says why, too.
+        assert {s.sensor_id: s.reason for s in frame.sensors} == {
+            "radar-1": "",
+            "camera-1": "clock skew",
+        }
         assert dict(rsu.source.ingest_stats()["camera-1"].rejected) == {"future": 10}
 
     await run_rsu(body)

@@ -136,6 +136,7 @@ def _check_stream(got: list[dict[str, Any]], sent: list[PerceptionFrame], filter
                 "kind": int(s.kind),
                 "health": int(s.health),
                 "last_measurement_ns": str(s.last_measurement_ns),
+                "reason": s.reason,
             }
             for s in SENSORS
         ]

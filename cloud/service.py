@@ -16,6 +16,7 @@ import sqlalchemy.engine
 import sqlalchemy.exc
 import uvicorn
 
+from cloud.alarms import Alarms
 from cloud.api import create_app
 from cloud.broker import EmbeddedBroker
 from cloud.config import CloudConfig, Role
@@ -71,6 +72,9 @@ class CloudService:
         self.port: int | None = None
         # This worker's id: its MQTT client id, and the worker field of its JSON log lines.
         self.worker_id = f"vicoop-twin-{secrets.token_hex(4)}"
+        self.alarms = Alarms(
+            self.store, f"twin {self.worker_id}", notify=self.feed.publish, clock=clock
+        )
         self.metrics: TwinMetrics | None = None
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -115,6 +119,7 @@ class CloudService:
             notify=self.feed.publish,
             shared_group=self.config.shared_group,
             client_id=self.worker_id,
+            alarms=self.alarms,
         )
         editor = ZoneEditor(
             self.zones, self.twin, self.store, self.feed, kick=ingest.kick, clock=self.clock
@@ -123,7 +128,9 @@ class CloudService:
         self.ingest = ingest
         await ingest.start()
         if self.config.metrics_enabled:
-            self.metrics = TwinMetrics(self.twin, self.zones, ingest, self.feed, self.snapshots)
+            self.metrics = TwinMetrics(
+                self.twin, self.zones, ingest, self.feed, self.snapshots, alarms=self.alarms
+            )
         app = create_app(
             tokens=self.tokens,
             twin=self.twin,
@@ -171,6 +178,7 @@ class CloudService:
             await self.ingest.stop()
         if self.broker is not None:
             await self.broker.stop()
+        await self.alarms.drain()
         self.store.close()
 
     async def __aenter__(self) -> CloudService:

@@ -24,6 +24,8 @@ from cloud.ingest import TwinIngest
 from cloud.leader import Leadership
 from cloud.metrics import TwinMetrics
 from cloud.schemas import (
+    AlarmOut,
+    AlarmPage,
     EventKindName,
     EventOut,
     EventPage,
@@ -251,6 +253,20 @@ def create_app(
             next_after_id=rows[-1].id if rows else after_id,
         )
 
+    @app.get("/api/v1/alarms", response_model=AlarmPage, responses=responses)
+    async def alarms(
+        who: Viewer,
+        source: Annotated[str | None, Query(max_length=96)] = None,
+        after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> AlarmPage:
+        """Supervised tasks that failed or ended (the twin's and the RSUs'), oldest first."""
+        rows = await asyncio.to_thread(store.alarms, source=source, after_id=after_id, limit=limit)
+        return AlarmPage(
+            alarms=[AlarmOut(**r.__dict__) for r in rows],
+            next_after_id=rows[-1].id if rows else after_id,
+        )
+
     @app.get("/api/v1/metrics", response_model=dict[str, float], responses=responses)
     def metrics(who: Viewer) -> dict[str, float]:
         return metrics_of(twin, zone_manager, ingest, live_feed, snapshots, leadership)
@@ -276,7 +292,8 @@ def create_app(
 
     @app.get("/api/v1/feed", responses=responses, response_class=StreamingResponse)
     async def feed(request: Request, who: Viewer) -> StreamingResponse:
-        """Server-sent events: ``objects`` snapshots, ``rsu``, ``signal``, ``zone``, ``event``."""
+        """Server-sent events: ``objects`` snapshots, ``rsu``, ``signal``, ``zone``, ``event``,
+        ``alarm``."""
         subscriber = live_feed.subscribe()
 
         async def stream() -> AsyncIterator[str]:

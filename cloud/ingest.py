@@ -31,11 +31,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from cloud.alarms import Alarms
 from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
 from vicoop import codec_cloud
-from vicoop.cloudmodel import CommandAck, Event, OutboxMessage, RsuHealth
+from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage, RsuHealth
 from vicoop.errors import CodecError
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url, topic_filter
 
@@ -76,12 +77,14 @@ class TwinIngest:
         client_id: str = "vicoop-twin",
         is_leader: Callable[[], bool] = lambda: True,
         on_unseen: Callable[[], None] = lambda: None,
+        alarms: Alarms | None = None,
     ) -> None:
         self.twin = twin
         self.zones = zones
         self.store = store
         self.clock = clock
         self.notify = notify or (lambda kind, data: None)
+        self.alarms = alarms
         self.lag_ns: deque[int] = deque(maxlen=200_000)
         self._kick = asyncio.Event()
         self._outbox_in: deque[tuple[OutboxMessage, int]] = deque()
@@ -108,9 +111,12 @@ class TwinIngest:
         await self.session.stop()
 
     def _task_failed(self, name: str, error: BaseException | None) -> None:
-        """The session died (its supervisor logged it and restarts it): an alarm on the live
-        feed, for the operator's dashboard."""
-        self.notify("alarm", {"task": f"ingest {name}", "error": repr(error)})
+        """The session died (its supervisor logged it and restarts it): an alarm, stored and on
+        the live feed, for the operator."""
+        if self.alarms is not None:
+            self.alarms.task_failed(f"ingest {name}", error)
+        else:
+            self.notify("alarm", {"task": f"ingest {name}", "error": repr(error)})
 
     def kick(self) -> None:
         """Send due commands now (after a zone change)."""
@@ -220,6 +226,8 @@ class TwinIngest:
             body = message.body
             if isinstance(body, Event):
                 self.twin.apply_event(message.rsu_id, message.sequence, body, at)
+                if body.kind is EventKind.TASK_FAILED and self.alarms is not None:
+                    self.alarms.from_rsu(message.rsu_id, body.detail, body.occurred_at_ns)
                 self.notify(
                     "event",
                     {

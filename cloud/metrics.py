@@ -17,6 +17,7 @@ from prometheus_client.metrics_core import Metric
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cloud.alarms import Alarms
 from cloud.feed import Feed
 from cloud.ingest import TwinIngest
 from cloud.leader import Leadership
@@ -40,6 +41,8 @@ class TwinMetrics:
         feed: Feed,
         snapshots: Snapshots,
         leadership: Leadership | None = None,
+        *,
+        alarms: Alarms | None = None,
     ) -> None:
         self.twin = twin
         self.zones = zones
@@ -47,6 +50,7 @@ class TwinMetrics:
         self.feed = feed
         self.snapshots = snapshots
         self.leadership = leadership
+        self.alarms = alarms
         self.registry = CollectorRegistry(auto_describe=False)
         self.request_seconds = Histogram(
             P + "api_request_duration_seconds",
@@ -105,6 +109,13 @@ class TwinMetrics:
         yield counter(P + "commands_sent", "Zone commands sent.", self.ingest.commands_sent)
         yield gauge(P + "feed_subscribers", "Live feed subscribers.", len(self.feed.subscribers))
         yield counter(P + "feed_errors", "Live feed snapshots that failed.", self.snapshots.errors)
+        if self.alarms is not None:
+            yield labelled_counter(
+                P + "alarms",
+                "Supervised tasks that failed or ended (restarted), by source and task.",
+                ["source", "task"],
+                dict(self.alarms.counts),
+            )
         recent = list(itertools.islice(reversed(self.ingest.lag_ns), 1000))
         yield gauge(
             P + "ingest_lag_seconds",

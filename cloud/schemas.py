@@ -31,6 +31,7 @@ EventKindName = Literal[
     "other",
     "zone_permit_not_accepted",
     "outbox_overflow",
+    "task_failed",
 ]
 
 
@@ -166,6 +167,21 @@ class EventOut(BaseModel):
 
 class EventPage(BaseModel):
     events: list[EventOut]
+    next_after_id: int = Field(description="pass as after_id for the next page")
+
+
+class AlarmOut(BaseModel):
+    """A supervised task that failed (``error``) or ended unexpectedly, and was restarted."""
+
+    id: int
+    at_ns: int
+    source: str = Field(description="the RSU's id, or 'twin <worker id>' for the twin's own")
+    task: str
+    error: str
+
+
+class AlarmPage(BaseModel):
+    alarms: list[AlarmOut]
     next_after_id: int = Field(description="pass as after_id for the next page")
 
 

@@ -16,6 +16,7 @@ import sqlalchemy.engine
 import sqlalchemy.exc
 import uvicorn
 
+from cloud.alarms import Alarms
 from cloud.api import create_app
 from cloud.broker import EmbeddedBroker
 from cloud.config import CloudConfig, Role
@@ -75,6 +76,9 @@ class CloudService:
         self.port: int | None = None
         # This worker's id: its MQTT client id, and the worker field of its JSON log lines.
         self.worker_id = f"vicoop-twin-{secrets.token_hex(4)}"
+        self.alarms = Alarms(
+            self.store, f"twin {self.worker_id}", notify=self.feed.publish, clock=clock
+        )
         self.metrics: TwinMetrics | None = None
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -129,6 +133,7 @@ class CloudService:
             shared_group=self.config.shared_group,
             client_id=self.worker_id,
             is_leader=lambda: leadership.leader,
+            alarms=self.alarms,
         )
         sync = ZoneSync(
             self.zones,
@@ -150,7 +155,13 @@ class CloudService:
         await ingest.start()
         if self.config.metrics_enabled:
             self.metrics = TwinMetrics(
-                self.twin, self.zones, ingest, self.feed, self.snapshots, leadership
+                self.twin,
+                self.zones,
+                ingest,
+                self.feed,
+                self.snapshots,
+                leadership,
+                alarms=self.alarms,
             )
         app = create_app(
             tokens=self.tokens,
@@ -204,6 +215,7 @@ class CloudService:
             await self.zone_sync.stop()
         if self.broker is not None:
             await self.broker.stop()
+        await self.alarms.drain()
         self.store.close()
 
     def _leadership_changed(self, leader: bool) -> None:

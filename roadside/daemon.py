@@ -120,9 +120,10 @@ class RoadsideDaemon:
 
     def _task_failed(self, name: str, error: BaseException | None) -> None:
         """A background task died (the supervisor has logged it and restarts it): the RSU
-        reports itself degraded to the twin until the next frame says otherwise."""
+        reports itself degraded to the twin until the next frame says otherwise, and the twin
+        stores it as an alarm (an event through the outbox)."""
         if self.link is not None:
-            self.link.set_degraded(f"task {name} failed: {error!r}")
+            self.link.task_failed(name, error)
 
     @property
     def signal_port(self) -> int | None:

@@ -40,6 +40,7 @@ class EventKind(enum.IntEnum):
     OTHER = 6
     ZONE_PERMIT_NOT_ACCEPTED = 7
     OUTBOX_OVERFLOW = 8
+    TASK_FAILED = 9
 
 
 class AckStatus(enum.IntEnum):

@@ -22,14 +22,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cloud.store.locks import FileLock, LeaderLock, PgAdvisoryLock, ProcessLock
-from cloud.store.models import AckRow, AuditRow, EventRow, RsuRow, ZoneRow
+from cloud.store.models import AckRow, AlarmRow, AuditRow, EventRow, RsuRow, ZoneRow
 from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage
 from vicoop.model import ObjectClass
 from vicoop.zones import TimeWindow, Zone, ZoneRules
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-__all__ = ["LeaderLock", "Store", "rules_from_json", "rules_to_json"]
+__all__ = ["LeaderLock", "Store", "StoredAlarm", "rules_from_json", "rules_to_json"]
 
 
 def rules_to_json(rules: ZoneRules) -> dict[str, Any]:
@@ -81,6 +81,18 @@ class StoredEvent:
     y_m: float
     value: float
     detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredAlarm:
+    """A supervised task that failed (``error``: its exception) or ended (``error`` empty);
+    ``source``: ``twin <worker id>`` or the RSU's id."""
+
+    id: int
+    at_ns: int
+    source: str
+    task: str
+    error: str
 
 
 class Store:
@@ -349,6 +361,29 @@ class Store:
                     "detail": r.detail,
                 }
                 for r in rows
+            ]
+
+    # alarms ------------------------------------------------------------------------------------
+
+    def add_alarm(self, at_ns: int, source: str, task: str, error: str) -> int:
+        """Store an alarm (a supervised task failed or ended); returns its id."""
+        with Session(self.engine) as s, s.begin():
+            row = AlarmRow(at_ns=at_ns, source=source[:96], task=task[:128], error=error)
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def alarms(
+        self, *, source: str | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[StoredAlarm]:
+        """Alarms in the order they were stored, after ``after_id``."""
+        q = select(AlarmRow).where(AlarmRow.id > after_id)
+        if source is not None:
+            q = q.where(AlarmRow.source == source)
+        with Session(self.engine) as s:
+            return [
+                StoredAlarm(r.id, r.at_ns, r.source, r.task, r.error)
+                for r in s.scalars(q.order_by(AlarmRow.id).limit(limit))
             ]
 
 

@@ -70,6 +70,15 @@ class RsuRow(Base):
     last_seen_ns: Mapped[int] = mapped_column(BigInteger)
 
 
+class AlarmRow(Base):
+    __tablename__ = "alarms"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    at_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(96), index=True)
+    task: Mapped[str] = mapped_column(String(128))
+    error: Mapped[str] = mapped_column(Text)
+
+
 class AuditRow(Base):
     __tablename__ = "audit"
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)

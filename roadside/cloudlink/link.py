@@ -40,6 +40,7 @@ from vicoop.cloudmodel import (
     AckStatus,
     CommandAck,
     Event,
+    EventKind,
     Intersection,
     PerceptionSummary,
     RsuHealth,
@@ -137,6 +138,7 @@ class CloudLink:
                 retain=True,
             ),
             clean_session=True,
+            on_task_failure=lambda name, error: self.task_failed(f"cloud-link {name}", error),
         )
 
     # the RSU's side ------------------------------------------------------------------------
@@ -174,6 +176,18 @@ class CloudLink:
                 measures,
             )
             self._wake.set()
+
+    def task_failed(self, name: str, error: BaseException | None) -> None:
+        """A supervised task of the RSU failed or ended (its supervisor has logged it and
+        restarts it): the RSU shows DEGRADED, and a ``TASK_FAILED`` event goes through the
+        outbox so the twin stores it as an alarm."""
+        what = "ended unexpectedly" if error is None else f"{type(error).__name__}: {error}"
+        self.set_degraded(f"task {name} failed: {what}")
+        try:
+            self.emit(Event(EventKind.TASK_FAILED, self.clock(), detail=f"{name}: {what}"))
+        except StorageFull as exc:
+            self.stats.events_refused += 1
+            log.error("the failure of task %s is not reported to the twin: %s", name, exc)
 
     def set_degraded(self, why: str) -> None:
         """Report the RSU DEGRADED to the twin now (a task of the daemon failed: ``why``)."""

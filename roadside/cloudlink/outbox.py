@@ -78,7 +78,7 @@ class Priority(enum.IntEnum):
     # Anything without a rule of its own (OTHER).
     NORMAL = 1
     # Safety and control: zone violations (speed, closed, class, permit), sensor health
-    # changes, command acknowledgements (the twin's view of which zones an RSU enforces).
+    # changes, the RSU's task failures, command acknowledgements (the twin's view of which zones an RSU enforces).
     SAFETY = 2
     # The record of a loss (OUTBOX_OVERFLOW): never displaced.
     KEEP = 3
@@ -93,6 +93,7 @@ PRIORITY: dict[EventKind, Priority] = {
     EventKind.ZONE_CLASS_NOT_ALLOWED: Priority.SAFETY,
     EventKind.ZONE_PERMIT_NOT_ACCEPTED: Priority.SAFETY,
     EventKind.SENSOR_HEALTH: Priority.SAFETY,
+    EventKind.TASK_FAILED: Priority.SAFETY,
     EventKind.OUTBOX_OVERFLOW: Priority.KEEP,
 }
 COMMAND_ACK = "command_ack"  # the kind name of acknowledgements in ``dropped``

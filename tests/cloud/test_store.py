@@ -34,7 +34,7 @@ def test_seven_workers_starting_at_once_all_migrate(db_url: tuple[str, str | Non
     assert errors == []
     store = Store(url, schema=schema)
     try:
-        assert store.revision() == "0002"
+        assert store.revision() == "0003"
     finally:
         store.close()
 

@@ -38,6 +38,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_OTHER: _ClassVar[EventKind]
     EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: _ClassVar[EventKind]
     EVENT_KIND_OUTBOX_OVERFLOW: _ClassVar[EventKind]
+    EVENT_KIND_TASK_FAILED: _ClassVar[EventKind]
 
 class AckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -64,6 +65,7 @@ EVENT_KIND_SENSOR_HEALTH: EventKind
 EVENT_KIND_OTHER: EventKind
 EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: EventKind
 EVENT_KIND_OUTBOX_OVERFLOW: EventKind
+EVENT_KIND_TASK_FAILED: EventKind
 ACK_STATUS_UNSPECIFIED: AckStatus
 ACK_STATUS_APPLIED: AckStatus
 ACK_STATUS_ALREADY_APPLIED: AckStatus

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from vicoop.config import StrictModel
 from vicoop.model import ObjectClass
@@ -81,3 +81,9 @@ class PixelsInputConfig(DetectorConfig):
     open_timeout_s: float = Field(default=5.0, gt=0, le=300)
     reconnect_initial_s: float = Field(default=0.5, gt=0, le=60)
     reconnect_max_s: float = Field(default=10.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _backoff(self) -> PixelsInputConfig:
+        if self.reconnect_initial_s > self.reconnect_max_s:
+            raise ValueError("reconnect_initial_s must not be more than reconnect_max_s")
+        return self

@@ -144,9 +144,9 @@ class Detector:
 
     def infer(self, prepared: Prepared) -> npt.NDArray[np.float32]:
         """The network's (first) output for one prepared frame."""
-        out: npt.NDArray[np.float32] = self.session.run(
-            None, {self._input_name: prepared.tensor}
-        )[0]
+        out: npt.NDArray[np.float32] = self.session.run(None, {self._input_name: prepared.tensor})[
+            0
+        ]
         return out
 
     def decode(self, output: npt.NDArray[np.float32], box: Letterbox) -> Detections:

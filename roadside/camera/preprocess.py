@@ -53,14 +53,18 @@ def letterbox(
     new_w, new_h = max(1, int(w * r)), max(1, int(h * r))
     pad_x, pad_y = ((in_w - new_w) // 2, (in_h - new_h) // 2) if centred else (0, 0)
     canvas = np.full((in_h, in_w, 3), pad_value, dtype=np.uint8)
-    resized = image if (new_w, new_h) == (w, h) else cv2.resize(
-        image, (new_w, new_h), interpolation=cv2.INTER_LINEAR
+    resized = (
+        image
+        if (new_w, new_h) == (w, h)
+        else cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     )
     canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
     return canvas, Letterbox(r, pad_x, pad_y)
 
 
-def to_tensor(canvas: npt.NDArray[np.uint8], rgb: bool, unit_range: bool) -> npt.NDArray[np.float32]:
+def to_tensor(
+    canvas: npt.NDArray[np.uint8], rgb: bool, unit_range: bool
+) -> npt.NDArray[np.float32]:
     """An (H, W, 3) BGR canvas as the (1, 3, H, W) float32 input tensor: channels swapped to RGB
     when ``rgb``, values scaled to [0, 1] when ``unit_range`` (else 0-255)."""
     x = canvas[:, :, ::-1] if rgb else canvas

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -99,6 +100,7 @@ def source_kind(url: str) -> SourceKind:
 def open_video(url: str, timeout_s: float) -> cv2.VideoCapture:
     """``cv2.VideoCapture`` for ``url``: a device by index or V4L2 path, else FFmpeg (files and
     streams), opening and reading bounded by ``timeout_s``."""
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our own errors say it
     ms = int(timeout_s * 1000)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
     if url.isdigit():
@@ -183,6 +185,9 @@ class Capture:
 
     def _read_until_failure(self) -> bool:
         """Open the source and read it until it fails; whether it gave any frame."""
+        if self.kind is SourceKind.FILE and not Path(self.url).is_file():
+            self.error = f"video {self.url}: no such file"
+            return False
         cap = self.opener(self.url, self.open_timeout_s)
         delivered = False
         try:

@@ -88,7 +88,11 @@ def rsu_config(site_rsu: SiteRsu, fixed: bool) -> tuple[RsuConfig, RsuPorts]:
     )
     cameras = tuple(
         c.model_copy(
-            update={"input": c.input.model_copy(update={"port": c.input.port or free_port()})}
+            update={
+                "input": c.input.model_copy(
+                    update={"port": getattr(c.input, "port", 0) or free_port()}
+                )
+            }
         )
         for c in src.cameras
     )
@@ -106,7 +110,7 @@ def rsu_config(site_rsu: SiteRsu, fixed: bool) -> tuple[RsuConfig, RsuPorts]:
             update={"signals": cloud.signals.model_copy(update={"port": signal})}
         )
     sensors = {r.sensor_id: getattr(r.input, "port", 0) for r in radars}
-    sensors |= {c.sensor_id: c.input.port for c in cameras}
+    sensors |= {c.sensor_id: getattr(c.input, "port", 0) for c in cameras}
     config = config.model_copy(
         update={
             "source": src.model_copy(update={"radars": radars, "cameras": cameras}),

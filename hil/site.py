@@ -89,6 +89,10 @@ class SiteRsu(StrictModel):
                     f"radar {r.sensor_id}: the rig feeds radars over UDP (input.kind: udp)"
                 )
         for c in source.cameras:
+            if c.input.kind != "json_udp":
+                raise ValueError(
+                    f"camera {c.sensor_id}: the rig feeds cameras over UDP (input.kind: json_udp)"
+                )
             if c.calibration.extrinsics is None:
                 raise ValueError(f"camera {c.sensor_id}: the rig needs extrinsics to simulate it")
         return self

@@ -1,14 +1,16 @@
 """The fused sensor pipeline as a frame source (``source.kind: sensors``).
 
 Sensor inputs (VRAD radar datagrams or an ARS408 CAN bus, camera JSON datagrams; see
-``roadside.ingest``) -> calibration to the ENU ground plane -> the tracker -> snapshot. Each
+``roadside.ingest``; or cameras on pixels, detected on this RSU, ``roadside.camera``) -> calibration to the ENU ground plane -> the tracker -> snapshot. Each
 calibrated scan goes into the tracker as it arrives, between publish ticks (a scan older than
 one already fused is replayed in time order by the tracker), so a tick only predicts the tracks:
 ``snapshot(now_ns)`` returns the tracks predicted to ``now_ns`` with every sensor's health,
 judged by the RSU's clock when its valid cycles arrived (``roadside.sources.health``): a sensor
 with no accepted cycle received for ``degraded_after_s`` is DEGRADED, for ``silent_after_s``
 SILENT (or one that was never heard), one whose stamps fall outside the time window DEGRADED
-for clock skew, and the others keep the tracks going. Junk on a port is counted, not judged.
+for clock skew, and the others keep the tracks going. Junk on a port is counted, not judged. A
+camera on pixels whose model cannot be loaded or whose stream is dead is SILENT with that reason
+(``health_reasons``).
 
 Every input stamps each datagram with the RSU's ``clock`` as it arrives; a cycle measured
 outside ``time_window`` of that is rejected (``future``, ``stale``) before the tracker sees it.
@@ -19,6 +21,7 @@ port each input is bound to (useful with port 0).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -28,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from roadside.calibration import CameraProjector, RadarProjector
+from roadside.camera import PixelCamera, PixelsInputConfig
 from roadside.fusion import REGISTRY as TRACKERS
 from roadside.fusion.base import CLASS_SIZE_TABLE, CentreOffsets, Coverage, Scan, class_index
 from roadside.ingest import (
@@ -150,6 +154,8 @@ class _Sensor:
         self.endpoint: Any = None
         self.ingest: Ingest[Any] | None = None
         self.judged: tuple[SensorHealth, str] | None = None
+        # Why an input that delivers nothing does not (a camera's model or stream), or "".
+        self.failure: Callable[[], str] = lambda: ""
 
 
 class SensorFusion(FrameSource):
@@ -194,15 +200,21 @@ class SensorFusion(FrameSource):
                 camera_coverage(c),
                 c.min_score,
             )
-            ingest_c = Ingest(
-                JsonCameraDecoder(c.sensor_id),
-                self.add_camera,
-                counter_modulus=1 << 63,
-                window=window,
-            )
-            sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, ingest_c.stats)
-            sensor.ingest = ingest_c
-            sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port, clock)
+            if isinstance(c.input, PixelsInputConfig):
+                camera = PixelCamera(c.sensor_id, c.input, self.add_camera, window, clock)
+                sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, camera.stats)
+                sensor.endpoint = camera
+                sensor.failure = functools.partial(getattr, camera, "failure")
+            else:
+                ingest_c = Ingest(
+                    JsonCameraDecoder(c.sensor_id),
+                    self.add_camera,
+                    counter_modulus=1 << 63,
+                    window=window,
+                )
+                sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, ingest_c.stats)
+                sensor.ingest = ingest_c
+                sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port, clock)
             self._sensors[c.sensor_id] = sensor
 
     # -- inputs -----------------------------------------------------------------------------
@@ -284,6 +296,8 @@ class SensorFusion(FrameSource):
             round(self.config.degraded_after_s * NS_PER_S),
             round(self.config.silent_after_s * NS_PER_S),
         )
+        if judged[0] is not SensorHealth.OK and (failure := s.failure()):
+            judged = (judged[0], failure)
         if judged != s.judged:
             if s.judged is not None or judged[0] is not SensorHealth.SILENT:
                 log.info(

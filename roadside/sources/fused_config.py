@@ -18,6 +18,7 @@ from roadside.calibration.config import (
     RadarMountingConfig,
     RadarNoiseConfig,
 )
+from roadside.camera.config import PixelsInputConfig
 from roadside.fusion.config import TrackerConfig
 from vicoop.config import StrictModel
 
@@ -71,6 +72,14 @@ class JsonUdpInputConfig(StrictModel):
     port: int = Field(default=0, ge=0, le=65535)
 
 
+CameraInputConfig = Annotated[
+    Annotated[JsonUdpInputConfig, Tag("json_udp")] | Annotated[PixelsInputConfig, Tag("pixels")],
+    Discriminator(kind_or("json_udp")),
+]
+"""A camera's input: boxes as JSON over UDP from a detector elsewhere (``json_udp``, the default),
+or frames detected on this RSU (``pixels``, ``roadside.camera``)."""
+
+
 class RadarSensorConfig(StrictModel):
     """One radar: its input, mounting pose, noise and field of view."""
 
@@ -85,10 +94,11 @@ class RadarSensorConfig(StrictModel):
 
 
 class CameraSensorConfig(StrictModel):
-    """One camera: its input, calibration, reach and the least detector score taken."""
+    """One camera: its input, calibration, reach and the least detector score taken (for a camera
+    on pixels, on top of its detector's own ``score_threshold``)."""
 
     sensor_id: str = Field(default="camera-1", min_length=1, max_length=64, pattern=_SENSOR_ID)
-    input: JsonUdpInputConfig = JsonUdpInputConfig()
+    input: CameraInputConfig = JsonUdpInputConfig()
     calibration: CameraCalibrationConfig = CameraCalibrationConfig(
         extrinsics=ExtrinsicsConfig(
             x_m=-15.0, y_m=-15.0, z_m=8.0, yaw_rad=math.pi / 4, pitch_rad=0.2

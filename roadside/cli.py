@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from typing import Any
 
 from roadside.config import RsuConfig
 from vicoop import config as config_io
@@ -73,6 +74,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from roadside.camera import Detector, DetectorConfig, StreamError
     from roadside.camera.capture import open_video
 
@@ -92,13 +95,13 @@ def _detect(args: argparse.Namespace) -> int:
     video = open_video(args.video, 10.0)
     if not video.isOpened():
         raise StreamError(f"cannot open video {args.video}")
-    frames = []
+    frames: list[dict[str, Any]] = []
     try:
         while args.frames is None or len(frames) < args.frames:
             ok, image = video.read()
             if not ok:
                 break
-            found = detector.detect(image)
+            found = detector.detect(np.asarray(image, dtype=np.uint8))
             frames.append(
                 {
                     "index": len(frames),
@@ -115,9 +118,8 @@ def _detect(args: argparse.Namespace) -> int:
                 }
             )
             if not args.json:
-                seen = ", ".join(
-                    f"{d['class_name']} {d['score']:.2f}" for d in frames[-1]["detections"]
-                )
+                detections: list[dict[str, Any]] = frames[-1]["detections"]
+                seen = ", ".join(f"{d['class_name']} {d['score']:.2f}" for d in detections)
                 print(f"frame {len(frames) - 1}: {seen or 'nothing'}")
     finally:
         video.release()

@@ -29,11 +29,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -200,8 +200,8 @@ class Daemon:
 
 
 def _vicoop() -> list[str]:
-    found = shutil.which("vicoop") or str(Path(sys.executable).parent / "vicoop")
-    return [found]
+    """The ``vicoop`` command line of this installation, as its own process."""
+    return [sys.executable, "-m", "console.cli"]
 
 
 @dataclass
@@ -345,7 +345,11 @@ def _build(work: Path, db_url: str, disk_size: str) -> Rig:
 
 
 def _http(
-    method: str, url: str, body: bytes | None = None, token: str | None = None, timeout_s=5.0
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    token: str | None = None,
+    timeout_s: float = 5.0,
 ) -> tuple[int, bytes]:
     """(status, body); status 0 when the connection failed."""
     request = urllib.request.Request(url, data=body, method=method)
@@ -461,8 +465,11 @@ class Soak:
         self.down: set[str] = set()  # daemons the soak has killed and not restarted yet
         self.series: list[dict[str, Any]] = []
         self.faults_done: Counter[str] = Counter()
+        # The latest scrape of each daemon (none while it does not answer), and the last one of
+        # each process instance (its counters end with it).
         self.rsu_scrapes: dict[str, dict[str, float]] = {}
-        self.worker_scrapes: dict[int, dict[str, float]] = {}
+        self.worker_scrapes: dict[str, dict[str, float]] = {}
+        self.last_scrapes: dict[tuple[str, int], dict[str, float]] = {}
         self.tracking: list[tuple[float, int]] = []  # (t_s, objects) frames from RSU b
         self.report_seq = 0
         self.rng = random.Random(13)
@@ -470,6 +477,7 @@ class Soak:
         self.bad_udp = _bad_datagrams(1)
         self.skew_ns = 0
         self.filler: Path | None = None
+        self.counter: Store | None = None  # counts the events stored, for the progress lines
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -481,11 +489,8 @@ class Soak:
 
     async def start(self) -> None:
         rig = self.rig
-        store = Store(rig.db_url, schema=rig.schema)
-        try:
-            await asyncio.to_thread(store.migrate)
-        finally:
-            store.close()
+        self.counter = Store(rig.db_url, schema=rig.schema)
+        await asyncio.to_thread(self.counter.migrate)
         rig.broker.start(self.now())
         await rig.broker.ready()
         for d in rig.workers:  # one at a time: both migrate at start
@@ -500,6 +505,8 @@ class Soak:
         for d in self.rig.daemons:
             await d.stop()
         await self.rig.broker.stop()
+        if self.counter is not None:
+            self.counter.close()
 
     # faults ------------------------------------------------------------------------------------
 
@@ -838,14 +845,12 @@ class Soak:
             d.sample(t)
         for name, port in self.rig.rsu_metrics.items():
             scrape = await asyncio.to_thread(_metrics, f"http://127.0.0.1:{port}/metrics")
-            if scrape is not None:
-                self.rsu_scrapes[name] = scrape
+            self._keep(self.rsu_scrapes, name, self.rig.rsus[name], scrape)
         for i, port in enumerate(self.rig.worker_ports):
             scrape = await asyncio.to_thread(
                 _metrics, f"http://127.0.0.1:{port}/metrics", TOKENS["viewer"]
             )
-            if scrape is not None:
-                self.worker_scrapes[i] = scrape
+            self._keep(self.worker_scrapes, str(i), self.rig.workers[i], scrape)
         row: dict[str, Any] = {
             "t_s": round(t, 1),
             "faults": sorted(k.value for k in active(self.faults, t)),
@@ -856,18 +861,51 @@ class Soak:
             row[f"rsu-{name}_outbox_depth"] = _sum(scrape, "vicoop_rsu_outbox_depth")
             row[f"rsu-{name}_task_failures"] = _sum(scrape, "vicoop_rsu_task_failures_total")
             row[f"rsu-{name}_inputs_rejected"] = _sum(scrape, "vicoop_rsu_inputs_rejected_total")
-        for i, scrape in self.worker_scrapes.items():
-            row[f"worker-{i}_applied"] = _sum(scrape, "vicoop_twin_applied_total")
-            row[f"worker-{i}_rejected"] = _sum(scrape, "vicoop_twin_inputs_rejected_total")
-        row["tasks"] = len(asyncio.all_tasks())
+            row[f"rsu-{name}_tasks_running"] = _sum(scrape, "vicoop_rsu_task_running")
+        for key, scrape in self.worker_scrapes.items():
+            row[f"worker-{key}_applied"] = _sum(scrape, "vicoop_twin_applied_total")
+            row[f"worker-{key}_rejected"] = _sum(scrape, "vicoop_twin_inputs_rejected_total")
+        row["soak_tasks"] = len(asyncio.all_tasks())
+        if self.counter is not None:
+            with contextlib.suppress(Exception):  # the database may be busy: no figure this time
+                row["events_stored"] = await asyncio.to_thread(self.counter.event_count)
         self.series.append(row)
+
+    def _keep(
+        self,
+        latest: dict[str, dict[str, float]],
+        key: str,
+        daemon: Daemon,
+        scrape: dict[str, float] | None,
+    ) -> None:
+        if scrape is None:
+            latest.pop(key, None)
+            return
+        latest[key] = scrape
+        self.last_scrapes[(daemon.name, daemon.instance)] = scrape
+
+    def rejected_by_daemons(self) -> dict[str, dict[str, float]]:
+        """Inputs each daemon refused and counted, by input and reason, summed over its process
+        instances (from each instance's last scrape)."""
+        out: dict[str, Counter[str]] = {}
+        for (name, _), scrape in self.last_scrapes.items():
+            counts = out.setdefault(name, Counter())
+            for key, value in scrape.items():
+                for family in (
+                    "vicoop_rsu_inputs_rejected_total",
+                    "vicoop_twin_inputs_rejected_total",
+                ):
+                    if key.startswith(family + "{"):
+                        counts[key[len(family) + 1 : -1]] += int(value)
+        return {name: dict(c) for name, c in sorted(out.items())}
 
     def _progress(self) -> None:
         row = self.series[-1] if self.series else {}
         rss = " ".join(f"{d.name}={row.get(f'{d.name}_rss_mb')}" for d in self.rig.daemons)
         depth = " ".join(f"{n}={row.get(f'rsu-{n}_outbox_depth')}" for n in self.rig.rsus)
         _log(
-            f"{self.now():6.1f} s reports {dict(self.ledger.report_calls)} outbox depth {depth} "
+            f"{self.now():6.1f} s reports {dict(self.ledger.report_calls)} events stored "
+            f"{row.get('events_stored')} outbox depth {depth} "
             f"rss MB {rss} deaths {len(self.ledger.deaths)} floods {sum(self.ledger.floods_sent.values())}"
         )
 
@@ -976,6 +1014,8 @@ async def _tasks(*coros: Any) -> AsyncIterator[list[asyncio.Task[Any]]]:
 async def run_soak(
     db_url: str, duration_s: float, warmup_s: float, drain_s: float, work: Path, disk_size: str
 ) -> dict[str, Any]:
+    # The vehicles' reconnects are the soak's own doing: their INFO lines would drown the progress.
+    logging.getLogger("vehicle").setLevel(logging.WARNING)
     rig = _build(work, db_url, disk_size)
     soak = Soak(rig, duration_s, warmup_s, drain_s)
     _log(f"run {rig.run_id}: {duration_s:.0f} s, warm-up {warmup_s:.0f} s, work in {work}")
@@ -1044,7 +1084,7 @@ def _result(
             if pct is not None:
                 growth[f"{d.name}#{instance}"] = round(pct, 1)
     stored = sum(a.stored_events + a.stored_acks for a in accounts)
-    task_metric = sum(_sum(s, "vicoop_rsu_task_failures_total") for s in soak.rsu_scrapes.values())
+    task_metric = sum(_sum(s, "vicoop_rsu_task_failures_total") for s in soak.last_scrapes.values())
     task_logged = sum(d.logged_task_failures() for d in rig.daemons)
     return {
         "minutes": round(soak.duration_s / 60, 2),
@@ -1079,6 +1119,7 @@ def _result(
         "floods_sent": sum(ledger.floods_sent.values()),
         "floods_by_input": dict(ledger.floods_sent),
         "flood_surprises": dict(ledger.flood_surprises),
+        "rejected_by_daemons": soak.rejected_by_daemons(),
         "zone_edits": dict(ledger.zone_edits),
         "zone_versions": {z: max(v) for z, v in ledger.zone_versions.items()},
         "churn": dict(ledger.churn),

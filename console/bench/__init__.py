@@ -9,6 +9,7 @@ measured side by side in the same run.
     vicoop bench cloud      RSU -> twin ingest through MQTT against a bare subscriber  (cloud.py)
     vicoop bench outbox     RSU outbox -> twin store + receipts against a bare client  (outbox.py)
     vicoop bench zones      the RSU's zone check per tick, many zones against none     (zones.py)
+    vicoop bench soak       faults and load on real processes: what is lost, deaths, memory (soak.py)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import argparse
 
 # At import, so that without its extras this module fails to import and ``vicoop --help`` says
 # which extra the benchmarks need.
-from console.bench import cloud, outbox, stream, tracking, zones
+from console.bench import cloud, outbox, soak, stream, tracking, zones
 
 
 def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,3 +29,4 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     outbox.add_parser(benches)
     tracking.add_parser(benches)  # tracking, fusion
     zones.add_parser(benches)
+    soak.add_parser(benches)

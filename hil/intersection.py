@@ -243,7 +243,9 @@ def build_intersection(
         (ln, LaneDirection.EGRESS) for ln in egress
     ]:
         far = (
-            ln.getEdge().getFromNode() if direction is LaneDirection.INGRESS else ln.getEdge().getToNode()
+            ln.getEdge().getFromNode()
+            if direction is LaneDirection.INGRESS
+            else ln.getEdge().getToNode()
         )
         lanes.append(
             Lane(
@@ -318,7 +320,9 @@ def build_intersection(
             revision,
             (round(float(jxy[0]), 3), round(float(jxy[1]), 3)),
             lanes_t,
-            tuple(StopLine.at_end_of(ln) for ln in lanes_t if ln.direction is LaneDirection.INGRESS),
+            tuple(
+                StopLine.at_end_of(ln) for ln in lanes_t if ln.direction is LaneDirection.INGRESS
+            ),
             tuple(connections),
             tuple(groups),
             tuple(sorted(pairs)),

@@ -252,9 +252,7 @@ class IntersectionMap:
 
     def ingress_lanes(self, group: int) -> tuple[int, ...]:
         """The ingress lanes with a connection ``group`` releases, in lane id order."""
-        return tuple(
-            sorted({c.from_lane for c in self.connections if c.signal_group == group})
-        )
+        return tuple(sorted({c.from_lane for c in self.connections if c.signal_group == group}))
 
     def node_offsets(self, lane: Lane) -> tuple[Point, ...]:
         """``lane``'s centre line as offsets (m) from ``reference_xy`` (a MAPEM node list)."""

@@ -124,7 +124,9 @@ class SpatPredictor:
         if self._phase is not None and changed:
             n = len(program.phases)
             self._phase = next(
-                (self._phase + k) % n for k in range(1, n + 1) if (self._phase + k) % n in candidates
+                (self._phase + k) % n
+                for k in range(1, n + 1)
+                if (self._phase + k) % n in candidates
             )
             if len(since) == len(reading.groups) and since:
                 self._start_lo = self._start_hi = max(since)
@@ -210,9 +212,7 @@ class SpatPredictor:
         if mode == ControlMode.FIXED_TIME or phase.min_ns == phase.max_ns:
             return start_ns + phase.duration_ns
         greens = [
-            g
-            for g, s in zip(self.program.groups, phase.states, strict=True)
-            if s.may_proceed
+            g for g, s in zip(self.program.groups, phase.states, strict=True) if s.may_proceed
         ]
         if demand is None or not greens:
             return start_ns + phase.duration_ns

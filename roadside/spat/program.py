@@ -63,9 +63,7 @@ def states_from_letters(phases: Sequence[str]) -> list[tuple[MovementPhaseState,
     width = len(phases[0])
     for k, letters in enumerate(phases):
         if len(letters) != width:
-            raise ProgramError(
-                f"phases[{k}].state: {len(letters)} letters, phase 0 has {width}"
-            )
+            raise ProgramError(f"phases[{k}].state: {len(letters)} letters, phase 0 has {width}")
         for i, ch in enumerate(letters):
             if ch != _CLEARANCE and ch not in LETTERS:
                 raise ProgramError(

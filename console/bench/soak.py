@@ -478,6 +478,10 @@ class Soak:
         self.skew_ns = 0
         self.filler: Path | None = None
         self.counter: Store | None = None  # counts the events stored, for the progress lines
+        # What the twin's database holds at the end: its acknowledgements, and each zone's
+        # version (deleted zones included).
+        self.acks: list[tuple[str, int, str, int, str]] = []
+        self.final_versions: dict[str, int] = {}
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -931,9 +935,11 @@ class Soak:
             keys = store.outbox_keys()
             acks = store.acks()
             per_rsu_events = Counter(e.rsu_id for e in store.events(limit=10_000_000))
+            live, deleted = store.load_zones()
         finally:
             store.close()
         self.acks = acks
+        self.final_versions = {z.zone_id: z.version for z in live} | deleted
         accounts = []
         for name, rsu_id in self.rig.rsu_ids.items():
             path = self.rig.outbox_paths[name]
@@ -1074,7 +1080,7 @@ def _result(
         a.rsu_id: [v for r, _, _, v, status in soak.acks if r == a.rsu_id and status == "applied"]
         for a in accounts
     }
-    twice = sum(applied_twice(applied[a.rsu_id], ledger.zone_versions) for a in accounts)
+    twice = sum(applied_twice(applied[a.rsu_id], soak.final_versions) for a in accounts)
     min_span = max(20.0, 0.25 * soak.duration_s)
     growth: dict[str, float] = {}
     for d in rig.daemons:
@@ -1121,7 +1127,9 @@ def _result(
         "flood_surprises": dict(ledger.flood_surprises),
         "rejected_by_daemons": soak.rejected_by_daemons(),
         "zone_edits": dict(ledger.zone_edits),
-        "zone_versions": {z: max(v) for z, v in ledger.zone_versions.items()},
+        "zone_versions": soak.final_versions,
+        "applied_by_version": {r: dict(sorted(Counter(v).items())) for r, v in applied.items()},
+        "zone_versions_answered": {z: max(v) for z, v in ledger.zone_versions.items()},
         "churn": dict(ledger.churn),
         "tracking": soak.tracking_figures(),
         "task_failures_logged": task_logged,

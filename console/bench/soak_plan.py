@@ -100,20 +100,20 @@ class OutboxAccount:
         return max(0, len(self.missing) - self.pending)
 
 
-def applied_twice(
-    applied_versions: Iterable[int], versions_sent: Mapping[str, Iterable[int]]
-) -> int:
+def applied_twice(applied_versions: Iterable[int], final_versions: Mapping[str, int]) -> int:
     """How many APPLIED acknowledgements of one RSU are more than its zones' versions explain.
 
-    An RSU applies each (zone, version) once, so each version number may be APPLIED at most as
-    often as there are zones that reached it (``versions_sent``: zone id -> the versions the
-    twin gave it). Acknowledgements name the version, not the zone, hence the count per version.
+    Each zone's versions run 1, 2, ... up to the one the twin's database holds at the end
+    (``final_versions``: zone id -> that version, deleted zones included), each written once
+    (a compare-and-set), and an RSU applies each (zone, version) at most once. So a version
+    number may be APPLIED at most as often as there are zones that reached it. The database,
+    not the operators' answers, says which versions exist: an edit a worker committed and was
+    killed before answering is still a version. Acknowledgements name the version, not the
+    zone, hence the count per version.
     """
     seen = Counter(applied_versions)
-    allowed: Counter[int] = Counter()
-    for versions in versions_sent.values():
-        allowed.update(set(versions))
-    return sum(max(0, n - allowed[v]) for v, n in seen.items())
+    finals = list(final_versions.values())
+    return sum(max(0, n - sum(1 for f in finals if f >= v)) for v, n in seen.items())
 
 
 @dataclass(frozen=True, slots=True)

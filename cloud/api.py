@@ -34,6 +34,7 @@ from cloud.schemas import (
     Principal,
     RsuOut,
     SignalOut,
+    VehicleOut,
     ZoneCreate,
     ZoneIn,
     ZoneOut,
@@ -41,6 +42,7 @@ from cloud.schemas import (
     intersections_out,
     objects_out,
     rsu_out,
+    vehicles_out,
     zone_out,
 )
 from cloud.snapshots import Snapshots
@@ -161,6 +163,12 @@ def create_app(
         if view is None:
             raise HTTPException(404, f"no RSU {rsu_id!r}")
         return rsu_out(view)
+
+    @app.get("/api/v1/vehicles", response_model=list[VehicleOut], responses=responses)
+    def vehicles(who: Viewer) -> list[VehicleOut]:
+        """Connected vehicles: each one's latest self-report through an RSU, by vehicle id
+        (a vehicle silent for ``vehicle_report_ttl_s`` has left the list)."""
+        return vehicles_out(twin)
 
     @app.get("/api/v1/intersections", response_model=list[IntersectionOut], responses=responses)
     def intersections(who: Viewer) -> list[IntersectionOut]:

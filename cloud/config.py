@@ -65,6 +65,8 @@ class CloudConfig(StrictModel):
     seen_window: int = Field(4096, ge=16)
     # An RSU offline this long is forgotten from memory, with its signals and measures.
     forget_offline_after_s: float = Field(3600.0, gt=0)
+    # A vehicle whose latest report is older than this leaves GET /api/v1/vehicles.
+    vehicle_report_ttl_s: float = Field(30.0, gt=0)
 
     def twin_limits(self) -> TwinLimits:
         return TwinLimits(
@@ -75,6 +77,7 @@ class CloudConfig(StrictModel):
             max_vehicle_reports=self.max_vehicle_reports,
             seen_window=self.seen_window,
             forget_offline_after_s=self.forget_offline_after_s,
+            vehicle_report_ttl_s=self.vehicle_report_ttl_s,
         )
 
     # GET /metrics (Prometheus, vicoop_twin_...) on the API's port, behind a viewer token.

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+import sqlalchemy.exc
 
 from cloud.alarms import Alarms
 from cloud.store import Store
@@ -38,7 +41,10 @@ from cloud.zones import ZoneManager
 from vicoop import codec_cloud
 from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage, RsuHealth
 from vicoop.errors import CodecError
+from vicoop.model import NS_PER_S
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url, topic_filter
+
+log = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], None]
 
@@ -130,8 +136,15 @@ class TwinIngest:
     async def _commands(self) -> None:
         while True:
             now = self.clock()
+            forgotten = self.twin.counters.forgotten
             for rsu_id in self.twin.expire(now):
                 self.notify("rsu", {"rsu_id": rsu_id, "online": False})
+            if self.twin.counters.forgotten > forgotten:  # their rows go too
+                before = now - int(self.twin.limits.forget_offline_after_s * NS_PER_S)
+                try:
+                    await asyncio.to_thread(self.store.forget_rsus, before)
+                except sqlalchemy.exc.SQLAlchemyError as exc:  # the next forgotten RSU retries
+                    log.warning("could not delete forgotten RSUs' rows: %s", exc)
             if self.is_leader():
                 online = {r.rsu_id for r in self.twin.rsus.values() if r.online}
                 for rsu_id, command in self.zones.due(online, now):

@@ -38,6 +38,7 @@ class Leadership:
         retry_s: float,
         on_change: Callable[[bool], None] | None = None,
         owner: str = "twin",
+        on_failure: Callable[[str, BaseException | None], None] | None = None,
     ) -> None:
         self.lock = lock
         self.retry_s = retry_s
@@ -45,7 +46,7 @@ class Leadership:
         self.owner = owner
         self.leader = False
         self.changes = 0
-        self.supervisor = Supervisor(f"leader-{owner}")
+        self.supervisor = Supervisor(f"leader-{owner}", on_failure=on_failure)
 
     async def start(self) -> None:
         await self._check()

@@ -113,6 +113,25 @@ class RsuOut(BaseModel):
     sensors: list[dict[str, Any]]
 
 
+class VehicleOut(BaseModel):
+    """A connected vehicle's latest self-report, as its RSU passed it on (WGS84 degrees, m/s,
+    heading in rad CCW from east, size in m)."""
+
+    vehicle_id: str
+    rsu_id: str
+    vehicle_class: str
+    latitude_deg: float
+    longitude_deg: float
+    speed_mps: float
+    heading_rad: float
+    length_m: float
+    width_m: float
+    height_m: float
+    permit_id: str
+    measured_at_ns: int
+    received_at_ns: int
+
+
 class SignalGroupOut(BaseModel):
     group_id: str
     approach: str
@@ -225,6 +244,27 @@ def zone_from(zone_id: str, version: int, body: ZoneIn, now_ns: int) -> Zone:
         ),
         updated_at_ns=now_ns,
     )
+
+
+def vehicles_out(twin: Twin) -> list[VehicleOut]:
+    return [
+        VehicleOut(
+            vehicle_id=vehicle_id,
+            rsu_id=rsu_id,
+            vehicle_class=r.vehicle_class.name.lower(),
+            latitude_deg=r.latitude_deg,
+            longitude_deg=r.longitude_deg,
+            speed_mps=r.speed_mps,
+            heading_rad=r.heading_rad,
+            length_m=r.size.length_m,
+            width_m=r.size.width_m,
+            height_m=r.size.height_m,
+            permit_id=r.permit_id,
+            measured_at_ns=r.measured_at_ns,
+            received_at_ns=received_ns,
+        )
+        for vehicle_id, (rsu_id, r, received_ns) in sorted(twin.vehicle_reports.items())
+    ]
 
 
 def rsu_out(view: RsuView) -> RsuOut:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import sqlalchemy.engine
 import sqlalchemy.exc
 import uvicorn
+from fastapi import FastAPI
 
 from cloud.alarms import Alarms
 from cloud.api import create_app
@@ -80,17 +81,24 @@ class CloudService:
             self.store, f"twin {self.worker_id}", notify=self.feed.publish, clock=clock
         )
         self.metrics: TwinMetrics | None = None
+        # The service's own background tasks (the HTTP server, the live feed's snapshots):
+        # a task that fails or ends is logged, counted, alarmed and started again.
+        self.tasks = Supervisor(f"twin-{self.worker_id}", on_failure=self.alarms.task_failed)
+        self._app: FastAPI | None = None
+        self._socket: socket.socket | None = None  # bound at start; the HTTP task's first
         self._server: uvicorn.Server | None = None
-        self._serving: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._http_stopped = asyncio.Event()
 
     @property
     def supervisors(self) -> tuple[Supervisor, ...]:
         """The supervisors of the twin's background tasks (their ``stats``: task failures and
-        restarts, for metrics): the ingest session's, the zone sync's and the leadership's."""
+        restarts, for metrics): the ingest session's, the zone sync's, the leadership's and the
+        service's own (HTTP server, snapshots)."""
         ingest = () if self.ingest is None else (self.ingest.session.supervisor,)
         sync = () if self.zone_sync is None else (self.zone_sync.supervisor,)
         leader = () if self.leadership is None else (self.leadership.supervisor,)
-        return ingest + sync + leader
+        return ingest + sync + leader + (self.tasks,)
 
     @property
     def url(self) -> str:
@@ -122,6 +130,7 @@ class CloudService:
             retry_s=self.config.leader_retry_s,
             on_change=self._leadership_changed,
             owner=self.worker_id,
+            on_failure=self.alarms.task_failed,
         )
         ingest = TwinIngest(
             self.twin,
@@ -144,6 +153,7 @@ class CloudService:
             kick=ingest.kick,
             clock=self.clock,
             owner=self.worker_id,
+            on_failure=self.alarms.task_failed,
         )
         ingest.on_unseen = sync.wake
         editor = ZoneEditor(self.zones, sync, self.store, self.feed, clock=self.clock)
@@ -187,26 +197,52 @@ class CloudService:
                 f"{self.config.http_port}: {exc.strerror or exc}"
             ) from None
         self.port = int(sock.getsockname()[1])
-        server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        )
-        self._server = server
-        self._serving = asyncio.create_task(server.serve(sockets=[sock]), name="cloud-http")
-        await self.snapshots.start()
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+        self._app, self._socket = app, sock
+        self.tasks.spawn("http", self._serve_http)
+        self.tasks.spawn("snapshots", self.snapshots.run)
+        while self._server is None or not self._server.started:
+            if self.tasks.stats["http"].failures:
+                raise StartupError(
+                    f"the control API did not start: {self.tasks.stats['http'].last_error}"
+                )
             await asyncio.sleep(0.01)
         log.info(
             "cloud twin on %s (MQTT %s, store %s)", self.url, self.mqtt_url, self.store.dialect
         )
 
+    async def _serve_http(self) -> None:
+        """The control API and dashboard until ``stop()``. The first run serves on the socket
+        bound at start; a restart (the server ended while it was meant to run) binds the same
+        port again."""
+        sock, self._socket = self._socket, None
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.config.http_host, self.port or 0))
+        assert self._app is not None, "the app is built before the HTTP task starts"
+        server = uvicorn.Server(
+            uvicorn.Config(self._app, log_level="warning", lifespan="off", access_log=False)
+        )
+        self._server = server
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            sock.close()
+        if self._stopping:
+            self._http_stopped.set()
+            await asyncio.Future()  # stopped on purpose: stop() cancels this task
+
     async def stop(self) -> None:
-        if self._server is not None:
+        self._stopping = True
+        if self._server is not None and self._server.started:
             self._server.should_exit = True
-        await self.snapshots.stop()
-        if self._serving is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._serving
-            self._serving = None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(10.0):
+                    await self._http_stopped.wait()
+        await self.tasks.stop()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
         if self.ingest is not None:
             await self.ingest.stop()
         if self.leadership is not None:

@@ -1,10 +1,10 @@
 """The live feed's snapshots of the twin: one for each new subscriber, then one every
-``interval_s`` while anyone subscribes. ``start()``/``stop()`` own the periodic task."""
+``interval_s`` while anyone subscribes. ``run()`` is the periodic task (the service runs it under
+its supervisor)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -37,7 +37,6 @@ class Snapshots:
         self.interval_s = interval_s
         self.clock = clock
         self.errors = 0
-        self._task: asyncio.Task[None] | None = None
 
     def build(self) -> SnapshotOut:
         return SnapshotOut(
@@ -52,17 +51,7 @@ class Snapshots:
         data = json.dumps(self.build().model_dump(), separators=(",", ":"))
         return f"event: snapshot\ndata: {data}\n\n"
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="cloud-snapshots")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
             if not self.feed.subscribers:

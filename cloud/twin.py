@@ -116,6 +116,7 @@ class TwinLimits:
     max_vehicle_reports: int = 10_000
     seen_window: int = 4096
     forget_offline_after_s: float = 3600.0
+    vehicle_report_ttl_s: float = 30.0
 
 
 @dataclass
@@ -172,8 +173,9 @@ class Twin:
     rsus: dict[str, RsuView] = field(default_factory=dict)
     signals: dict[str, SignalState] = field(default_factory=dict)
     measures: dict[tuple[str, str], ApproachMeasure] = field(default_factory=dict)
-    # The latest report of each vehicle (newest ``max_vehicle_reports`` vehicles) and its RSU.
-    vehicle_reports: OrderedDict[str, tuple[str, VehicleReport]] = field(
+    # The latest report of each vehicle (newest ``max_vehicle_reports`` vehicles, none older
+    # than ``vehicle_report_ttl_s``): the RSU it came through, the report, when it was applied.
+    vehicle_reports: OrderedDict[str, tuple[str, VehicleReport, int]] = field(
         default_factory=OrderedDict
     )
     events: deque[tuple[str, int, Event]] = field(default_factory=deque)
@@ -280,7 +282,7 @@ class Twin:
         self.counters.reports += len(reports)
         self._touch(rsu_id, now_ns)
         for report in reports:
-            self.vehicle_reports[report.vehicle_id] = (rsu_id, report)
+            self.vehicle_reports[report.vehicle_id] = (rsu_id, report, now_ns)
             self.vehicle_reports.move_to_end(report.vehicle_id)
         while len(self.vehicle_reports) > self.limits.max_vehicle_reports:
             self.vehicle_reports.popitem(last=False)
@@ -343,7 +345,7 @@ class Twin:
     def expire(self, now_ns: int) -> list[str]:
         """Mark RSUs silent for ``offline_after_s`` offline (returns their ids), forget RSUs
         offline for ``forget_offline_after_s`` with their signals and measures, and drop frames
-        older than ``object_ttl_s``."""
+        older than ``object_ttl_s`` and vehicle reports older than ``vehicle_report_ttl_s``."""
         limit = now_ns - int(self.offline_after_s * NS_PER_S)
         forget_before = now_ns - int(self.limits.forget_offline_after_s * NS_PER_S)
         gone = []
@@ -361,6 +363,13 @@ class Twin:
         stale_before = now_ns - int(self.object_ttl_s * NS_PER_S)
         for rsu_id in [r for r, o in self._objects.items() if o.valid_at_ns < stale_before]:
             del self._objects[rsu_id]
+        # Oldest first (a report moves to the end when its vehicle reports again).
+        reports_before = now_ns - int(self.limits.vehicle_report_ttl_s * NS_PER_S)
+        while self.vehicle_reports:
+            vehicle_id, (_, _, applied_ns) = next(iter(self.vehicle_reports.items()))
+            if applied_ns >= reports_before:
+                break
+            del self.vehicle_reports[vehicle_id]
         self.counters.went_offline += len(gone)
         self.counters.forgotten += len(forgotten)
         return gone
@@ -372,6 +381,8 @@ class Twin:
             del self.signals[intersection_id]
         for approach in [k for k, r in self._measure_rsu.items() if r == rsu_id]:
             del self.measures[approach], self._measure_rsu[approach]
+        for vehicle_id in [v for v, r in self.vehicle_reports.items() if r[0] == rsu_id]:
+            del self.vehicle_reports[vehicle_id]
 
     def object_sources(self) -> int:
         """How many RSUs' frames the twin holds."""

@@ -43,6 +43,7 @@ class ZoneSync:
         kick: Callable[[], None],
         clock: Callable[[], int] = time.time_ns,
         owner: str = "twin",
+        on_failure: Callable[[str, BaseException | None], None] | None = None,
     ) -> None:
         self.zones = zones
         self.twin = twin
@@ -52,7 +53,7 @@ class ZoneSync:
         self.kick = kick
         self.clock = clock
         self.reloads = 0
-        self.supervisor = Supervisor(f"zone-sync-{owner}")
+        self.supervisor = Supervisor(f"zone-sync-{owner}", on_failure=on_failure)
         self._revision: int | None = None
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()

@@ -16,7 +16,17 @@ from typing import Any
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, select, text, union_all, update
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -160,7 +170,8 @@ class Store:
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
         stmt = insert(row_type).values(**values).on_conflict_do_nothing()
         with self.engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            # RETURNING, not rowcount (as in ``save_zone``): a skipped row returns nothing.
+            return conn.execute(stmt.returning(row_type.id)).first() is not None
 
     def add_event(self, rsu_id: str, sequence: int, event: Event, received_at_ns: int) -> bool:
         """Store an event once; False when (rsu_id, sequence) was already stored."""
@@ -321,6 +332,18 @@ class Store:
         stmt = stmt.on_conflict_do_update(index_elements=[RsuRow.rsu_id], set_=values)
         with self.engine.begin() as conn:
             conn.execute(stmt)
+
+    def forget_rsus(self, last_seen_before_ns: int) -> int:
+        """Delete the rows of RSUs last seen before ``last_seen_before_ns`` (the twin forgot
+        them); returns how many went."""
+        with self.engine.begin() as conn:
+            stmt = delete(RsuRow).where(RsuRow.last_seen_ns < last_seen_before_ns)
+            return len(conn.execute(stmt.returning(RsuRow.rsu_id)).all())
+
+    def rsu_rows(self) -> list[str]:
+        """The ids of the RSUs the store holds a row for."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(RsuRow.rsu_id).order_by(RsuRow.rsu_id)).scalars())
 
     def leader_lock(self) -> LeaderLock:
         """The lock that makes one worker of this database the leader: a PostgreSQL

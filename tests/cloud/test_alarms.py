@@ -125,3 +125,45 @@ async def test_a_twin_task_failure_is_stored_listed_and_counted(
         scraped = samples(generate_latest(service.metrics.registry).decode())
         count = value(scraped, "vicoop_twin_alarms_total", source=source, task="ingest session")
         assert count == len(service.store.alarms(source=source)) >= 1
+
+
+async def test_the_control_api_that_ends_is_alarmed_and_serves_again_on_its_port(
+    mqtt_url: str, db_url: tuple[str, str | None]
+) -> None:
+    async with CloudService(twin_config(mqtt_url, db_url[0]), schema=db_url[1]) as service:
+        url = service.url
+        server = service._server
+        assert server is not None
+        server.should_exit = True  # the HTTP server stops serving on its own (a stand-in bug)
+        stats = service.tasks.stats["http"]
+        await until(lambda: stats.restarts == 1, "the HTTP server started again")
+        await until(lambda: service._server is not server and service._server.started, "serving")
+        assert service.url == url  # the same port: clients and the dashboard carry on
+        source = f"twin {service.worker_id}"
+        await until(lambda: bool(service.store.alarms(source=source)), "the alarm stored")
+        status, body = await asyncio.to_thread(call, service, "GET", "/api/v1/alarms", VIEWER)
+        assert status == 200
+        (alarm,) = [a for a in body["alarms"] if a["source"] == source]
+        assert (alarm["task"], alarm["error"]) == ("http", "ended unexpectedly")
+
+
+async def test_a_zone_sync_that_fails_is_alarmed_and_recovers(
+    mqtt_url: str, db_url: tuple[str, str | None]
+) -> None:
+    config = twin_config(mqtt_url, db_url[0]).model_copy(update={"zone_sync_s": 0.1})
+    async with CloudService(config, schema=db_url[1]) as service:
+        assert service.zone_sync is not None
+        stats = service.zone_sync.supervisor.stats["zone-sync"]
+        # A real fault: the zones table is gone, so the periodic reload fails.
+        with service.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE zones RENAME TO zones_away"))
+        source = f"twin {service.worker_id}"
+        await until(lambda: stats.failures >= 1, "the zone sync failed")
+        with service.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE zones_away RENAME TO zones"))
+        await until(lambda: bool(service.store.alarms(source=source)), "the alarm stored")
+        alarm = service.store.alarms(source=source)[0]
+        assert alarm.task == "zone-sync" and "zones" in alarm.error
+        failures = stats.failures
+        await asyncio.sleep(1.0)
+        assert stats.running and stats.failures == failures  # back in line: no more failures

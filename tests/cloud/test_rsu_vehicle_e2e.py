@@ -102,6 +102,11 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
         assert tagged == {7: "veh-1", 8: ""}
         await until(lambda: "veh-1" in service.twin.vehicle_reports, "the report in the twin")
         assert service.twin.vehicle_reports["veh-1"][0] == rsu_id
+        status, listed = await asyncio.to_thread(call, service, "GET", "/api/v1/vehicles", OPERATOR)
+        assert status == 200
+        (veh,) = [v for v in listed if v["vehicle_id"] == "veh-1"]
+        assert (veh["rsu_id"], veh["vehicle_class"], veh["permit_id"]) == (rsu_id, "car", "AV-17")
+        assert (veh["latitude_deg"], veh["longitude_deg"], veh["length_m"]) == (LAT, LON, 4.5)
 
         # Another stream claiming veh-1: rejected, counted, and the operators hear of it.
         thief = await rsu.report_state(

@@ -7,7 +7,7 @@ import threading
 import time
 
 from cloud.store import Store
-from vicoop.cloudmodel import Event, EventKind, OutboxMessage
+from vicoop.cloudmodel import AckStatus, CommandAck, Event, EventKind, OutboxMessage
 from vicoop.zones import Zone
 
 
@@ -53,3 +53,22 @@ def test_versions_and_ids_beyond_32_bits_are_stored(store: Store) -> None:
     store.add_outbox([(OutboxMessage("rsu-big", 1, now, event), now)])
     (stored,) = store.events(rsu_id="rsu-big")
     assert stored.id >= 2**33
+
+
+def test_an_event_or_ack_stored_twice_is_stored_once_and_says_so(store: Store) -> None:
+    now = time.time_ns()
+    event = Event(EventKind.ZONE_CLOSED_ENTRY, now, zone_id="z-1")
+    assert store.add_event("rsu-twice", 7, event, now) is True
+    assert store.add_event("rsu-twice", 7, event, now) is False  # the same outbox sequence
+    ack = CommandAck("cmd-1", 3, AckStatus.APPLIED, "", now)
+    assert store.add_ack("rsu-twice", 8, ack) is True
+    assert store.add_ack("rsu-twice", 8, ack) is False
+    assert len(store.events(rsu_id="rsu-twice")) == 1
+    assert [a[1] for a in store.acks("rsu-twice")] == [8]
+
+
+def test_forgotten_rsus_rows_are_deleted(store: Store) -> None:
+    store.save_rsu("rsu-old", False, "offline", 50.9, 6.9, 1_000)
+    store.save_rsu("rsu-new", True, "ok", 50.9, 6.9, 5_000)
+    assert store.forget_rsus(2_000) == 1
+    assert store.rsu_rows() == ["rsu-new"]

@@ -110,6 +110,21 @@ def test_signals_reports_and_their_ages() -> None:
     twin.apply_status(status("rsu-a", RsuHealth.OFFLINE), NOW)
     twin.expire(NOW + 61 * NS_PER_S)
     assert twin.signals == {} and twin.measures == {} and twin.rsus == {}
+    assert twin.vehicle_reports == {}
+
+
+def test_a_vehicle_that_stops_reporting_leaves_after_the_report_ttl() -> None:
+    twin = Twin(limits=LIMITS)
+    twin.apply_status(status("rsu-a"), NOW)
+    reports = [
+        VehicleReport(f"veh-{k}", ObjectClass.CAR, 50.9, 6.9, 1.0, 0.0, Size3(4, 2, 1), NOW)
+        for k in range(3)
+    ]
+    twin.apply_reports("rsu-a", reports, NOW)
+    later = NOW + int(LIMITS.vehicle_report_ttl_s * NS_PER_S) - 1
+    twin.apply_reports("rsu-a", reports[1:2], later)  # veh-1 still reports
+    twin.expire(later + 2)
+    assert list(twin.vehicle_reports) == ["veh-1"]
 
 
 def test_the_dedup_memory_is_a_bounded_window_per_rsu() -> None:

@@ -49,6 +49,9 @@ class CloudLinkConfig(StrictModel):
     summary_rate_hz: float = Field(2.0, gt=0, le=50)
     # Seconds between status messages (the status is also sent at every change of health).
     status_interval_s: float = Field(5.0, gt=0, le=3600)
+    # After a background task of the RSU fails (it is restarted), the RSU reports DEGRADED for
+    # this long, so the twin and the operators see it whatever the sensors say meanwhile.
+    degraded_after_task_failure_s: float = Field(60.0, ge=0, le=86_400)
     # SQLite file of the outbox (events and acknowledgements awaiting the cloud's receipt) and zones.
     outbox_path: str = "/var/lib/vicoop/rsu-outbox.sqlite3"
     # A message without a receipt after this long is sent again; each further resend of it

@@ -116,6 +116,9 @@ class CloudLink:
         )
         self._rng = random.Random()
         self.health = RsuHealth.OK
+        # DEGRADED until then at least (a task failed): the frames' sensor health cannot clear it.
+        self._degraded_until_ns = 0
+        self._degraded_hold_ns = round(config.degraded_after_task_failure_s * NS_PER_S)
         self._summary: PerceptionSummary | None = None
         self._reports: list[VehicleReport] = []
         self._wake = asyncio.Event()
@@ -155,11 +158,11 @@ class CloudLink:
                 if self.stats.events_refused == 1 or self.stats.events_refused % 1000 == 0:
                     log.error("%s (%d events refused)", exc, self.stats.events_refused)
         self._sensors = frame.sensors
-        health = (
-            RsuHealth.OK
-            if all(s.health in (SensorHealth.OK, SensorHealth.UNSPECIFIED) for s in frame.sensors)
-            else RsuHealth.DEGRADED
+        sensors_ok = all(
+            s.health in (SensorHealth.OK, SensorHealth.UNSPECIFIED) for s in frame.sensors
         )
+        held = self.clock() < self._degraded_until_ns
+        health = RsuHealth.OK if sensors_ok and not held else RsuHealth.DEGRADED
         if health is not self.health:
             self.health = health
             self._wake.set()
@@ -190,8 +193,10 @@ class CloudLink:
             log.error("the failure of task %s is not reported to the twin: %s", name, exc)
 
     def set_degraded(self, why: str) -> None:
-        """Report the RSU DEGRADED to the twin now (a task of the daemon failed: ``why``)."""
+        """Report the RSU DEGRADED to the twin now and for ``degraded_after_task_failure_s``
+        (a task of the daemon failed: ``why``)."""
         log.error("%s degraded: %s", self.rsu_id, why)
+        self._degraded_until_ns = self.clock() + self._degraded_hold_ns
         self.health = RsuHealth.DEGRADED
         self._wake.set()
 

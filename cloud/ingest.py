@@ -92,6 +92,8 @@ class TwinIngest:
         self.notify = notify or (lambda kind, data: None)
         self.alarms = alarms
         self.lag_ns: deque[int] = deque(maxlen=200_000)
+        # Called with every summary's publish -> applied lag in seconds (the metrics' histogram).
+        self.lag_observers: list[Callable[[float], None]] = []
         self._kick = asyncio.Event()
         self._outbox_in: deque[tuple[OutboxMessage, int]] = deque()
         self._outbox_ready = asyncio.Event()
@@ -166,7 +168,10 @@ class TwinIngest:
             summary = codec_cloud.decode_summary(payload)
             _same(rsu_id, summary.rsu_id, kind)
             self.twin.apply_summary(summary, now)
-            self.lag_ns.append(self.clock() - summary.published_at_ns)
+            lag_ns = self.clock() - summary.published_at_ns
+            self.lag_ns.append(lag_ns)
+            for observe in self.lag_observers:
+                observe(lag_ns / NS_PER_S)
         elif kind is TopicKind.STATUS:
             if not payload:  # a cleared retained message
                 return

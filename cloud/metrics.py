@@ -59,6 +59,13 @@ class TwinMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.summary_lag_seconds = Histogram(
+            P + "summary_lag_seconds",
+            "Publish -> applied lag of every perception summary (RSU clock to twin clock).",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        ingest.lag_observers.append(self.summary_lag_seconds.observe)
         self.registry.register(StatsCollector(self._families))
 
     def _families(self) -> Iterator[Metric]:

@@ -66,6 +66,7 @@ async def test_twin_metrics_follow_an_rsu_and_the_api(
         assert value(m, "vicoop_twin_applied_total", kind="summary") >= 2
         assert value(m, "vicoop_twin_messages_ingested_total") >= 2
         assert value(m, "vicoop_twin_ingest_lag_seconds") > 0
+        assert value(m, "vicoop_twin_summary_lag_seconds_count") >= 2  # the histogram too
         assert value(m, "vicoop_twin_rsus_online") >= 1
 
         status, _ = await asyncio.to_thread(call, service, "GET", "/api/v1/rsus", VIEWER)

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from roadside.camera import PixelsInputConfig
 from roadside.config import RsuConfig
+from roadside.sources.fused_config import SensorsSourceConfig
 from vicoop import config as config_io
 from vicoop.errors import ConfigError
 
@@ -394,3 +396,13 @@ def test_daemon_serves_health_and_stops_on_sigterm_within_the_grace_period(tmp_p
             daemon.kill()
             daemon.wait()
     assert probe(config).returncode == 1
+
+
+def test_the_sensors_example_validates_with_a_camera_on_pixels() -> None:
+    config = config_io.load(RsuConfig, DEPLOY / "rsu" / "rsu.sensors.example.yaml")
+    source = config.source
+    assert isinstance(source, SensorsSourceConfig)
+    assert [r.input.kind for r in source.radars] == ["udp", "can_ars408"]
+    (camera,) = source.cameras
+    assert isinstance(camera.input, PixelsInputConfig)
+    assert camera.input.url.startswith("rtsp://") and camera.input.model.endswith(".onnx")

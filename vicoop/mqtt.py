@@ -242,13 +242,16 @@ class MqttSession:
         self._max_queued_incoming = max_queued_incoming
         self._rng = rng or random.Random()
         self._client: aiomqtt.Client | None = None
+        self._stopping = False
         self.supervisor = Supervisor(f"mqtt-{client_id}", on_failure=on_task_failure)
 
     async def start(self) -> None:
+        self._stopping = False
         self.supervisor.spawn("session", self.run)
 
     async def stop(self) -> None:
         """End the session (the broker then publishes no will: this is a clean disconnect)."""
+        self._stopping = True
         await self.supervisor.stop()
 
     async def publish(
@@ -289,6 +292,12 @@ class MqttSession:
                     log.info("%s connected to %s", self.client_id, self.url)
                     await self._serve(client)
             except aiomqtt.MqttError as error:
+                if self._stopping:
+                    # stop() cancelled us and aiomqtt's exit raised its own error over it (the
+                    # connection failed as it disconnected): the stop stands, no reconnection.
+                    # (Not ``Task.cancelling()``: 3.11's TaskGroup leaves it raised after a
+                    # child's failure.)
+                    raise asyncio.CancelledError from error
                 log.warning("%s lost %s: %s", self.client_id, self.url, error)
             finally:
                 self._client = None

@@ -257,3 +257,78 @@ async def test_a_sender_that_raises_is_logged_alarmed_and_the_session_starts_aga
     assert session.stats.handler_errors_by_kind == {"status": 1}
     assert session.stats.malformed_by_kind == {"unknown": 1}
     assert any(r.exc_info and "task session failed" in r.getMessage() for r in caplog.records)
+
+
+class StuckBroker:
+    """Just enough of an MQTT broker to let a client connect and subscribe, then it stops
+    reading: what the client sends after that (its DISCONNECT too) stays queued, as with a
+    broker that hangs or dies while the client is stopping."""
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.connections = 0
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                first = (await reader.readexactly(1))[0]
+                length, shift = 0, 0
+                while True:
+                    byte = (await reader.readexactly(1))[0]
+                    length |= (byte & 0x7F) << shift
+                    shift += 7
+                    if not byte & 0x80:
+                        break
+                body = await reader.readexactly(length)
+                if first >> 4 == 1:  # CONNECT -> CONNACK accepted
+                    writer.write(b"\x20\x02\x00\x00")
+                elif first >> 4 == 8:  # SUBSCRIBE -> SUBACK granting QoS 0, then stuck
+                    writer.write(b"\x90\x03" + body[:2] + b"\x00")
+                    await writer.drain()
+                    await asyncio.Event().wait()
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_stop_ends_the_session_when_the_brokers_connection_fails_as_it_disconnects() -> None:
+    """aiomqtt turns a failure while disconnecting (here the DISCONNECT never gets out) into its
+    own ``MqttError`` in place of the cancellation ``stop()`` sent; the session used to take that
+    for a lost connection and reconnect for ever, and ``stop()`` never returned (a CI run hung
+    300 s in the no-loss test on a broker SIGKILLed just before the RSU stopped)."""
+    broker = StuckBroker()
+    port = await broker.start()
+    session = MqttSession(
+        MqttUrl("127.0.0.1", port),
+        f"session-{uuid.uuid4().hex[:8]}",
+        subscribe=[topic_filter()],
+        backoff=Backoff(initial_s=0.05, max_s=0.2),
+        timeout_s=0.5,
+    )
+    await session.start()
+    stop: asyncio.Future[None] | None = None
+    try:
+        await until(session.connected.is_set, "the session connected")
+        # More than the socket buffers hold, so the DISCONNECT queues behind it.
+        with pytest.raises(aiomqtt.MqttError, match="timed out"):
+            for _ in range(48):
+                await session.publish(Topic("rsu-a", TopicKind.STATUS), bytes(1 << 20))
+        stop = asyncio.ensure_future(session.stop())
+        await until(stop.done, "stop() returned", limit_s=30.0)
+        assert not session.stats.connected
+        assert broker.connections == 1  # it did not go on reconnecting
+    finally:
+        if stop is not None and not stop.done():
+            stop.cancel()  # the session's task is left to the loop's end
+        await broker.stop()

@@ -12,6 +12,7 @@ from pydantic import Discriminator, Field, Tag
 
 from roadside.cloudlink.config import CloudLinkConfig
 from roadside.sources.fused_config import SensorsSourceConfig, kind_or
+from roadside.spat.config import SpatConfig
 from vicoop.config import StrictModel
 from vicoop.metrics import MetricsConfig
 from vicoop.model import GeodeticOrigin
@@ -105,5 +106,8 @@ class RsuConfig(StrictModel):
     reports: ReportsConfig = ReportsConfig()
     # The MQTT link to the cloud twin; off by default.
     cloud: CloudLinkConfig = CloudLinkConfig()
+    # The intersections' signal controllers: SPaT streamed to vehicles (StreamSpat); none by
+    # default.
+    spat: SpatConfig = SpatConfig()
     # Prometheus /metrics (vicoop_rsu_...); port 0 picks a free one, enabled: false turns it off.
     metrics: MetricsConfig = MetricsConfig()

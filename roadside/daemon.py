@@ -21,10 +21,12 @@ from collections.abc import Callable
 
 from roadside.cloudlink import CloudLink
 from roadside.config import RsuConfig
+from roadside.controllers import build_adapter
 from roadside.errors import StorageFull
 from roadside.ingest import IngestStats, JsonSignalDecoder, SignalIngest, UdpEndpoint
 from roadside.metrics import RsuMetrics
 from roadside.sources import FrameSource, build_source
+from roadside.spat.live import LiveSpat
 from vicoop import logs
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
 from vicoop.errors import StartupError
@@ -34,6 +36,7 @@ from vicoop.model import NS_PER_S, PerceptionFrame, SensorStatus
 from vicoop.serving import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from vicoop.serving.errors import Unavailable
 from vicoop.serving.reports import RejectionNotices, ReportBook, ReportRejected
+from vicoop.serving.spatfeed import SpatFeed
 from vicoop.supervise import Supervisor
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,19 @@ class RoadsideDaemon:
         self.zones = ZoneFeed(self.link.zones.zone_set if self.link is not None else None)
         if self.link is not None:
             self.link.zones.listeners.append(self.zones.set)
+        # SPaT of the intersections whose controllers are configured (StreamSpat).
+        controllers = config.spat.controllers
+        self.spat_feed = SpatFeed(config.rsu_id, [c.intersection_id for c in controllers])
+        self.spat: LiveSpat | None = None
+        if controllers:
+            self.spat = LiveSpat(
+                [build_adapter(c, clock) for c in controllers],
+                self.spat_feed,
+                clock,
+                poll_hz=config.spat.poll_hz,
+                refresh_hz=config.spat.refresh_hz,
+                program_refresh_s=config.spat.program_refresh_s,
+            )
         self.server = RoadsideServer(
             self.hub,
             SiteInfo(config.rsu_id, origin, config.publish.rate_hz),
@@ -95,6 +111,7 @@ class RoadsideDaemon:
             port=config.server.port,
             reflection_enabled=config.server.reflection,
             zones=self.zones,
+            spat=self.spat_feed,
             reports=self.reports,
             on_report=self.link.forward_report if self.link is not None else None,
             on_rejected=self._report_rejected if self.link is not None else None,
@@ -165,6 +182,12 @@ class RoadsideDaemon:
                     self._signal_endpoint.host,
                     self._signal_endpoint.port,
                 )
+            if self.spat is not None:
+                try:
+                    await self.spat.start()
+                except StartupError as exc:
+                    raise StartupError(f"spat.controllers: {exc}") from None
+                opened.push_async_callback(self.spat.stop)
             await self.server.start()
             opened.push_async_callback(self.server.stop, 0)
             if self.metrics_server is not None:
@@ -173,12 +196,16 @@ class RoadsideDaemon:
             opened.pop_all()
         if not self.stepped:
             self.supervisor.spawn("publish-loop", self._publish_loop)
+            if self.spat is not None:
+                self.supervisor.spawn("spat", self.spat.run)
 
     async def stop(self) -> None:
         await self.supervisor.stop()
         await self.server.stop(self.config.server.grace_period_s)
         if self._signal_endpoint is not None:
             await self._signal_endpoint.stop()
+        if self.spat is not None:
+            await self.spat.stop()
         if self.link is not None:
             await self.link.stop()
         await self.source.stop()

@@ -1,0 +1,191 @@
+"""The RSU's live SPaT: each intersection's controller read, its SPaT predicted and sent to
+vehicles (``StreamSpat``) at every change and at least ``refresh_hz`` times a second.
+
+``SpatSource`` is the pure core for one intersection (time passed in): a reading in, the SPaT to
+send now out (or None: nothing changed and the last one is recent). It times states with the
+SPaT predictor when the controller gives a program of stages (SUMO; a site's own program), else
+sends the controller's states with the controller's own bounds only (an NTCIP controller's
+phase timing, a JSON feed whose ``next_change_ns`` is exact), never a guessed time. A stale
+controller's groups are UNAVAILABLE (the adapter's ``StalePolicy``), and so is their SPaT.
+
+``LiveSpat`` is the I/O edge: it starts the adapters, reads each one ``poll_hz`` times a second
+(so a change reaches vehicles within one poll), and publishes to the ``SpatFeed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from roadside.controllers import ControllerAdapter, ControllerError, ControllerProgram
+from roadside.spat.predict import SpatPredictor
+from roadside.spat.program import Phase, ProgramError, SignalProgram
+from vicoop.serving.spatfeed import SpatFeed
+from vicoop.spat import ControllerReading, MovementEvent, MovementPhaseState, Spat
+
+__all__ = ["LiveSpat", "SpatSource", "signal_program"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], int]
+
+
+def _ns(seconds: float) -> int:
+    return round(seconds * 1e9)
+
+
+def signal_program(program: ControllerProgram) -> SignalProgram | None:
+    """The predictor's program from a controller's (its stages in order, consecutive stages
+    that look the same from here merged); None when the controller gives no stages to walk."""
+    if not program.stages:
+        return None
+    groups = tuple(
+        sorted(
+            {g for s in program.stages for g, _ in s.states}
+            | {t.signal_group for t in program.groups}
+        )
+    )
+    phases = []
+    for stage in program.stages:
+        states = dict(stage.states)
+        phases.append(
+            Phase(
+                tuple(states.get(g, MovementPhaseState.UNAVAILABLE) for g in groups),
+                _ns(stage.duration_s),
+                _ns(min(stage.min_s, stage.duration_s)),
+                _ns(max(stage.max_s, stage.duration_s)),
+                str(stage.index),
+            )
+        )
+    offset = _ns(program.offset_s or 0.0)
+    return SignalProgram(groups, tuple(phases), program.mode, offset).merged()
+
+
+@dataclass
+class SpatSource:
+    """One intersection's SPaT from its controller's readings. Pure; time passed in.
+
+    ``update(reading, now_ns)`` gives the SPaT to send: at every change of a state or the mode,
+    and otherwise once ``refresh_ns`` has passed since the last one sent."""
+
+    intersection_id: str
+    refresh_ns: int = 100_000_000
+    predictor: SpatPredictor | None = None
+    sent: int = 0
+    changes: int = 0
+    _last_key: tuple[object, ...] | None = None
+    _last_sent_ns: int | None = None
+    _revision: int = 0
+
+    def use_program(self, program: SignalProgram | None) -> None:
+        """Time states with ``program`` from now on (None: the controller's own bounds only)."""
+        if program is None:
+            self.predictor = None
+        elif self.predictor is None or self.predictor.program != program:
+            self.predictor = SpatPredictor(self.intersection_id, program)
+
+    def update(self, reading: ControllerReading, now_ns: int) -> Spat | None:
+        spat = (
+            self.predictor.predict(reading, now_ns)
+            if self.predictor is not None
+            else self._as_read(reading, now_ns)
+        )
+        key = (spat.mode, tuple((m.signal_group, m.state) for m in spat.movements))
+        changed = key != self._last_key
+        due = self._last_sent_ns is None or now_ns - self._last_sent_ns >= self.refresh_ns
+        if not changed and not due:
+            return None
+        if changed and self._last_key is not None:
+            self.changes += 1
+        self._last_key, self._last_sent_ns = key, now_ns
+        self.sent += 1
+        return spat
+
+    def _as_read(self, reading: ControllerReading, now_ns: int) -> Spat:
+        """The controller's states with its own bounds, where it gives them (nothing else)."""
+        key = (reading.mode, tuple((g.signal_group, g.state) for g in reading.groups))
+        if key != self._last_key:
+            self._revision = (self._revision + 1) % 128
+        movements = []
+        for g in reading.groups:
+            lo, hi = g.min_end_ns, g.max_end_ns
+            exact = lo is not None and lo == hi
+            movements.append(
+                MovementEvent(
+                    g.signal_group, g.state, lo, hi, lo if exact else None, 1.0 if exact else 0.0
+                )
+            )
+        return Spat(self.intersection_id, now_ns, self._revision, reading.mode, tuple(movements))
+
+
+@dataclass
+class LiveSpat:
+    """Reads ``adapters`` ``poll_hz`` times a second and publishes their SPaT to ``feed``.
+
+    Each controller's program is read at start and again every ``program_refresh_s``; one that
+    cannot be read (an unreachable controller) leaves that intersection's SPaT untimed until a
+    later read succeeds."""
+
+    adapters: Sequence[ControllerAdapter]
+    feed: SpatFeed
+    clock: Clock
+    poll_hz: float = 50.0
+    refresh_hz: float = 10.0
+    program_refresh_s: float = 60.0
+    sources: dict[str, SpatSource] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for adapter in self.adapters:
+            self.sources[adapter.intersection_id] = SpatSource(
+                adapter.intersection_id, refresh_ns=_ns(1.0 / self.refresh_hz)
+            )
+
+    async def start(self) -> None:
+        started: list[ControllerAdapter] = []
+        try:
+            for adapter in self.adapters:
+                await adapter.start()
+                started.append(adapter)
+        except BaseException:
+            for adapter in reversed(started):
+                await adapter.stop()
+            raise
+
+    async def stop(self) -> None:
+        for adapter in reversed(self.adapters):
+            await adapter.stop()
+
+    async def _load_program(self, adapter: ControllerAdapter) -> None:
+        source = self.sources[adapter.intersection_id]
+        try:
+            source.use_program(signal_program(await adapter.program()))
+        except (ControllerError, ProgramError, OSError, TimeoutError) as exc:
+            log.warning(
+                "intersection %s: the controller's program could not be read (%s); its SPaT "
+                "carries the controller's own times only",
+                adapter.intersection_id,
+                exc,
+            )
+            source.use_program(None)
+
+    async def run(self) -> None:
+        """Poll and publish until cancelled (run it supervised)."""
+        loop = asyncio.get_running_loop()
+        period = 1.0 / self.poll_hz
+        next_program = loop.time()
+        while True:
+            if loop.time() >= next_program:
+                for adapter in self.adapters:
+                    await self._load_program(adapter)
+                next_program = loop.time() + self.program_refresh_s
+            out = []
+            for adapter in self.adapters:
+                reading = await adapter.read()
+                spat = self.sources[adapter.intersection_id].update(reading, self.clock())
+                if spat is not None:
+                    out.append(spat)
+            if out:
+                self.feed.publish(out)
+            await asyncio.sleep(period)

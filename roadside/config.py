@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag
 
 from roadside.cloudlink.config import CloudLinkConfig
+from roadside.map_config import MapConfig
 from roadside.sources.fused_config import SensorsSourceConfig, kind_or
 from roadside.spat.config import SpatConfig
 from vicoop.config import StrictModel
@@ -109,5 +110,8 @@ class RsuConfig(StrictModel):
     # The intersections' signal controllers: SPaT streamed to vehicles (StreamSpat); none by
     # default.
     spat: SpatConfig = SpatConfig()
+    # The MAP of the site's intersections (lanes, stop lines, connections, signal groups,
+    # conflicts, crosswalks), served to vehicles (GetMap); none by default.
+    map: MapConfig = MapConfig()
     # Prometheus /metrics (vicoop_rsu_...); port 0 picks a free one, enabled: false turns it off.
     metrics: MetricsConfig = MetricsConfig()

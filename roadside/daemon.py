@@ -112,6 +112,7 @@ class RoadsideDaemon:
             reflection_enabled=config.server.reflection,
             zones=self.zones,
             spat=self.spat_feed,
+            maps=config.map.models(),
             reports=self.reports,
             on_report=self.link.forward_report if self.link is not None else None,
             on_rejected=self._report_rejected if self.link is not None else None,

@@ -37,10 +37,11 @@ from google.protobuf.message import DecodeError
 from protos.vicoop.v1 import roadside_pb2
 from vehicle.errors import ClientStateError, RoadsideUnavailable, SubscriptionRejected
 from vehicle.zones import PilotZones
-from vicoop import codec, codec_cloud, codec_spat
+from vicoop import codec, codec_cloud, codec_map, codec_spat
 from vicoop.backoff import Backoff
 from vicoop.cloudmodel import VehicleReport
 from vicoop.errors import CodecError
+from vicoop.intersection import IntersectionMap
 from vicoop.model import (
     Circle,
     ObjectClass,
@@ -640,6 +641,35 @@ class RoadsideClient:
             origin=codec.origin_from_proto(response.origin),
             publish_rate_hz=response.publish_rate_hz,
         )
+
+    async def map(
+        self, intersections: Sequence[str] = (), timeout_s: float = 5.0
+    ) -> dict[str, IntersectionMap]:
+        """The MAP of the RSU's intersections (those named, or all), by intersection id: lanes
+        (centre lines in the RSU's ENU frame), stop lines, connections and their signal groups,
+        the groups' conflicts and crosswalks, each map with its ``revision``. An intersection
+        the RSU has no MAP for raises ``SubscriptionRejected``; a MAP that does not decode,
+        ``CodecError`` naming the field."""
+        method = self._require_channel().unary_unary(
+            _SERVICE + "GetMap",
+            request_serializer=roadside_pb2.GetMapRequest.SerializeToString,
+            response_deserializer=roadside_pb2.GetMapResponse.FromString,
+        )
+        try:
+            response = await method(
+                roadside_pb2.GetMapRequest(intersection_ids=list(intersections)),
+                timeout=timeout_s,
+                wait_for_ready=True,
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
+                raise SubscriptionRejected(exc.code().name, exc.details() or "") from None
+            raise
+        maps = (
+            codec_map.map_from_proto(m, f"intersections[{i}]")
+            for i, m in enumerate(response.intersections)
+        )
+        return {m.intersection_id: m for m in maps}
 
     def perception(
         self,

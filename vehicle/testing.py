@@ -14,7 +14,8 @@ you call ``publish``, and each published track a vehicle's report matched carrie
 ``vehicle_id`` as on a real RSU. ``set_zones(zones)`` changes the zones it streams; ``reports``
 holds the reports it accepted (and ``reports.stats`` counts the rejected ones). Give it
 ``intersections`` (ids) and ``publish_spat(spats)`` streams their signal phase and timing
-(``vicoop.spat.Spat``) to ``spat()`` subscribers. ``restart()``
+(``vicoop.spat.Spat``) to ``spat()`` subscribers; ``maps`` (``vicoop.intersection.IntersectionMap``)
+are served to ``map()``. ``restart()``
 stops and starts it on the same port, to test reconnection. ``every(rate_hz)`` publishes the
 last objects periodically in the background, as an RSU does.
 """
@@ -27,6 +28,18 @@ import time
 from collections.abc import Callable, Iterable
 
 from vicoop.cloudmodel import VehicleReport
+from vicoop.intersection import (
+    Connection,
+    Crosswalk,
+    IntersectionMap,
+    Lane,
+    LaneDirection,
+    LaneKind,
+    Manoeuvre,
+    SignalGroup,
+    StopLine,
+    validate,
+)
 from vicoop.model import DetectedObject, GeodeticOrigin, PerceptionFrame, SensorStatus, SiteInfo
 from vicoop.serving import PerceptionHub, RoadsideServer, ZoneFeed
 from vicoop.serving.reports import ReportBook, ReportLimits
@@ -51,10 +64,12 @@ class FakeRoadside:
         clock: Callable[[], int] = time.time_ns,
         report_limits: ReportLimits | None = None,
         intersections: Iterable[str] = (),
+        maps: Iterable[IntersectionMap] = (),
     ) -> None:
         self.site = SiteInfo(rsu_id, origin, publish_rate_hz)
         self.clock = clock
         self.zones = ZoneFeed()
+        self.maps = tuple(maps)
         self.spat = SpatFeed(rsu_id, intersections)
         self.reports = ReportBook(origin, report_limits)
         # Every report the fake accepted, in order.
@@ -87,6 +102,7 @@ class FakeRoadside:
             port=self._port,
             zones=self.zones,
             spat=self.spat,
+            maps=self.maps,
             reports=self.reports,
             on_report=self.accepted_reports.append,
             clock=self.clock,
@@ -175,3 +191,79 @@ class FakeRoadside:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+
+
+def crossroads_map(
+    intersection_id: str = "junction-1", arm_m: float = 40.0, width_m: float = 3.5
+) -> IntersectionMap:
+    """A MAP for your tests: a four-arm crossing about the RSU's origin, one ingress and one
+    egress lane per arm (right-hand traffic), straight-on connections only; north-south traffic
+    is signal group 2, east-west group 4, and the two conflict. A crosswalk (group 6, in conflict
+    with group 2) crosses the north arm. Lane ids: ingress 1 (from the north), 3 (east), 5 (south), 7 (west); the
+    egress lane beside each is the next id up."""
+    half = width_m / 2
+    box = 10.0  # the junction's half size: stop lines are this far from the centre
+    # (unit vector from the centre towards the arm, approach id)
+    arms = {
+        "north": ((0.0, 1.0), 1),
+        "east": ((1.0, 0.0), 2),
+        "south": ((0.0, -1.0), 3),
+        "west": ((-1.0, 0.0), 4),
+    }
+    lanes: list[Lane] = []
+    stops: list[StopLine] = []
+    for k, (name, ((ux, uy), approach)) in enumerate(arms.items()):
+        # Right-hand traffic: the ingress lane is on the arm's left seen from the centre.
+        lx, ly = -uy * half, ux * half
+        ingress = Lane(
+            2 * k + 1,
+            f"{name}-in",
+            LaneKind.VEHICLE,
+            LaneDirection.INGRESS,
+            approach,
+            ((ux * arm_m + lx, uy * arm_m + ly), (ux * box + lx, uy * box + ly)),
+            width_m,
+            Manoeuvre.STRAIGHT,
+        )
+        egress = Lane(
+            2 * k + 2,
+            f"{name}-out",
+            LaneKind.VEHICLE,
+            LaneDirection.EGRESS,
+            approach,
+            ((ux * box - lx, uy * box - ly), (ux * arm_m - lx, uy * arm_m - ly)),
+            width_m,
+            Manoeuvre.STRAIGHT,
+        )
+        lanes += [ingress, egress]
+        stops.append(StopLine.at_end_of(ingress))
+    # Straight on: from the north (1) out to the south (6), east (3) to west (8), and so on.
+    through = [(1, 6, 2), (5, 2, 2), (3, 8, 4), (7, 4, 4)]
+    connections = tuple(
+        Connection(i, a, b, group, Manoeuvre.STRAIGHT) for i, (a, b, group) in enumerate(through)
+    )
+    walk = Crosswalk(
+        20,
+        "north crossing",
+        ((-width_m - 2.0, box + 2.0), (width_m + 2.0, box + 2.0)),
+        3.0,
+        6,
+        (1, 2),
+    )
+    return validate(
+        IntersectionMap(
+            intersection_id,
+            1,
+            (0.0, 0.0),
+            tuple(lanes),
+            tuple(stops),
+            connections,
+            (
+                SignalGroup(2, "north-south"),
+                SignalGroup(4, "east-west"),
+                SignalGroup(6, "north crossing"),
+            ),
+            ((2, 4), (4, 2), (2, 6), (6, 2)),
+            (walk,),
+        )
+    )

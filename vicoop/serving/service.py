@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -22,9 +22,11 @@ from grpc_reflection.v1alpha import reflection
 from protos.vicoop.v1 import roadside_pb2
 from vicoop import codec
 from vicoop.cloudmodel import VehicleReport
+from vicoop.codec_map import map_to_proto
 from vicoop.errors import CodecError
+from vicoop.intersection import IntersectionMap
 from vicoop.model import SiteInfo
-from vicoop.serving.encoding import decode_report_request, encode_report_response
+from vicoop.serving.encoding import decode_report_request, encode_report_response, varint
 from vicoop.serving.errors import ServingError, TooManySubscribers, Unavailable
 from vicoop.serving.hub import PerceptionHub
 from vicoop.serving.reports import ReportBook, ReportRejected
@@ -57,6 +59,7 @@ class RoadsideServer:
         reflection_enabled: bool = True,
         zones: ZoneFeed | None = None,
         spat: SpatFeed | None = None,
+        maps: Sequence[IntersectionMap] = (),
         reports: ReportBook | None = None,
         on_report: Callable[[VehicleReport], None] | None = None,
         on_rejected: Callable[[VehicleReport, ReportRejected], None] | None = None,
@@ -66,6 +69,9 @@ class RoadsideServer:
         self.site = site
         self.zones = zones if zones is not None else ZoneFeed()
         self.spat = spat if spat is not None else SpatFeed(site.rsu_id, ())
+        self.maps: dict[str, IntersectionMap] = {}
+        self._map_entries: dict[str, bytes] = {}
+        self.set_maps(maps)
         self.reports = reports if reports is not None else ReportBook(site.origin)
         self.on_report = on_report
         self.on_rejected = on_rejected
@@ -118,6 +124,11 @@ class RoadsideServer:
                         ),
                         "StreamSpat": grpc.unary_stream_rpc_method_handler(
                             self._stream_spat,
+                            request_deserializer=None,
+                            response_serializer=None,
+                        ),
+                        "GetMap": grpc.unary_unary_rpc_method_handler(
+                            self._get_map,
                             request_deserializer=None,
                             response_serializer=None,
                         ),
@@ -250,6 +261,37 @@ class RoadsideServer:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
         async for data in self.spat.updates(wanted):
             yield data
+
+    def set_maps(self, maps: Iterable[IntersectionMap]) -> None:
+        """The MAP served by ``GetMap`` from now on (each map encoded once, here)."""
+        self.maps = {m.intersection_id: m for m in maps}
+        self._map_entries = {i: map_to_proto(m).SerializeToString() for i, m in self.maps.items()}
+
+    async def _get_map(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        problem = None
+        wanted: tuple[str, ...] = ()
+        try:
+            ids = roadside_pb2.GetMapRequest.FromString(request).intersection_ids
+            wanted = tuple(dict.fromkeys(ids))
+        except (DecodeError, ValueError) as exc:
+            problem = f"request is not a valid vicoop.v1.GetMapRequest: {exc}"
+        else:
+            unknown = next((i for i in wanted if i not in self._map_entries), None)
+            if unknown is not None:
+                problem = (
+                    f"intersection_ids: {unknown[:64]!r} has no MAP on this RSU "
+                    f"({', '.join(self._map_entries) or 'none'})"
+                )
+        if problem is not None:
+            await self._reject(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
+            return b""  # not reached: the call is aborted
+        head = roadside_pb2.GetMapResponse(rsu_id=self.site.rsu_id).SerializeToString()
+        # GetMapResponse.intersections is field 2, length-delimited: tag 0x12.
+        return head + b"".join(
+            b"\x12" + varint(len(data)) + data
+            for i, data in self._map_entries.items()
+            if not wanted or i in wanted
+        )
 
     async def _report_vehicle_state(
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext

@@ -23,39 +23,44 @@ _sym_db = _symbol_database.Default()
 
 
 from protos.vicoop.v1 import common_pb2 as vicoop_dot_v1_dot_common__pb2
+from protos.vicoop.v1 import map_pb2 as vicoop_dot_v1_dot_map__pb2
 from protos.vicoop.v1 import perception_pb2 as vicoop_dot_v1_dot_perception__pb2
 from protos.vicoop.v1 import spat_pb2 as vicoop_dot_v1_dot_spat__pb2
 from protos.vicoop.v1 import vehicle_pb2 as vicoop_dot_v1_dot_vehicle__pb2
 from protos.vicoop.v1 import zones_pb2 as vicoop_dot_v1_dot_zones__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18vicoop/v1/roadside.proto\x12\tvicoop.v1\x1a\x16vicoop/v1/common.proto\x1a\x1avicoop/v1/perception.proto\x1a\x14vicoop/v1/spat.proto\x1a\x17vicoop/v1/vehicle.proto\x1a\x15vicoop/v1/zones.proto\"\x10\n\x0eGetSiteRequest\"e\n\x0fGetSiteResponse\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12)\n\x06origin\x18\x02 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12\x17\n\x0fpublish_rate_hz\x18\x03 \x01(\x01\"J\n\x17StreamPerceptionRequest\x12/\n\x07options\x18\x01 \x01(\x0b\x32\x1e.vicoop.v1.SubscriptionOptions\"E\n\x18StreamPerceptionResponse\x12)\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x1a.vicoop.v1.PerceptionFrame\"\x14\n\x12StreamZonesRequest\"G\n\x13StreamZonesResponse\x12\x1e\n\x05zones\x18\x01 \x03(\x0b\x32\x0f.vicoop.v1.Zone\x12\x10\n\x08revision\x18\x02 \x01(\x04\"E\n\x19ReportVehicleStateRequest\x12(\n\x06report\x18\x01 \x01(\x0b\x32\x18.vicoop.v1.VehicleReport\"T\n\x1aReportVehicleStateResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x10\n\x08rejected\x18\x02 \x01(\r\x12\x12\n\nrejections\x18\x03 \x03(\t\"-\n\x11StreamSpatRequest\x12\x18\n\x10intersection_ids\x18\x01 \x03(\t\"j\n\x12StreamSpatResponse\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x32\n\rintersections\x18\x03 \x03(\x0b\x32\x1b.vicoop.v1.IntersectionSpat2\xad\x03\n\x08Roadside\x12@\n\x07GetSite\x12\x19.vicoop.v1.GetSiteRequest\x1a\x1a.vicoop.v1.GetSiteResponse\x12]\n\x10StreamPerception\x12\".vicoop.v1.StreamPerceptionRequest\x1a#.vicoop.v1.StreamPerceptionResponse0\x01\x12N\n\x0bStreamZones\x12\x1d.vicoop.v1.StreamZonesRequest\x1a\x1e.vicoop.v1.StreamZonesResponse0\x01\x12\x63\n\x12ReportVehicleState\x12$.vicoop.v1.ReportVehicleStateRequest\x1a%.vicoop.v1.ReportVehicleStateResponse(\x01\x12K\n\nStreamSpat\x12\x1c.vicoop.v1.StreamSpatRequest\x1a\x1d.vicoop.v1.StreamSpatResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18vicoop/v1/roadside.proto\x12\tvicoop.v1\x1a\x16vicoop/v1/common.proto\x1a\x13vicoop/v1/map.proto\x1a\x1avicoop/v1/perception.proto\x1a\x14vicoop/v1/spat.proto\x1a\x17vicoop/v1/vehicle.proto\x1a\x15vicoop/v1/zones.proto\"\x10\n\x0eGetSiteRequest\"e\n\x0fGetSiteResponse\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12)\n\x06origin\x18\x02 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12\x17\n\x0fpublish_rate_hz\x18\x03 \x01(\x01\"J\n\x17StreamPerceptionRequest\x12/\n\x07options\x18\x01 \x01(\x0b\x32\x1e.vicoop.v1.SubscriptionOptions\"E\n\x18StreamPerceptionResponse\x12)\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x1a.vicoop.v1.PerceptionFrame\"\x14\n\x12StreamZonesRequest\"G\n\x13StreamZonesResponse\x12\x1e\n\x05zones\x18\x01 \x03(\x0b\x32\x0f.vicoop.v1.Zone\x12\x10\n\x08revision\x18\x02 \x01(\x04\"E\n\x19ReportVehicleStateRequest\x12(\n\x06report\x18\x01 \x01(\x0b\x32\x18.vicoop.v1.VehicleReport\"T\n\x1aReportVehicleStateResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x10\n\x08rejected\x18\x02 \x01(\r\x12\x12\n\nrejections\x18\x03 \x03(\t\"-\n\x11StreamSpatRequest\x12\x18\n\x10intersection_ids\x18\x01 \x03(\t\"j\n\x12StreamSpatResponse\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x32\n\rintersections\x18\x03 \x03(\x0b\x32\x1b.vicoop.v1.IntersectionSpat\")\n\rGetMapRequest\x12\x18\n\x10intersection_ids\x18\x01 \x03(\t\"S\n\x0eGetMapResponse\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x31\n\rintersections\x18\x02 \x03(\x0b\x32\x1a.vicoop.v1.IntersectionMap2\xec\x03\n\x08Roadside\x12@\n\x07GetSite\x12\x19.vicoop.v1.GetSiteRequest\x1a\x1a.vicoop.v1.GetSiteResponse\x12]\n\x10StreamPerception\x12\".vicoop.v1.StreamPerceptionRequest\x1a#.vicoop.v1.StreamPerceptionResponse0\x01\x12N\n\x0bStreamZones\x12\x1d.vicoop.v1.StreamZonesRequest\x1a\x1e.vicoop.v1.StreamZonesResponse0\x01\x12\x63\n\x12ReportVehicleState\x12$.vicoop.v1.ReportVehicleStateRequest\x1a%.vicoop.v1.ReportVehicleStateResponse(\x01\x12K\n\nStreamSpat\x12\x1c.vicoop.v1.StreamSpatRequest\x1a\x1d.vicoop.v1.StreamSpatResponse0\x01\x12=\n\x06GetMap\x12\x18.vicoop.v1.GetMapRequest\x1a\x19.vicoop.v1.GetMapResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vicoop.v1.roadside_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETSITEREQUEST']._serialized_start=161
-  _globals['_GETSITEREQUEST']._serialized_end=177
-  _globals['_GETSITERESPONSE']._serialized_start=179
-  _globals['_GETSITERESPONSE']._serialized_end=280
-  _globals['_STREAMPERCEPTIONREQUEST']._serialized_start=282
-  _globals['_STREAMPERCEPTIONREQUEST']._serialized_end=356
-  _globals['_STREAMPERCEPTIONRESPONSE']._serialized_start=358
-  _globals['_STREAMPERCEPTIONRESPONSE']._serialized_end=427
-  _globals['_STREAMZONESREQUEST']._serialized_start=429
-  _globals['_STREAMZONESREQUEST']._serialized_end=449
-  _globals['_STREAMZONESRESPONSE']._serialized_start=451
-  _globals['_STREAMZONESRESPONSE']._serialized_end=522
-  _globals['_REPORTVEHICLESTATEREQUEST']._serialized_start=524
-  _globals['_REPORTVEHICLESTATEREQUEST']._serialized_end=593
-  _globals['_REPORTVEHICLESTATERESPONSE']._serialized_start=595
-  _globals['_REPORTVEHICLESTATERESPONSE']._serialized_end=679
-  _globals['_STREAMSPATREQUEST']._serialized_start=681
-  _globals['_STREAMSPATREQUEST']._serialized_end=726
-  _globals['_STREAMSPATRESPONSE']._serialized_start=728
-  _globals['_STREAMSPATRESPONSE']._serialized_end=834
-  _globals['_ROADSIDE']._serialized_start=837
-  _globals['_ROADSIDE']._serialized_end=1266
+  _globals['_GETSITEREQUEST']._serialized_start=182
+  _globals['_GETSITEREQUEST']._serialized_end=198
+  _globals['_GETSITERESPONSE']._serialized_start=200
+  _globals['_GETSITERESPONSE']._serialized_end=301
+  _globals['_STREAMPERCEPTIONREQUEST']._serialized_start=303
+  _globals['_STREAMPERCEPTIONREQUEST']._serialized_end=377
+  _globals['_STREAMPERCEPTIONRESPONSE']._serialized_start=379
+  _globals['_STREAMPERCEPTIONRESPONSE']._serialized_end=448
+  _globals['_STREAMZONESREQUEST']._serialized_start=450
+  _globals['_STREAMZONESREQUEST']._serialized_end=470
+  _globals['_STREAMZONESRESPONSE']._serialized_start=472
+  _globals['_STREAMZONESRESPONSE']._serialized_end=543
+  _globals['_REPORTVEHICLESTATEREQUEST']._serialized_start=545
+  _globals['_REPORTVEHICLESTATEREQUEST']._serialized_end=614
+  _globals['_REPORTVEHICLESTATERESPONSE']._serialized_start=616
+  _globals['_REPORTVEHICLESTATERESPONSE']._serialized_end=700
+  _globals['_STREAMSPATREQUEST']._serialized_start=702
+  _globals['_STREAMSPATREQUEST']._serialized_end=747
+  _globals['_STREAMSPATRESPONSE']._serialized_start=749
+  _globals['_STREAMSPATRESPONSE']._serialized_end=855
+  _globals['_GETMAPREQUEST']._serialized_start=857
+  _globals['_GETMAPREQUEST']._serialized_end=898
+  _globals['_GETMAPRESPONSE']._serialized_start=900
+  _globals['_GETMAPRESPONSE']._serialized_end=983
+  _globals['_ROADSIDE']._serialized_start=986
+  _globals['_ROADSIDE']._serialized_end=1478
 # @@protoc_insertion_point(module_scope)

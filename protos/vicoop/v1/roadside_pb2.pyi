@@ -1,4 +1,5 @@
 from protos.vicoop.v1 import common_pb2 as _common_pb2
+from protos.vicoop.v1 import map_pb2 as _map_pb2
 from protos.vicoop.v1 import perception_pb2 as _perception_pb2
 from protos.vicoop.v1 import spat_pb2 as _spat_pb2
 from protos.vicoop.v1 import vehicle_pb2 as _vehicle_pb2
@@ -80,3 +81,17 @@ class StreamSpatResponse(_message.Message):
     sequence: int
     intersections: _containers.RepeatedCompositeFieldContainer[_spat_pb2.IntersectionSpat]
     def __init__(self, rsu_id: _Optional[str] = ..., sequence: _Optional[int] = ..., intersections: _Optional[_Iterable[_Union[_spat_pb2.IntersectionSpat, _Mapping]]] = ...) -> None: ...
+
+class GetMapRequest(_message.Message):
+    __slots__ = ("intersection_ids",)
+    INTERSECTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    intersection_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, intersection_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetMapResponse(_message.Message):
+    __slots__ = ("rsu_id", "intersections")
+    RSU_ID_FIELD_NUMBER: _ClassVar[int]
+    INTERSECTIONS_FIELD_NUMBER: _ClassVar[int]
+    rsu_id: str
+    intersections: _containers.RepeatedCompositeFieldContainer[_map_pb2.IntersectionMap]
+    def __init__(self, rsu_id: _Optional[str] = ..., intersections: _Optional[_Iterable[_Union[_map_pb2.IntersectionMap, _Mapping]]] = ...) -> None: ...

@@ -62,6 +62,11 @@ class RoadsideStub:
                 request_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatRequest.SerializeToString,
                 response_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatResponse.FromString,
                 _registered_method=True)
+        self.GetMap = channel.unary_unary(
+                '/vicoop.v1.Roadside/GetMap',
+                request_serializer=vicoop_dot_v1_dot_roadside__pb2.GetMapRequest.SerializeToString,
+                response_deserializer=vicoop_dot_v1_dot_roadside__pb2.GetMapResponse.FromString,
+                _registered_method=True)
 
 
 class RoadsideServicer:
@@ -110,6 +115,14 @@ class RoadsideServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMap(self, request, context):
+        """The MAP of the RSU's intersections (all, or those asked for), each with its revision. An
+        unknown intersection id is INVALID_ARGUMENT naming it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoadsideServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +150,11 @@ def add_RoadsideServicer_to_server(servicer, server):
                     servicer.StreamSpat,
                     request_deserializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatRequest.FromString,
                     response_serializer=vicoop_dot_v1_dot_roadside__pb2.StreamSpatResponse.SerializeToString,
+            ),
+            'GetMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMap,
+                    request_deserializer=vicoop_dot_v1_dot_roadside__pb2.GetMapRequest.FromString,
+                    response_serializer=vicoop_dot_v1_dot_roadside__pb2.GetMapResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -277,6 +295,33 @@ class Roadside:
             '/vicoop.v1.Roadside/StreamSpat',
             vicoop_dot_v1_dot_roadside__pb2.StreamSpatRequest.SerializeToString,
             vicoop_dot_v1_dot_roadside__pb2.StreamSpatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vicoop.v1.Roadside/GetMap',
+            vicoop_dot_v1_dot_roadside__pb2.GetMapRequest.SerializeToString,
+            vicoop_dot_v1_dot_roadside__pb2.GetMapResponse.FromString,
             options,
             channel_credentials,
             insecure,

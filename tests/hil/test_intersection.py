@@ -3,16 +3,25 @@ a real four-arm signalised crossing that ``netconvert`` makes in the test."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hil.cli import BUNDLED
 from hil.errors import ScenarioError
 from hil.geo import NetToEnu
-from hil.intersection import SumoIntersection, build_intersection, read_net, signalised_junctions
+from hil.intersection import (
+    SumoIntersection,
+    build_intersection,
+    net_to_enu,
+    read_net,
+    signalised_junctions,
+)
 from tests.sumo_nets import four_arm_crossing
 from vicoop.intersection import LaneDirection, LaneKind, Manoeuvre, validate
+from vicoop.model import GeodeticOrigin
 from vicoop.spat import ControlMode, MovementPhaseState
 
 pytest.importorskip("sumolib")
@@ -142,3 +151,25 @@ def test_a_junction_without_a_light_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.net.xml").write_text("<net")
     with pytest.raises(ScenarioError, match="not a readable SUMO network"):
         read_net(tmp_path / "bad.net.xml")
+
+
+def test_the_bundled_crossing_in_a_sites_enu_frame() -> None:
+    net = read_net(BUNDLED / "crossing.net.xml")
+    assert net.hasGeoProj() and signalised_junctions(net) == ["B1"]
+    xy = tuple(net.getNode("B1").getCoord())
+    lon, lat = net.convertXY2LonLat(*xy)
+    si = build_intersection(net, "B1", net_to_enu(net, GeodeticOrigin(lat, lon), xy), "b1", 100.0)
+    m = si.map
+    assert validate(m) is m and m.intersection_id == "b1"
+    assert m.reference_xy == pytest.approx((0.0, 0.0), abs=0.01)  # the origin is at the junction
+    # B2 lies north of B1: its lanes into B1 are approach 2 and head south, in true ENU: the
+    # net's grid north (UTM zone 32 at 6.95 E) is 1.6 degrees west of it.
+    north = [lane for lane in m.lanes if lane.name.startswith("B2B1_")]
+    assert {lane.approach for lane in north} == {2}
+    for lane in north:
+        dx, dy = lane.end_direction
+        assert math.degrees(math.atan2(dx, -dy)) == pytest.approx(1.59, abs=0.05)
+    assert all(lane.line.length == pytest.approx(100.0, abs=0.5) for lane in north)
+    pairs = set(m.conflicts)
+    assert pairs and all((b, a) in pairs for a, b in pairs)
+    assert si.program.cycle_ns == 90_000_000_000 and len(si.program.phases) == 4

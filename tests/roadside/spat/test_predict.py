@@ -291,3 +291,51 @@ def test_a_fixed_time_run_judged_by_the_checker_has_no_defect(
     report = checker.report()
     assert report.predictions_outside == report.changes_outside == 0
     assert report.defects == ()
+
+
+def test_demand_moves_an_actuated_greens_likely_end_inside_its_window() -> None:
+    program = SignalProgram(TWO_WAY.groups, TWO_WAY.phases, ControlMode.ACTUATED)
+    run = Controller(program)
+    c2 = T0 + 70 * NS  # the second cycle begins
+    at = c2 + 12 * NS  # in phase 0 (Grr, 10..50 s)
+    ends = {}
+    for name, demand in [
+        ("none seen", {}),
+        ("steady", {1: tuple(float(t) for t in range(-2, 60, 2))}),
+        ("gap after 2 s", {1: (-3.0, -1.0, 2.0, 8.0)}),
+    ]:
+        predictor = SpatPredictor("junction-1", program)
+        e1, _ = current(predictor.predict(run.read(at), at, demand), 1)
+        assert (e1.min_end_ns, e1.max_end_ns) == (at, c2 + 50 * NS)
+        ends[name] = e1.likely_end_ns
+    assert ends == {
+        "none seen": at,  # the minimum is over and nobody comes: it gaps out now
+        "steady": c2 + 50 * NS,  # held to its maximum
+        "gap after 2 s": at + 5 * NS,  # users 2 s apart hold it, then 6 s: 3 s after 2 s
+    }
+
+
+def test_the_controllers_own_bounds_narrow_the_window_when_they_agree() -> None:
+    program = SignalProgram(TWO_WAY.groups, TWO_WAY.phases, ControlMode.ACTUATED)
+    run = Controller(program)
+    c2 = T0 + 70 * NS
+    at = c2 + 12 * NS
+    base = run.read(at)
+
+    def with_bounds(lo: int, hi: int) -> ControllerReading:
+        g1 = base.groups[0]
+        own = GroupReading(g1.signal_group, g1.state, g1.since_ns, lo, hi)
+        return ControllerReading(base.intersection_id, at, base.mode, (own, *base.groups[1:]))
+
+    predictor = SpatPredictor("junction-1", program)
+    e1, _ = current(predictor.predict(with_bounds(c2 + 20 * NS, c2 + 30 * NS), at), 1)
+    assert (e1.min_end_ns, e1.max_end_ns, e1.likely_end_ns) == (
+        c2 + 20 * NS,
+        c2 + 30 * NS,
+        c2 + 30 * NS,  # the nominal 30 s, inside
+    )
+    assert predictor.stats.controller_disagrees == 0
+    # Bounds outside the program's window: counted, and the program's window kept.
+    e1, _ = current(predictor.predict(with_bounds(c2 + 60 * NS, c2 + 70 * NS), at), 1)
+    assert (e1.min_end_ns, e1.max_end_ns) == (at, c2 + 50 * NS)
+    assert predictor.stats.controller_disagrees == 1

@@ -299,11 +299,12 @@ def test_demand_moves_an_actuated_greens_likely_end_inside_its_window() -> None:
     c2 = T0 + 70 * NS  # the second cycle begins
     at = c2 + 12 * NS  # in phase 0 (Grr, 10..50 s)
     ends = {}
-    for name, demand in [
+    cases: list[tuple[str, dict[int, tuple[float, ...]]]] = [
         ("none seen", {}),
         ("steady", {1: tuple(float(t) for t in range(-2, 60, 2))}),
         ("gap after 2 s", {1: (-3.0, -1.0, 2.0, 8.0)}),
-    ]:
+    ]
+    for name, demand in cases:
         predictor = SpatPredictor("junction-1", program)
         e1, _ = current(predictor.predict(run.read(at), at, demand), 1)
         assert (e1.min_end_ns, e1.max_end_ns) == (at, c2 + 50 * NS)

@@ -288,7 +288,7 @@ def validate(m: IntersectionMap, where: str = "") -> IntersectionMap:
     if not m.intersection_id:
         raise IntersectionError(f"{p}intersection_id: must not be empty")
     _id_in(m.revision, 0, MAX_REVISION, f"{p}revision")
-    if not all(math.isfinite(v) for v in m.reference_xy):
+    if len(m.reference_xy) != 2 or not all(math.isfinite(v) for v in m.reference_xy):
         raise IntersectionError(f"{p}reference_xy: not finite: {m.reference_xy!r}")
 
     lanes: dict[int, Lane] = {}
@@ -320,8 +320,8 @@ def validate(m: IntersectionMap, where: str = "") -> IntersectionMap:
         if lanes[lane_id].direction is not direction:
             raise IntersectionError(f"{w}: lane {lane_id} is not an {direction.value} lane")
 
-    def group_of(group: int | None, w: str) -> None:
-        if group is not None and group not in groups:
+    def group_of(group: int | None, w: str, optional: bool = True) -> None:
+        if (group is not None or not optional) and group not in groups:
             raise IntersectionError(f"{w}: unknown signal group {group!r}")
 
     stopped: set[int] = set()
@@ -331,6 +331,9 @@ def validate(m: IntersectionMap, where: str = "") -> IntersectionMap:
         if s.lane_id in stopped:
             raise IntersectionError(f"{w}.lane_id: lane {s.lane_id} has two stop lines")
         stopped.add(s.lane_id)
+        for name, point in (("start", s.start), ("end", s.end)):
+            if len(point) != 2 or not all(math.isfinite(v) for v in point):
+                raise IntersectionError(f"{w}.{name}: not a finite (x, y) point: {point!r}")
         _finite_points((s.start, s.end), f"{w}")
 
     used: set[int] = set()
@@ -377,8 +380,8 @@ def validate(m: IntersectionMap, where: str = "") -> IntersectionMap:
     pairs = set()
     for i, (a, b) in enumerate(m.conflicts):
         w = f"{p}conflicts[{i}]"
-        group_of(a, w)
-        group_of(b, w)
+        group_of(a, w, optional=False)  # a conflict is between two groups, never "none"
+        group_of(b, w, optional=False)
         if a == b:
             raise IntersectionError(f"{w}: group {a} cannot conflict with itself")
         pairs.add((a, b))

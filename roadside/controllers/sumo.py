@@ -247,7 +247,8 @@ class SumoAdapter:
         else:
             import traci
 
-            self.traci = traci.connect(self.config.traci_port, self.config.traci_host)
+            # By keyword: traci.connect's second parameter is numRetries, not the host.
+            self.traci = traci.connect(port=self.config.traci_port, host=self.config.traci_host)
             self._own_connection = True
 
     async def stop(self) -> None:
@@ -267,15 +268,18 @@ class SumoAdapter:
         program_id = str(tl.getProgram(tls))
         for logic in tl.getAllProgramLogics(tls):
             if logic.programID == program_id:
+                n = len(logic.phases)
                 phases = [
                     SumoPhase(
                         str(p.state),
                         float(p.duration),
                         float(p.minDur),
                         float(p.maxDur),
-                        bool(tuple(p.next)),
+                        # SUMO lists the following phase as ``next`` in actuated programs:
+                        # only another phase (or several) is a branch.
+                        tuple(int(i) for i in p.next) not in ((), ((k + 1) % n,)),
                     )
-                    for p in logic.phases
+                    for k, p in enumerate(logic.phases)
                 ]
                 return program_id, phases, int(logic.type) == STATIC
         return program_id, [], True

@@ -145,6 +145,10 @@ class SpatPredictor:
             else:  # started at most its longest duration ago
                 self._start_lo = reading.read_at_ns - self._longest(phase, reading.mode)
                 self._start_hi = reading.read_at_ns
+        elif len(since) == len(reading.groups) and since:
+            # The same states as before, but the controller says when they began: believe it
+            # (a cycle may have gone by between two readings that show the same phase).
+            self._start_lo = self._start_hi = max(since)
         return self._timed(reading, states, now_ns, demand)
 
     # ---- internals ----

@@ -29,7 +29,9 @@ from cloud.schemas import (
     EventKindName,
     EventOut,
     EventPage,
+    IntersectionMapOut,
     IntersectionOut,
+    IntersectionSpatOut,
     ObjectOut,
     Principal,
     RsuOut,
@@ -40,8 +42,10 @@ from cloud.schemas import (
     ZoneOut,
     group_out,
     intersections_out,
+    maps_out,
     objects_out,
     rsu_out,
+    spat_out,
     vehicles_out,
     zone_out,
 )
@@ -173,6 +177,18 @@ def create_app(
     @app.get("/api/v1/intersections", response_model=list[IntersectionOut], responses=responses)
     def intersections(who: Viewer) -> list[IntersectionOut]:
         return intersections_out(twin)
+
+    @app.get("/api/v1/spat", response_model=list[IntersectionSpatOut], responses=responses)
+    def spat(who: Viewer) -> list[IntersectionSpatOut]:
+        """Every intersection's latest SPaT as its RSU sent it (J2735 states; end times in ns
+        since the Unix epoch, None when not known)."""
+        return spat_out(twin)
+
+    @app.get("/api/v1/maps", response_model=list[IntersectionMapOut], responses=responses)
+    def maps(who: Viewer) -> list[IntersectionMapOut]:
+        """Every intersection's MAP (lanes, stop lines with their signal groups, connections,
+        conflicts, crosswalks) in WGS84."""
+        return maps_out(twin)
 
     @app.get(
         "/api/v1/intersections/{intersection_id}/signal",

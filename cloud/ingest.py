@@ -12,7 +12,7 @@ Every payload is decoded with ``vicoop.codec_cloud``; a malformed one (or one wh
 differs from its topic) is counted and logged by the ``vicoop.mqtt.MqttSession``, never applied,
 never fatal.
 
-Several workers: every worker subscribes to every RSU's status, perception, signal and vehicle
+Several workers: every worker subscribes to every RSU's status, perception, signal, SPaT, MAP and vehicle
 topics (so each holds the whole live picture), while with ``shared_group`` set the outbox topic
 is an MQTT 5 shared subscription (``$share/GROUP/vicoop/v1/rsu/+/outbox``): the broker gives each
 outbox message to one worker of the group, and a redelivery to another is stored once by the
@@ -51,7 +51,14 @@ Notify = Callable[[str, dict[str, Any]], None]
 OUTBOX_BATCH = 1000  # outbox messages stored in one transaction at most
 OUTBOX_QUEUE = 100_000  # outbox messages queued and not stored yet at most (beyond: resent)
 # What every worker receives (the live picture); the outbox alone is spread over the workers.
-LIVE_KINDS = (TopicKind.STATUS, TopicKind.PERCEPTION, TopicKind.SIGNAL, TopicKind.VEHICLES)
+LIVE_KINDS = (
+    TopicKind.STATUS,
+    TopicKind.PERCEPTION,
+    TopicKind.SIGNAL,
+    TopicKind.SPAT,
+    TopicKind.MAP,
+    TopicKind.VEHICLES,
+)
 
 
 def subscriptions(shared_group: str | None) -> list[str]:
@@ -202,6 +209,20 @@ class TwinIngest:
             _same(rsu_id, state.rsu_id, kind)
             self.twin.apply_signal(state, now)
             self.notify("signal", {"intersection_id": state.intersection_id})
+        elif kind is TopicKind.SPAT:
+            if not payload:  # a cleared retained message (SPaT itself is never retained)
+                return
+            spat_rsu, _, spats = codec_cloud.decode_rsu_spat(payload)
+            _same(rsu_id, spat_rsu, kind)
+            self.twin.apply_spat(rsu_id, spats, now)
+            self.notify("spat", {"rsu_id": rsu_id})
+        elif kind is TopicKind.MAP:
+            if not payload:  # a cleared retained message
+                return
+            map_rsu, maps = codec_cloud.decode_rsu_map(payload)
+            _same(rsu_id, map_rsu, kind)
+            self.twin.apply_map(rsu_id, maps, now)
+            self.notify("map", {"rsu_id": rsu_id})
         elif kind is TopicKind.VEHICLES:
             batch_rsu, reports = codec_cloud.decode_reports(payload)
             _same(rsu_id, batch_rsu, kind)

@@ -7,15 +7,19 @@ epoch; speeds m/s, lengths m, headings rad.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cloud.config import Role
 from cloud.store import rules_to_json
 from cloud.twin import RsuView, Twin
 from vicoop.cloudmodel import SignalGroupState
-from vicoop.model import ObjectClass
+from vicoop.geodesy import enu_to_geodetic
+from vicoop.intersection import IntersectionMap
+from vicoop.model import GeodeticOrigin, ObjectClass
 from vicoop.zones import TimeWindow, Zone, ZoneRules, polygon_problem
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -146,6 +150,81 @@ class IntersectionOut(BaseModel):
     longitude_deg: float
     signal: list[SignalGroupOut]
     measures: list[dict[str, Any]]
+
+
+class MovementOut(BaseModel):
+    """One signal group's state (J2735 MovementPhaseState, lower case) and when it ends (ns
+    since the Unix epoch; None: not known, never a guess)."""
+
+    signal_group: int
+    state: str
+    min_end_ns: int | None
+    max_end_ns: int | None
+    likely_end_ns: int | None
+    confidence: float
+
+
+class IntersectionSpatOut(BaseModel):
+    intersection_id: str
+    rsu_id: str
+    valid_at_ns: int
+    revision: int
+    mode: str
+    # Each group's state now first, then the ones predicted to follow.
+    movements: list[MovementOut]
+
+
+LatLon = tuple[float, float]
+
+
+class LaneOut(BaseModel):
+    lane_id: int
+    name: str
+    kind: str
+    direction: str
+    approach: int
+    centre_line: list[LatLon]  # (latitude, longitude) degrees, in travel direction
+    width_m: float
+    manoeuvres: list[str]
+    speed_limit_mps: float | None
+
+
+class StopLineOut(BaseModel):
+    lane_id: int
+    line: list[LatLon]
+    # The groups that release the lane's connections (its signal heads).
+    signal_groups: list[int]
+
+
+class ConnectionOut(BaseModel):
+    connection_id: int
+    from_lane: int
+    to_lane: int
+    signal_group: int | None
+    manoeuvre: list[str]
+
+
+class CrosswalkOut(BaseModel):
+    crosswalk_id: int
+    name: str
+    centre_line: list[LatLon]
+    width_m: float
+    signal_group: int | None
+
+
+class IntersectionMapOut(BaseModel):
+    """An intersection's MAP as its RSU serves it to vehicles, positions in WGS84."""
+
+    intersection_id: str
+    rsu_id: str
+    revision: int
+    reference: LatLon
+    lanes: list[LaneOut]
+    stop_lines: list[StopLineOut]
+    connections: list[ConnectionOut]
+    signal_groups: list[dict[str, Any]]
+    conflicts: list[tuple[int, int]]
+    crosswalks: list[CrosswalkOut]
 
 
 class SignalOut(BaseModel):
@@ -351,3 +430,104 @@ class SnapshotOut(BaseModel):
     intersections: list[IntersectionOut]
     objects: list[ObjectOut]
     zones: list[ZoneOut]
+
+
+def spat_out(twin: Twin) -> list[IntersectionSpatOut]:
+    """Every RSU's intersections' latest SPaT, by RSU then intersection id."""
+    return [
+        IntersectionSpatOut(
+            intersection_id=spat.intersection_id,
+            rsu_id=rsu_id,
+            valid_at_ns=spat.valid_at_ns,
+            revision=spat.revision,
+            mode=spat.mode.name.lower(),
+            movements=[
+                MovementOut(
+                    signal_group=m.signal_group,
+                    state=m.state.name.lower(),
+                    min_end_ns=m.min_end_ns,
+                    max_end_ns=m.max_end_ns,
+                    likely_end_ns=m.likely_end_ns,
+                    confidence=m.confidence,
+                )
+                for m in spat.movements
+            ],
+        )
+        for rsu_id, by_id in sorted(twin.spat.items())
+        for _, spat in sorted(by_id.items())
+    ]
+
+
+def maps_out(twin: Twin) -> list[IntersectionMapOut]:
+    """Every RSU's intersections' MAP in WGS84 (an RSU whose origin the twin does not know yet,
+    no status so far, is left out)."""
+    out = []
+    for rsu_id, by_id in sorted(twin.maps.items()):
+        view = twin.rsus.get(rsu_id)
+        if view is None:
+            continue
+        for _, m in sorted(by_id.items()):
+            out.append(_map_out(rsu_id, m, view.origin))
+    return out
+
+
+def _map_out(rsu_id: str, m: IntersectionMap, origin: GeodeticOrigin) -> IntersectionMapOut:
+    def wgs84(points: Iterable[tuple[float, float]]) -> list[LatLon]:
+        xy = np.array(list(points), dtype=np.float64).reshape(-1, 2)
+        enu = np.column_stack([xy, np.zeros(len(xy))])
+        return [(float(lat), float(lon)) for lat, lon, _ in enu_to_geodetic(enu, origin)]
+
+    heads: dict[int, set[int]] = {}
+    for c in m.connections:
+        if c.signal_group is not None:
+            heads.setdefault(c.from_lane, set()).add(c.signal_group)
+    return IntersectionMapOut(
+        intersection_id=m.intersection_id,
+        rsu_id=rsu_id,
+        revision=m.revision,
+        reference=wgs84([m.reference_xy])[0],
+        lanes=[
+            LaneOut(
+                lane_id=lane.lane_id,
+                name=lane.name,
+                kind=lane.kind.value,
+                direction=lane.direction.value,
+                approach=lane.approach,
+                centre_line=wgs84(lane.centre_line),
+                width_m=lane.width_m,
+                manoeuvres=list(lane.manoeuvres.names()),
+                speed_limit_mps=lane.speed_limit_mps,
+            )
+            for lane in m.lanes
+        ],
+        stop_lines=[
+            StopLineOut(
+                lane_id=s.lane_id,
+                line=wgs84([s.start, s.end]),
+                signal_groups=sorted(heads.get(s.lane_id, ())),
+            )
+            for s in m.stop_lines
+        ],
+        connections=[
+            ConnectionOut(
+                connection_id=c.connection_id,
+                from_lane=c.from_lane,
+                to_lane=c.to_lane,
+                signal_group=c.signal_group,
+                manoeuvre=list(c.manoeuvre.names()),
+            )
+            for c in m.connections
+        ],
+        signal_groups=[{"signal_group": g.signal_group, "name": g.name} for g in m.signal_groups],
+        conflicts=[(a, b) for a, b in m.conflicts if a < b],
+        crosswalks=[
+            CrosswalkOut(
+                crosswalk_id=w.crosswalk_id,
+                name=w.name,
+                centre_line=wgs84(w.centre_line),
+                width_m=w.width_m,
+                signal_group=w.signal_group,
+            )
+            for w in m.crosswalks
+        ],
+    )

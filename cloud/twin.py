@@ -25,7 +25,9 @@ from vicoop.cloudmodel import (
     VehicleReport,
 )
 from vicoop.geodesy import TangentPlane, enu_to_geodetic, tangent_plane
+from vicoop.intersection import IntersectionMap
 from vicoop.model import NS_PER_S, GeodeticOrigin, ObjectClass, SensorStatus
+from vicoop.spat import Spat
 
 _PEOPLE = {int(ObjectClass.PEDESTRIAN), int(ObjectClass.BICYCLE), int(ObjectClass.ANIMAL)}
 
@@ -149,6 +151,7 @@ class TwinCounters:
     statuses: int = 0
     summaries: int = 0
     signals: int = 0
+    spat: int = 0
     reports: int = 0
     events: int = 0
     acks: int = 0
@@ -178,6 +181,9 @@ class Twin:
     vehicle_reports: OrderedDict[str, tuple[str, VehicleReport, int]] = field(
         default_factory=OrderedDict
     )
+    # Each RSU's intersections' latest SPaT and their MAP, by RSU id, then intersection id.
+    spat: dict[str, dict[str, Spat]] = field(default_factory=dict)
+    maps: dict[str, dict[str, IntersectionMap]] = field(default_factory=dict)
     events: deque[tuple[str, int, Event]] = field(default_factory=deque)
     counters: TwinCounters = field(default_factory=TwinCounters)
     _objects: dict[str, _RsuObjects] = field(default_factory=dict)
@@ -277,6 +283,23 @@ class Twin:
                 self._refuse("max_signals")
                 return
         self.signals[key] = state
+
+    def apply_spat(self, rsu_id: str, spats: list[Spat], now_ns: int) -> None:
+        """``rsu_id``'s intersections' SPaT now (each replaces that intersection's last)."""
+        self.counters.spat += 1
+        self._touch(rsu_id, now_ns)
+        if rsu_id not in self.spat and len(self.spat) >= self.limits.max_rsus:
+            self._refuse("max_rsus")
+            return
+        self.spat.setdefault(rsu_id, {}).update((s.intersection_id, s) for s in spats)
+
+    def apply_map(self, rsu_id: str, maps: list[IntersectionMap], now_ns: int) -> None:
+        """``rsu_id``'s intersections' MAP (the whole set: intersections not in it go)."""
+        self._touch(rsu_id, now_ns)
+        if rsu_id not in self.maps and len(self.maps) >= self.limits.max_rsus:
+            self._refuse("max_rsus")
+            return
+        self.maps[rsu_id] = {m.intersection_id: m for m in maps}
 
     def apply_reports(self, rsu_id: str, reports: list[VehicleReport], now_ns: int) -> None:
         self.counters.reports += len(reports)
@@ -383,6 +406,8 @@ class Twin:
             del self.measures[approach], self._measure_rsu[approach]
         for vehicle_id in [v for v, r in self.vehicle_reports.items() if r[0] == rsu_id]:
             del self.vehicle_reports[vehicle_id]
+        self.spat.pop(rsu_id, None)
+        self.maps.pop(rsu_id, None)
 
     def object_sources(self) -> int:
         """How many RSUs' frames the twin holds."""

@@ -104,6 +104,9 @@ class RoadsideDaemon:
                 refresh_hz=config.spat.refresh_hz,
                 program_refresh_s=config.spat.program_refresh_s,
             )
+        maps = config.map.models()
+        if self.link is not None and (controllers or maps):
+            self.link.relay_intersections(self.spat_feed, maps)
         self.server = RoadsideServer(
             self.hub,
             SiteInfo(config.rsu_id, origin, config.publish.rate_hz),
@@ -112,7 +115,7 @@ class RoadsideDaemon:
             reflection_enabled=config.server.reflection,
             zones=self.zones,
             spat=self.spat_feed,
-            maps=config.map.models(),
+            maps=maps,
             reports=self.reports,
             on_report=self.link.forward_report if self.link is not None else None,
             on_rejected=self._report_rejected if self.link is not None else None,

@@ -24,7 +24,7 @@ from typing import TypeVar
 from google.protobuf.message import DecodeError, Message
 
 from protos.vicoop.v1 import cloud_pb2, common_pb2, perception_pb2, vehicle_pb2, zones_pb2
-from vicoop import codec
+from vicoop import codec, codec_map, codec_spat
 from vicoop.cloudmodel import (
     AckStatus,
     ApproachMeasure,
@@ -45,7 +45,9 @@ from vicoop.cloudmodel import (
     VehicleReport,
 )
 from vicoop.errors import CodecError
+from vicoop.intersection import IntersectionMap
 from vicoop.model import ObjectClass, SensorHealth, SensorKind, SensorStatus, Size3
+from vicoop.spat import Spat
 from vicoop.zones import TimeWindow, Zone, ZoneRules
 
 MAX_ID_CHARS = 64
@@ -428,6 +430,59 @@ def decode_reports(data: bytes) -> tuple[str, list[VehicleReport]]:
     return _ident(pb.rsu_id, "vehicles.rsu_id"), [
         report_from_proto(r, f"vehicles.reports[{i}]") for i, r in enumerate(pb.reports)
     ]
+
+
+MAX_INTERSECTIONS = 64  # per RSU, in one spat or map message
+
+
+def encode_rsu_spat(rsu_id: str, published_at_ns: int, spats: list[Spat]) -> bytes:
+    return cloud_pb2.RsuSpat(
+        rsu_id=rsu_id,
+        published_at_ns=published_at_ns,
+        intersections=[codec_spat.spat_to_proto(s) for s in spats],
+    ).SerializeToString()
+
+
+def _unique_intersections(ids: list[str], what: str) -> None:
+    if len(ids) > MAX_INTERSECTIONS:
+        raise CodecError(f"{what}.intersections: at most {MAX_INTERSECTIONS}, got {len(ids)}")
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise CodecError(f"{what}.intersections: {twice[0]!r} appears twice")
+
+
+def decode_rsu_spat(data: bytes) -> tuple[str, int, list[Spat]]:
+    """(rsu_id, published_at_ns, each intersection's SPaT)."""
+    pb = _parse(cloud_pb2.RsuSpat, data, "spat")
+    assert isinstance(pb, cloud_pb2.RsuSpat)
+    _unique_intersections([i.intersection_id for i in pb.intersections], "spat")
+    spats = [
+        codec_spat.spat_from_proto(s, f"spat.intersections[{i}]")
+        for i, s in enumerate(pb.intersections)
+    ]
+    return (
+        _ident(pb.rsu_id, "spat.rsu_id"),
+        _timestamp(pb.published_at_ns, "spat.published_at_ns"),
+        spats,
+    )
+
+
+def encode_rsu_map(rsu_id: str, maps: list[IntersectionMap]) -> bytes:
+    return cloud_pb2.RsuMap(
+        rsu_id=rsu_id, intersections=[codec_map.map_to_proto(m) for m in maps]
+    ).SerializeToString()
+
+
+def decode_rsu_map(data: bytes) -> tuple[str, list[IntersectionMap]]:
+    """(rsu_id, each intersection's MAP)."""
+    pb = _parse(cloud_pb2.RsuMap, data, "map")
+    assert isinstance(pb, cloud_pb2.RsuMap)
+    _unique_intersections([i.intersection_id for i in pb.intersections], "map")
+    maps = [
+        codec_map.map_from_proto(m, f"map.intersections[{i}]")
+        for i, m in enumerate(pb.intersections)
+    ]
+    return _ident(pb.rsu_id, "map.rsu_id"), maps
 
 
 def _event_to_proto(event: Event) -> cloud_pb2.Event:

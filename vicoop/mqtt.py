@@ -9,6 +9,8 @@ kind                    direction  payload
 ``status``              RSU->twin  ``RsuStatus``, retained; the last will says OFFLINE
 ``perception``          RSU->twin  ``PerceptionSummary``
 ``signal``              RSU->twin  ``SignalState``, retained
+``spat``                RSU->twin  ``RsuSpat`` (at every change, and every second)
+``map``                 RSU->twin  ``RsuMap``, retained
 ``vehicles``            RSU->twin  ``VehicleReportBatch``
 ``outbox``              RSU->twin  ``OutboxMessage`` (events and command acknowledgements)
 ``commands``            twin->RSU  ``Command``
@@ -65,6 +67,8 @@ class TopicKind(enum.StrEnum):
     STATUS = "status"
     PERCEPTION = "perception"
     SIGNAL = "signal"
+    SPAT = "spat"
+    MAP = "map"
     VEHICLES = "vehicles"
     OUTBOX = "outbox"
     COMMANDS = "commands"

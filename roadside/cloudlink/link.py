@@ -31,6 +31,7 @@ from roadside.cloudlink.config import CloudLinkConfig
 from roadside.cloudlink.monitor import ZoneMonitor
 from roadside.cloudlink.outbox import Outbox
 from roadside.cloudlink.signals import SignalBook
+from roadside.cloudlink.spat import SpatRelay
 from roadside.cloudlink.summary import approach_measures
 from roadside.cloudlink.zonebook import ZoneBook, ZoneLimits
 from roadside.errors import StorageFull
@@ -49,8 +50,10 @@ from vicoop.cloudmodel import (
     VehicleReport,
 )
 from vicoop.errors import CodecError
+from vicoop.intersection import IntersectionMap
 from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth, SensorStatus
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url
+from vicoop.serving.spatfeed import SpatFeed
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class LinkStats:
 
     summaries_sent: int = 0
     signals_sent: int = 0
+    spat_sent: int = 0
+    maps_sent: int = 0
     outbox_sent: int = 0
     outbox_confirmed: int = 0
     commands_applied: int = 0
@@ -122,6 +127,10 @@ class CloudLink:
         self._summary: PerceptionSummary | None = None
         self._reports: list[VehicleReport] = []
         self._wake = asyncio.Event()
+        # The SPaT and MAP of the RSU's intersections (``relay_intersections``), for the twin.
+        self._spat_feed: SpatFeed | None = None
+        self._maps: tuple[IntersectionMap, ...] = ()
+        self.spat_relay = SpatRelay()
         self._summary_interval_ns = round(NS_PER_S / config.summary_rate_hz)
         self._next_summary_ns = 0
         self._sensors: tuple[SensorStatus, ...] = ()
@@ -260,6 +269,12 @@ class CloudLink:
             )
         )
 
+    def relay_intersections(self, spat: SpatFeed, maps: tuple[IntersectionMap, ...]) -> None:
+        """Send the twin the SPaT ``spat`` carries (at every change, and every second) and the
+        ``maps`` (retained, at every connection)."""
+        self._spat_feed, self._maps = spat, maps
+        spat.listeners.append(self._wake.set)
+
     def _topic(self, kind: TopicKind) -> Topic:
         return Topic(self.rsu_id, kind)
 
@@ -270,6 +285,14 @@ class CloudLink:
         status_every_ns = round(self.config.status_interval_s * NS_PER_S)
         next_status = 0
         last_health: RsuHealth | None = None
+        if self._maps:
+            await self.session.publish(
+                self._topic(TopicKind.MAP),
+                codec_cloud.encode_rsu_map(self.rsu_id, list(self._maps)),
+                qos=1,
+                retain=True,
+            )
+            self.stats.maps_sent += 1
         while True:
             now = self.clock()
             if now >= next_status or self.health is not last_health:
@@ -288,6 +311,14 @@ class CloudLink:
                     self._topic(TopicKind.SIGNAL), codec_cloud.encode_signal(signal), retain=True
                 )
                 self.stats.signals_sent += 1
+            feed = self._spat_feed
+            spats = self.spat_relay.due(feed.latest, now) if feed is not None else None
+            if spats is not None:
+                await self.session.publish(
+                    self._topic(TopicKind.SPAT),
+                    codec_cloud.encode_rsu_spat(self.rsu_id, now, spats),
+                )
+                self.stats.spat_sent += 1
             summary, self._summary = self._summary, None
             if summary is not None:
                 await self.session.publish(
@@ -317,9 +348,9 @@ class CloudLink:
                 continue
             self._wake.clear()
             wait_s = min(1.0, self.config.resend_after_s)
-            signal_due = self.signals.next_due_ns(self.clock())
-            if signal_due is not None:
-                wait_s = max(0.0, min(wait_s, (signal_due - self.clock()) / NS_PER_S))
+            for due_ns in (self.signals.next_due_ns(self.clock()), self.spat_relay.next_due_ns()):
+                if due_ns is not None:
+                    wait_s = max(0.0, min(wait_s, (due_ns - self.clock()) / NS_PER_S))
             # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_s):

@@ -161,3 +161,19 @@ def test_the_store_loads_a_bounded_window_per_rsu_and_the_twin_still_discards_ol
     assert twin.seen_size() <= 64 + 5
     assert not twin.is_new("rsu-win-a", 1) and twin.is_new("rsu-win-a", 301)
     assert twin.is_new("rsu-win-b", 6)
+
+
+def test_spat_and_maps_stop_at_the_rsu_cap_and_go_with_a_forgotten_rsu() -> None:
+    from vehicle.testing import crossroads_map
+    from vicoop.spat import ControlMode, Spat
+
+    twin = Twin(limits=LIMITS)
+    for n in range(30):
+        twin.apply_spat(f"rsu-{n}", [Spat("j1", NOW, 1, ControlMode.UNKNOWN, ())], NOW)
+        twin.apply_map(f"rsu-{n}", [crossroads_map("j1")], NOW)
+    assert len(twin.spat) == len(twin.maps) == 10
+    assert twin.counters.refused["max_rsus"] == 20 * 2
+    twin.apply_status(status("rsu-0"), NOW)
+    twin.apply_status(status("rsu-0", RsuHealth.OFFLINE), NOW)
+    twin.expire(NOW + 61 * NS_PER_S)  # offline past forget_offline_after_s
+    assert "rsu-0" not in twin.spat and "rsu-0" not in twin.maps

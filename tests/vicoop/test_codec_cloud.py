@@ -225,3 +225,30 @@ def test_a_command_id_is_found_in_a_command_that_is_otherwise_malformed() -> Non
     assert (
         cc.command_id_of(cc.encode_command(Command("bad id!", 1, 10, DeleteZone("z", 1)))) is None
     )
+
+
+def test_an_rsus_spat_and_map_round_trip_and_bad_ones_are_refused_by_name() -> None:
+    from protos.vicoop.v1 import cloud_pb2
+    from vehicle.testing import crossroads_map
+    from vicoop.spat import ControlMode, MovementEvent, MovementPhaseState, Spat
+
+    green = MovementPhaseState.PROTECTED_MOVEMENT_ALLOWED
+    spat = Spat("j1", 10, 3, ControlMode.FIXED_TIME, (MovementEvent(2, green, 20, 20, 20, 1.0),))
+    data = cc.encode_rsu_spat("rsu-a", 11, [spat])
+    assert cc.decode_rsu_spat(data) == ("rsu-a", 11, [spat])
+    maps = [crossroads_map("j1"), crossroads_map("j2")]
+    assert cc.decode_rsu_map(cc.encode_rsu_map("rsu-a", maps)) == ("rsu-a", maps)
+
+    twice = cc.encode_rsu_spat("rsu-a", 11, [spat, spat])
+    with pytest.raises(CodecError, match=r"spat.intersections: 'j1' appears twice"):
+        cc.decode_rsu_spat(twice)
+    bad = cloud_pb2.RsuSpat.FromString(data)
+    bad.intersections[0].movements[0].signal_group = 0
+    with pytest.raises(CodecError, match=r"spat.intersections\[0\].movements\[0\].signal_group"):
+        cc.decode_rsu_spat(bad.SerializeToString())
+    broken = cloud_pb2.RsuMap.FromString(cc.encode_rsu_map("rsu-a", maps))
+    broken.intersections[1].connections[0].to_lane = 99
+    with pytest.raises(CodecError, match=r"map.intersections\[1\].connections\[0\].to_lane"):
+        cc.decode_rsu_map(broken.SerializeToString())
+    with pytest.raises(CodecError, match=r"map.rsu_id is missing"):
+        cc.decode_rsu_map(cc.encode_rsu_map("", maps))

@@ -10,7 +10,7 @@ behind skips straight to the newest response, and the sequence gap says how many
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from protos.vicoop.v1 import roadside_pb2
 from vicoop.codec_spat import spat_to_proto
@@ -35,6 +35,8 @@ class SpatFeed:
         self._entries: dict[str, bytes] = {}
         self._waiters: set[asyncio.Event] = set()
         self._generation = 0
+        # Called after every publish (the RSU's cloud link wakes to relay the SPaT to the twin).
+        self.listeners: list[Callable[[], None]] = []
 
     @property
     def subscriber_count(self) -> int:
@@ -54,6 +56,8 @@ class SpatFeed:
         self.sequence += 1
         for waiter in self._waiters:
             waiter.set()
+        for listener in self.listeners:
+            listener()
 
     def response(self, wanted: tuple[str, ...]) -> bytes:
         """The encoded ``StreamSpatResponse`` for the intersections ``wanted`` (all when empty)."""

@@ -23,12 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from protos.vicoop.v1 import common_pb2 as vicoop_dot_v1_dot_common__pb2
+from protos.vicoop.v1 import map_pb2 as vicoop_dot_v1_dot_map__pb2
 from protos.vicoop.v1 import perception_pb2 as vicoop_dot_v1_dot_perception__pb2
+from protos.vicoop.v1 import spat_pb2 as vicoop_dot_v1_dot_spat__pb2
 from protos.vicoop.v1 import vehicle_pb2 as vicoop_dot_v1_dot_vehicle__pb2
 from protos.vicoop.v1 import zones_pb2 as vicoop_dot_v1_dot_zones__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vicoop/v1/cloud.proto\x12\tvicoop.v1\x1a\x16vicoop/v1/common.proto\x1a\x1avicoop/v1/perception.proto\x1a\x17vicoop/v1/vehicle.proto\x1a\x15vicoop/v1/zones.proto\"L\n\x0cIntersection\x12\x17\n\x0fintersection_id\x18\x01 \x01(\t\x12#\n\x08\x63\x65nter_m\x18\x02 \x01(\x0b\x32\x11.vicoop.v1.Point2\"\x81\x03\n\tRsuStatus\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12$\n\x06health\x18\x02 \x01(\x0e\x32\x14.vicoop.v1.RsuHealth\x12)\n\x06origin\x18\x03 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12\x19\n\x11\x63overage_radius_m\x18\x04 \x01(\x01\x12.\n\rintersections\x18\x05 \x03(\x0b\x32\x17.vicoop.v1.Intersection\x12(\n\x07sensors\x18\x06 \x03(\x0b\x32\x17.vicoop.v1.SensorStatus\x12\x12\n\nsent_at_ns\x18\x07 \x01(\x03\x12\x16\n\x0eoutbox_pending\x18\x08 \x01(\r\x12=\n\rzone_versions\x18\t \x03(\x0b\x32&.vicoop.v1.RsuStatus.ZoneVersionsEntry\x1a\x33\n\x11ZoneVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\x83\x01\n\x0f\x41pproachMeasure\x12\x17\n\x0fintersection_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproach\x18\x02 \x01(\t\x12\x15\n\rvehicle_count\x18\x03 \x01(\r\x12\x16\n\x0equeue_length_m\x18\x04 \x01(\x01\x12\x16\n\x0emean_speed_mps\x18\x05 \x01(\x01\"\xe8\x01\n\x11PerceptionSummary\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x13\n\x0bvalid_at_ns\x18\x03 \x01(\x03\x12\x17\n\x0fpublished_at_ns\x18\x04 \x01(\x03\x12)\n\x06origin\x18\x05 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12*\n\x07objects\x18\x06 \x03(\x0b\x32\x19.vicoop.v1.DetectedObject\x12,\n\x08measures\x18\x07 \x03(\x0b\x32\x1a.vicoop.v1.ApproachMeasure\"w\n\x10SignalGroupState\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproach\x18\x02 \x01(\t\x12\'\n\x06\x63olour\x18\x03 \x01(\x0e\x32\x17.vicoop.v1.SignalColour\x12\x16\n\x0enext_change_ns\x18\x04 \x01(\x03\"x\n\x0bSignalState\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x17\n\x0fintersection_id\x18\x02 \x01(\t\x12\x13\n\x0bvalid_at_ns\x18\x03 \x01(\x03\x12+\n\x06groups\x18\x04 \x03(\x0b\x32\x1b.vicoop.v1.SignalGroupState\"O\n\x12VehicleReportBatch\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12)\n\x07reports\x18\x02 \x03(\x0b\x32\x18.vicoop.v1.VehicleReport\"\xc0\x01\n\x05\x45vent\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.vicoop.v1.EventKind\x12\x16\n\x0eoccurred_at_ns\x18\x02 \x01(\x03\x12\x0f\n\x07zone_id\x18\x03 \x01(\t\x12\x12\n\nvehicle_id\x18\x04 \x01(\t\x12\x10\n\x08track_id\x18\x05 \x01(\x04\x12%\n\nposition_m\x18\x06 \x01(\x0b\x32\x11.vicoop.v1.Point2\x12\r\n\x05value\x18\x07 \x01(\x01\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\"|\n\nCommandAck\x12\x12\n\ncommand_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12$\n\x06status\x18\x03 \x01(\x0e\x32\x14.vicoop.v1.AckStatus\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x13\n\x0b\x61\x63ked_at_ns\x18\x05 \x01(\x03\"\x99\x01\n\rOutboxMessage\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x15\n\rcreated_at_ns\x18\x03 \x01(\x03\x12!\n\x05\x65vent\x18\x04 \x01(\x0b\x32\x10.vicoop.v1.EventH\x00\x12$\n\x03\x61\x63k\x18\x05 \x01(\x0b\x32\x15.vicoop.v1.CommandAckH\x00\x42\x06\n\x04\x62ody\"\"\n\rOutboxReceipt\x12\x11\n\tsequences\x18\x01 \x03(\x04\"+\n\nUpsertZone\x12\x1d\n\x04zone\x18\x01 \x01(\x0b\x32\x0f.vicoop.v1.Zone\".\n\nDeleteZone\x12\x0f\n\x07zone_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\"\xa8\x01\n\x07\x43ommand\x12\x12\n\ncommand_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x14\n\x0cissued_at_ns\x18\x03 \x01(\x03\x12,\n\x0bupsert_zone\x18\x04 \x01(\x0b\x32\x15.vicoop.v1.UpsertZoneH\x00\x12,\n\x0b\x64\x65lete_zone\x18\x05 \x01(\x0b\x32\x15.vicoop.v1.DeleteZoneH\x00\x42\x06\n\x04\x62ody*k\n\tRsuHealth\x12\x1a\n\x16RSU_HEALTH_UNSPECIFIED\x10\x00\x12\x11\n\rRSU_HEALTH_OK\x10\x01\x12\x17\n\x13RSU_HEALTH_DEGRADED\x10\x02\x12\x16\n\x12RSU_HEALTH_OFFLINE\x10\x03*\xab\x01\n\x0cSignalColour\x12\x1d\n\x19SIGNAL_COLOUR_UNSPECIFIED\x10\x00\x12\x15\n\x11SIGNAL_COLOUR_RED\x10\x01\x12\x1b\n\x17SIGNAL_COLOUR_RED_AMBER\x10\x02\x12\x17\n\x13SIGNAL_COLOUR_GREEN\x10\x03\x12\x17\n\x13SIGNAL_COLOUR_AMBER\x10\x04\x12\x16\n\x12SIGNAL_COLOUR_DARK\x10\x05*\xcf\x02\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45VENT_KIND_ZONE_SPEEDING\x10\x01\x12 \n\x1c\x45VENT_KIND_ZONE_CLOSED_ENTRY\x10\x02\x12%\n!EVENT_KIND_ZONE_CLASS_NOT_ALLOWED\x10\x03\x12&\n\"EVENT_KIND_VEHICLE_REPORT_REJECTED\x10\x04\x12\x1c\n\x18\x45VENT_KIND_SENSOR_HEALTH\x10\x05\x12\x14\n\x10\x45VENT_KIND_OTHER\x10\x06\x12\'\n#EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED\x10\x07\x12\x1e\n\x1a\x45VENT_KIND_OUTBOX_OVERFLOW\x10\x08\x12\x1a\n\x16\x45VENT_KIND_TASK_FAILED\x10\t*x\n\tAckStatus\x12\x1a\n\x16\x41\x43K_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41\x43K_STATUS_APPLIED\x10\x01\x12\x1e\n\x1a\x41\x43K_STATUS_ALREADY_APPLIED\x10\x02\x12\x17\n\x13\x41\x43K_STATUS_REJECTED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vicoop/v1/cloud.proto\x12\tvicoop.v1\x1a\x16vicoop/v1/common.proto\x1a\x13vicoop/v1/map.proto\x1a\x1avicoop/v1/perception.proto\x1a\x14vicoop/v1/spat.proto\x1a\x17vicoop/v1/vehicle.proto\x1a\x15vicoop/v1/zones.proto\"L\n\x0cIntersection\x12\x17\n\x0fintersection_id\x18\x01 \x01(\t\x12#\n\x08\x63\x65nter_m\x18\x02 \x01(\x0b\x32\x11.vicoop.v1.Point2\"\x81\x03\n\tRsuStatus\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12$\n\x06health\x18\x02 \x01(\x0e\x32\x14.vicoop.v1.RsuHealth\x12)\n\x06origin\x18\x03 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12\x19\n\x11\x63overage_radius_m\x18\x04 \x01(\x01\x12.\n\rintersections\x18\x05 \x03(\x0b\x32\x17.vicoop.v1.Intersection\x12(\n\x07sensors\x18\x06 \x03(\x0b\x32\x17.vicoop.v1.SensorStatus\x12\x12\n\nsent_at_ns\x18\x07 \x01(\x03\x12\x16\n\x0eoutbox_pending\x18\x08 \x01(\r\x12=\n\rzone_versions\x18\t \x03(\x0b\x32&.vicoop.v1.RsuStatus.ZoneVersionsEntry\x1a\x33\n\x11ZoneVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\x83\x01\n\x0f\x41pproachMeasure\x12\x17\n\x0fintersection_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproach\x18\x02 \x01(\t\x12\x15\n\rvehicle_count\x18\x03 \x01(\r\x12\x16\n\x0equeue_length_m\x18\x04 \x01(\x01\x12\x16\n\x0emean_speed_mps\x18\x05 \x01(\x01\"\xe8\x01\n\x11PerceptionSummary\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x13\n\x0bvalid_at_ns\x18\x03 \x01(\x03\x12\x17\n\x0fpublished_at_ns\x18\x04 \x01(\x03\x12)\n\x06origin\x18\x05 \x01(\x0b\x32\x19.vicoop.v1.GeodeticOrigin\x12*\n\x07objects\x18\x06 \x03(\x0b\x32\x19.vicoop.v1.DetectedObject\x12,\n\x08measures\x18\x07 \x03(\x0b\x32\x1a.vicoop.v1.ApproachMeasure\"w\n\x10SignalGroupState\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproach\x18\x02 \x01(\t\x12\'\n\x06\x63olour\x18\x03 \x01(\x0e\x32\x17.vicoop.v1.SignalColour\x12\x16\n\x0enext_change_ns\x18\x04 \x01(\x03\"x\n\x0bSignalState\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x17\n\x0fintersection_id\x18\x02 \x01(\t\x12\x13\n\x0bvalid_at_ns\x18\x03 \x01(\x03\x12+\n\x06groups\x18\x04 \x03(\x0b\x32\x1b.vicoop.v1.SignalGroupState\"f\n\x07RsuSpat\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x17\n\x0fpublished_at_ns\x18\x02 \x01(\x03\x12\x32\n\rintersections\x18\x03 \x03(\x0b\x32\x1b.vicoop.v1.IntersectionSpat\"K\n\x06RsuMap\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x31\n\rintersections\x18\x02 \x03(\x0b\x32\x1a.vicoop.v1.IntersectionMap\"O\n\x12VehicleReportBatch\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12)\n\x07reports\x18\x02 \x03(\x0b\x32\x18.vicoop.v1.VehicleReport\"\xc0\x01\n\x05\x45vent\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.vicoop.v1.EventKind\x12\x16\n\x0eoccurred_at_ns\x18\x02 \x01(\x03\x12\x0f\n\x07zone_id\x18\x03 \x01(\t\x12\x12\n\nvehicle_id\x18\x04 \x01(\t\x12\x10\n\x08track_id\x18\x05 \x01(\x04\x12%\n\nposition_m\x18\x06 \x01(\x0b\x32\x11.vicoop.v1.Point2\x12\r\n\x05value\x18\x07 \x01(\x01\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\"|\n\nCommandAck\x12\x12\n\ncommand_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12$\n\x06status\x18\x03 \x01(\x0e\x32\x14.vicoop.v1.AckStatus\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x13\n\x0b\x61\x63ked_at_ns\x18\x05 \x01(\x03\"\x99\x01\n\rOutboxMessage\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x15\n\rcreated_at_ns\x18\x03 \x01(\x03\x12!\n\x05\x65vent\x18\x04 \x01(\x0b\x32\x10.vicoop.v1.EventH\x00\x12$\n\x03\x61\x63k\x18\x05 \x01(\x0b\x32\x15.vicoop.v1.CommandAckH\x00\x42\x06\n\x04\x62ody\"\"\n\rOutboxReceipt\x12\x11\n\tsequences\x18\x01 \x03(\x04\"+\n\nUpsertZone\x12\x1d\n\x04zone\x18\x01 \x01(\x0b\x32\x0f.vicoop.v1.Zone\".\n\nDeleteZone\x12\x0f\n\x07zone_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\"\xa8\x01\n\x07\x43ommand\x12\x12\n\ncommand_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x14\n\x0cissued_at_ns\x18\x03 \x01(\x03\x12,\n\x0bupsert_zone\x18\x04 \x01(\x0b\x32\x15.vicoop.v1.UpsertZoneH\x00\x12,\n\x0b\x64\x65lete_zone\x18\x05 \x01(\x0b\x32\x15.vicoop.v1.DeleteZoneH\x00\x42\x06\n\x04\x62ody*k\n\tRsuHealth\x12\x1a\n\x16RSU_HEALTH_UNSPECIFIED\x10\x00\x12\x11\n\rRSU_HEALTH_OK\x10\x01\x12\x17\n\x13RSU_HEALTH_DEGRADED\x10\x02\x12\x16\n\x12RSU_HEALTH_OFFLINE\x10\x03*\xab\x01\n\x0cSignalColour\x12\x1d\n\x19SIGNAL_COLOUR_UNSPECIFIED\x10\x00\x12\x15\n\x11SIGNAL_COLOUR_RED\x10\x01\x12\x1b\n\x17SIGNAL_COLOUR_RED_AMBER\x10\x02\x12\x17\n\x13SIGNAL_COLOUR_GREEN\x10\x03\x12\x17\n\x13SIGNAL_COLOUR_AMBER\x10\x04\x12\x16\n\x12SIGNAL_COLOUR_DARK\x10\x05*\xcf\x02\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45VENT_KIND_ZONE_SPEEDING\x10\x01\x12 \n\x1c\x45VENT_KIND_ZONE_CLOSED_ENTRY\x10\x02\x12%\n!EVENT_KIND_ZONE_CLASS_NOT_ALLOWED\x10\x03\x12&\n\"EVENT_KIND_VEHICLE_REPORT_REJECTED\x10\x04\x12\x1c\n\x18\x45VENT_KIND_SENSOR_HEALTH\x10\x05\x12\x14\n\x10\x45VENT_KIND_OTHER\x10\x06\x12\'\n#EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED\x10\x07\x12\x1e\n\x1a\x45VENT_KIND_OUTBOX_OVERFLOW\x10\x08\x12\x1a\n\x16\x45VENT_KIND_TASK_FAILED\x10\t*x\n\tAckStatus\x12\x1a\n\x16\x41\x43K_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41\x43K_STATUS_APPLIED\x10\x01\x12\x1e\n\x1a\x41\x43K_STATUS_ALREADY_APPLIED\x10\x02\x12\x17\n\x13\x41\x43K_STATUS_REJECTED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,42 +39,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RSUSTATUS_ZONEVERSIONSENTRY']._loaded_options = None
   _globals['_RSUSTATUS_ZONEVERSIONSENTRY']._serialized_options = b'8\001'
-  _globals['_RSUHEALTH']._serialized_start=2072
-  _globals['_RSUHEALTH']._serialized_end=2179
-  _globals['_SIGNALCOLOUR']._serialized_start=2182
-  _globals['_SIGNALCOLOUR']._serialized_end=2353
-  _globals['_EVENTKIND']._serialized_start=2356
-  _globals['_EVENTKIND']._serialized_end=2691
-  _globals['_ACKSTATUS']._serialized_start=2693
-  _globals['_ACKSTATUS']._serialized_end=2813
-  _globals['_INTERSECTION']._serialized_start=136
-  _globals['_INTERSECTION']._serialized_end=212
-  _globals['_RSUSTATUS']._serialized_start=215
-  _globals['_RSUSTATUS']._serialized_end=600
-  _globals['_RSUSTATUS_ZONEVERSIONSENTRY']._serialized_start=549
-  _globals['_RSUSTATUS_ZONEVERSIONSENTRY']._serialized_end=600
-  _globals['_APPROACHMEASURE']._serialized_start=603
-  _globals['_APPROACHMEASURE']._serialized_end=734
-  _globals['_PERCEPTIONSUMMARY']._serialized_start=737
-  _globals['_PERCEPTIONSUMMARY']._serialized_end=969
-  _globals['_SIGNALGROUPSTATE']._serialized_start=971
-  _globals['_SIGNALGROUPSTATE']._serialized_end=1090
-  _globals['_SIGNALSTATE']._serialized_start=1092
-  _globals['_SIGNALSTATE']._serialized_end=1212
-  _globals['_VEHICLEREPORTBATCH']._serialized_start=1214
-  _globals['_VEHICLEREPORTBATCH']._serialized_end=1293
-  _globals['_EVENT']._serialized_start=1296
-  _globals['_EVENT']._serialized_end=1488
-  _globals['_COMMANDACK']._serialized_start=1490
-  _globals['_COMMANDACK']._serialized_end=1614
-  _globals['_OUTBOXMESSAGE']._serialized_start=1617
-  _globals['_OUTBOXMESSAGE']._serialized_end=1770
-  _globals['_OUTBOXRECEIPT']._serialized_start=1772
-  _globals['_OUTBOXRECEIPT']._serialized_end=1806
-  _globals['_UPSERTZONE']._serialized_start=1808
-  _globals['_UPSERTZONE']._serialized_end=1851
-  _globals['_DELETEZONE']._serialized_start=1853
-  _globals['_DELETEZONE']._serialized_end=1899
-  _globals['_COMMAND']._serialized_start=1902
-  _globals['_COMMAND']._serialized_end=2070
+  _globals['_RSUHEALTH']._serialized_start=2296
+  _globals['_RSUHEALTH']._serialized_end=2403
+  _globals['_SIGNALCOLOUR']._serialized_start=2406
+  _globals['_SIGNALCOLOUR']._serialized_end=2577
+  _globals['_EVENTKIND']._serialized_start=2580
+  _globals['_EVENTKIND']._serialized_end=2915
+  _globals['_ACKSTATUS']._serialized_start=2917
+  _globals['_ACKSTATUS']._serialized_end=3037
+  _globals['_INTERSECTION']._serialized_start=179
+  _globals['_INTERSECTION']._serialized_end=255
+  _globals['_RSUSTATUS']._serialized_start=258
+  _globals['_RSUSTATUS']._serialized_end=643
+  _globals['_RSUSTATUS_ZONEVERSIONSENTRY']._serialized_start=592
+  _globals['_RSUSTATUS_ZONEVERSIONSENTRY']._serialized_end=643
+  _globals['_APPROACHMEASURE']._serialized_start=646
+  _globals['_APPROACHMEASURE']._serialized_end=777
+  _globals['_PERCEPTIONSUMMARY']._serialized_start=780
+  _globals['_PERCEPTIONSUMMARY']._serialized_end=1012
+  _globals['_SIGNALGROUPSTATE']._serialized_start=1014
+  _globals['_SIGNALGROUPSTATE']._serialized_end=1133
+  _globals['_SIGNALSTATE']._serialized_start=1135
+  _globals['_SIGNALSTATE']._serialized_end=1255
+  _globals['_RSUSPAT']._serialized_start=1257
+  _globals['_RSUSPAT']._serialized_end=1359
+  _globals['_RSUMAP']._serialized_start=1361
+  _globals['_RSUMAP']._serialized_end=1436
+  _globals['_VEHICLEREPORTBATCH']._serialized_start=1438
+  _globals['_VEHICLEREPORTBATCH']._serialized_end=1517
+  _globals['_EVENT']._serialized_start=1520
+  _globals['_EVENT']._serialized_end=1712
+  _globals['_COMMANDACK']._serialized_start=1714
+  _globals['_COMMANDACK']._serialized_end=1838
+  _globals['_OUTBOXMESSAGE']._serialized_start=1841
+  _globals['_OUTBOXMESSAGE']._serialized_end=1994
+  _globals['_OUTBOXRECEIPT']._serialized_start=1996
+  _globals['_OUTBOXRECEIPT']._serialized_end=2030
+  _globals['_UPSERTZONE']._serialized_start=2032
+  _globals['_UPSERTZONE']._serialized_end=2075
+  _globals['_DELETEZONE']._serialized_start=2077
+  _globals['_DELETEZONE']._serialized_end=2123
+  _globals['_COMMAND']._serialized_start=2126
+  _globals['_COMMAND']._serialized_end=2294
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,7 @@
 from protos.vicoop.v1 import common_pb2 as _common_pb2
+from protos.vicoop.v1 import map_pb2 as _map_pb2
 from protos.vicoop.v1 import perception_pb2 as _perception_pb2
+from protos.vicoop.v1 import spat_pb2 as _spat_pb2
 from protos.vicoop.v1 import vehicle_pb2 as _vehicle_pb2
 from protos.vicoop.v1 import zones_pb2 as _zones_pb2
 from google.protobuf.internal import containers as _containers
@@ -163,6 +165,24 @@ class SignalState(_message.Message):
     valid_at_ns: int
     groups: _containers.RepeatedCompositeFieldContainer[SignalGroupState]
     def __init__(self, rsu_id: _Optional[str] = ..., intersection_id: _Optional[str] = ..., valid_at_ns: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[SignalGroupState, _Mapping]]] = ...) -> None: ...
+
+class RsuSpat(_message.Message):
+    __slots__ = ("rsu_id", "published_at_ns", "intersections")
+    RSU_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_NS_FIELD_NUMBER: _ClassVar[int]
+    INTERSECTIONS_FIELD_NUMBER: _ClassVar[int]
+    rsu_id: str
+    published_at_ns: int
+    intersections: _containers.RepeatedCompositeFieldContainer[_spat_pb2.IntersectionSpat]
+    def __init__(self, rsu_id: _Optional[str] = ..., published_at_ns: _Optional[int] = ..., intersections: _Optional[_Iterable[_Union[_spat_pb2.IntersectionSpat, _Mapping]]] = ...) -> None: ...
+
+class RsuMap(_message.Message):
+    __slots__ = ("rsu_id", "intersections")
+    RSU_ID_FIELD_NUMBER: _ClassVar[int]
+    INTERSECTIONS_FIELD_NUMBER: _ClassVar[int]
+    rsu_id: str
+    intersections: _containers.RepeatedCompositeFieldContainer[_map_pb2.IntersectionMap]
+    def __init__(self, rsu_id: _Optional[str] = ..., intersections: _Optional[_Iterable[_Union[_map_pb2.IntersectionMap, _Mapping]]] = ...) -> None: ...
 
 class VehicleReportBatch(_message.Message):
     __slots__ = ("rsu_id", "reports")

@@ -316,8 +316,8 @@ def create_app(
 
     @app.get("/api/v1/feed", responses=responses, response_class=StreamingResponse)
     async def feed(request: Request, who: Viewer) -> StreamingResponse:
-        """Server-sent events: ``objects`` snapshots, ``rsu``, ``signal``, ``zone``, ``event``,
-        ``alarm``."""
+        """Server-sent events: ``snapshot`` (the twin as the dashboard draws it, SPaT included),
+        ``rsu``, ``signal``, ``map``, ``zone``, ``event``, ``alarm``."""
         subscriber = live_feed.subscribe()
 
         async def stream() -> AsyncIterator[str]:

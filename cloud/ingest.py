@@ -214,8 +214,7 @@ class TwinIngest:
                 return
             spat_rsu, _, spats = codec_cloud.decode_rsu_spat(payload)
             _same(rsu_id, spat_rsu, kind)
-            self.twin.apply_spat(rsu_id, spats, now)
-            self.notify("spat", {"rsu_id": rsu_id})
+            self.twin.apply_spat(rsu_id, spats, now)  # the feed's snapshots carry it
         elif kind is TopicKind.MAP:
             if not payload:  # a cleared retained message
                 return

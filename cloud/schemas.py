@@ -428,6 +428,7 @@ class SnapshotOut(BaseModel):
 
     rsus: list[RsuOut]
     intersections: list[IntersectionOut]
+    spat: list[IntersectionSpatOut]
     objects: list[ObjectOut]
     zones: list[ZoneOut]
 

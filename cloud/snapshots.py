@@ -11,7 +11,14 @@ import time
 from collections.abc import Callable
 
 from cloud.feed import Feed
-from cloud.schemas import SnapshotOut, intersections_out, objects_out, rsu_out, zone_out
+from cloud.schemas import (
+    SnapshotOut,
+    intersections_out,
+    objects_out,
+    rsu_out,
+    spat_out,
+    zone_out,
+)
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
 
@@ -42,6 +49,7 @@ class Snapshots:
         return SnapshotOut(
             rsus=[rsu_out(v) for v in self.twin.rsus.values()],
             intersections=intersections_out(self.twin),
+            spat=spat_out(self.twin),
             objects=objects_out(self.twin, self.clock()),
             zones=[zone_out(z) for z in self.zones.zones.values()],
         )

@@ -285,14 +285,7 @@ class CloudLink:
         status_every_ns = round(self.config.status_interval_s * NS_PER_S)
         next_status = 0
         last_health: RsuHealth | None = None
-        if self._maps:
-            await self.session.publish(
-                self._topic(TopicKind.MAP),
-                codec_cloud.encode_rsu_map(self.rsu_id, list(self._maps)),
-                qos=1,
-                retain=True,
-            )
-            self.stats.maps_sent += 1
+        map_due = bool(self._maps)  # after the first status: the twin then knows the origin
         while True:
             now = self.clock()
             if now >= next_status or self.health is not last_health:
@@ -302,6 +295,15 @@ class CloudLink:
                     self._topic(TopicKind.STATUS), self._status(), qos=1, retain=True
                 )
                 last_health = self.health
+                if map_due:
+                    await self.session.publish(
+                        self._topic(TopicKind.MAP),
+                        codec_cloud.encode_rsu_map(self.rsu_id, list(self._maps)),
+                        qos=1,
+                        retain=True,
+                    )
+                    self.stats.maps_sent += 1
+                    map_due = False
                 signals = self.signals.due(now, every=now >= next_status)
                 next_status = now + status_every_ns
             else:

@@ -21,6 +21,7 @@ import pytest
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from roadside.cloudlink import CloudLink, CloudLinkConfig, SignalsConfig
+from vehicle.testing import crossroads_map
 from vicoop.cloudmodel import Event, EventKind, SignalColour, SignalGroupState, SignalState
 from vicoop.model import (
     DetectedObject,
@@ -30,6 +31,8 @@ from vicoop.model import (
     Size3,
     Vec3,
 )
+from vicoop.serving.spatfeed import SpatFeed
+from vicoop.spat import ControlMode, MovementEvent, MovementPhaseState, Spat
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -105,8 +108,9 @@ def controller_state(north_south: SignalColour) -> SignalState:
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink]]:
-    """The cloud service (embedded broker, SQLite in tmp) and an RSU publishing through it."""
+async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink, SpatFeed]]:
+    """The cloud service (embedded broker, SQLite in tmp) and an RSU publishing through it,
+    with junction-1's MAP and the SPaT feed it relays to the twin."""
     config = CloudConfig(
         db_url=f"sqlite:///{tmp_path / 'twin.sqlite3'}",
         http_port=0,
@@ -129,6 +133,9 @@ async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink]]:
             "rsu-dash",
             ORIGIN,
         )
+        # Junction-1's MAP and its SPaT, as an RSU with a site map and a controller relays them.
+        spat = SpatFeed("rsu-dash", ["junction-1"])
+        link.relay_intersections(spat, (crossroads_map("junction-1"),))
         async with link:
 
             async def publish() -> None:
@@ -140,18 +147,20 @@ async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink]]:
 
             feeder = asyncio.create_task(publish())
             try:
-                yield service, link
+                yield service, link, spat
             finally:
                 feeder.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await feeder
 
 
-async def visible(page: Any, locator: Any, what: str, console: list[str]) -> None:
+async def visible(
+    page: Any, locator: Any, what: str, console: list[str], state: str = "visible"
+) -> None:
     """Wait (up to a minute) for ``locator``; on a timeout, fail naming ``what`` and the page's
     own state (feed link, snapshots applied, console), so a failure says where it stuck."""
     try:
-        await locator.wait_for(timeout=60_000)
+        await locator.wait_for(timeout=60_000, state=state)
     except async_api.TimeoutError:
         link = await page.locator("#link").text_content()
         snapshots = await page.evaluate("document.body.dataset.snapshots || '0'")
@@ -173,9 +182,9 @@ def post(url: str, token: str, body: Any) -> int:
 
 
 async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(
-    live: tuple[CloudService, CloudLink],
+    live: tuple[CloudService, CloudLink, SpatFeed],
 ) -> None:
-    service, link = live
+    service, link, _ = live
     async with async_api.async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -291,5 +300,72 @@ async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(
             await visible(page, entries.nth(2), "the third closed-zone entry", console)
             assert errors == []
             assert outside == [], "the page loaded something from outside the service"
+        finally:
+            await browser.close()
+
+
+async def test_dashboard_draws_the_map_and_signal_heads_with_countdowns(
+    live: tuple[CloudService, CloudLink, SpatFeed],
+) -> None:
+    """An operator sees roads, not a blank grid: junction-1's lanes, stop lines and crosswalk
+    from its MAP, and at each stop line a signal head in its group's state with a countdown."""
+    service, _, spat = live
+    green, red = MovementPhaseState.PROTECTED_MOVEMENT_ALLOWED, MovementPhaseState.STOP_AND_REMAIN
+    change = time.time_ns() + 40 * 1_000_000_000
+    spat.publish(
+        [
+            Spat(
+                "junction-1",
+                time.time_ns(),
+                1,
+                ControlMode.FIXED_TIME,
+                (
+                    MovementEvent(2, green, change, change, change, 1.0),
+                    MovementEvent(4, red, change, change + 30 * 1_000_000_000, None),
+                ),
+            )
+        ]
+    )
+    async with async_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 850})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            console: list[str] = []
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            await page.goto(f"{service.url}/?token={VIEWER}")
+            # (SVG lines: a straight one has no height, so Playwright calls it hidden.)
+            lanes = page.locator("path.map-lane")
+            await visible(page, lanes.nth(7), "the eight lanes", console, state="attached")
+            assert await page.locator("path.map-lane").count() == 8
+            assert await page.locator("path.map-stop-line").count() == 4
+            assert await page.locator("path.map-crosswalk").count() == 1
+            # The north ingress lane's head: group 2 green, changing in about 40 s.
+            north = page.locator(
+                '[data-intersection-id="junction-1"][data-lane-id="1"] .head[data-group="2"]'
+            )
+            await visible(
+                page,
+                north.and_(page.locator('[data-state="protected_movement_allowed"]')),
+                "group 2 green",
+                console,
+            )
+            text = await north.locator(".countdown").text_content()
+            assert text is not None and text.endswith(" s") and 30 <= int(text[:-2]) <= 40, text
+            east = page.locator(
+                '[data-intersection-id="junction-1"][data-lane-id="3"] .head[data-group="4"]'
+            )
+            await visible(
+                page,
+                east.and_(page.locator('[data-state="stop_and_remain"]')),
+                "group 4 red",
+                console,
+            )
+            window = await east.locator(".countdown").text_content()
+            assert window is not None and "\u2013" in window, window  # only a window is known
+            box = await lanes.first.bounding_box()
+            assert box is not None and max(box["width"], box["height"]) > 20  # drawn to scale
+            assert errors == []
         finally:
             await browser.close()

@@ -28,6 +28,19 @@
     unspecified: "#9ca3af",
   };
   const COMPASS = { north: [0, -1], east: [1, 0], south: [0, 1], west: [-1, 0] };
+  // J2735 movement phase states as a signal head's colour.
+  const PHASE_COLOURS = {
+    unavailable: "unspecified",
+    dark: "dark",
+    stop_then_proceed: "red",
+    stop_and_remain: "red",
+    pre_movement: "red_amber",
+    permissive_movement_allowed: "green",
+    protected_movement_allowed: "green",
+    permissive_clearance: "amber",
+    protected_clearance: "amber",
+    caution_conflicting_traffic: "amber",
+  };
   const EVENT_LABELS = {
     zone_speeding: "Speeding in zone",
     zone_closed_entry: "Entry into closed zone",
@@ -85,7 +98,7 @@
   const map = L.map("map", { zoomSnap: 0.25, minZoom: 2, maxZoom: 22, worldCopyJump: false }).setView([20, 0], 2);
   map.attributionControl.setPrefix("Leaflet");
   L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
-  for (const [name, z] of [["grid", 200], ["zones", 390], ["coverage", 380], ["trails", 410], ["objects", 600], ["rsus", 640], ["signals", 650]]) {
+  for (const [name, z] of [["grid", 200], ["roads", 300], ["zones", 390], ["coverage", 380], ["trails", 410], ["objects", 600], ["rsus", 640], ["signals", 650]]) {
     map.createPane(name).style.zIndex = z;
   }
   map.getPane("grid").style.pointerEvents = "none";
@@ -284,6 +297,85 @@
     });
     setList("intersection-list", items, "none yet");
   }
+
+  // -- MAP and SPaT -------------------------------------------------------------------------------------
+
+  // Lanes, stop lines and crosswalks as the RSUs serve them to vehicles; a signal head at each
+  // stop line shows its groups' J2735 state and a countdown to the likely change.
+  const roads = L.layerGroup([], { pane: "roads" }).addTo(map);
+  const heads = new Map(); // "rsu/intersection/lane" -> {marker, groups}
+  let spatByGroup = new Map(); // "rsu/intersection/group" -> the group's current movement
+
+  function updateMaps(list) {
+    roads.clearLayers();
+    for (const { marker } of heads.values()) marker.remove();
+    heads.clear();
+    for (const m of list) {
+      for (const lane of m.lanes) {
+        const egress = lane.direction === "egress";
+        roads.addLayer(L.polyline(lane.centre_line, {
+          pane: "roads", color: egress ? "#9ca3af" : "#6b7280", weight: 7, opacity: 0.75, lineCap: "butt",
+          className: "map-lane", interactive: false,
+        }));
+      }
+      for (const w of m.crosswalks) {
+        roads.addLayer(L.polyline(w.centre_line, {
+          pane: "roads", color: "#f9fafb", weight: 6, dashArray: "2 3", lineCap: "butt",
+          className: "map-crosswalk", interactive: false,
+        }));
+      }
+      for (const stop of m.stop_lines) {
+        roads.addLayer(L.polyline(stop.line, {
+          pane: "roads", color: "#ffffff", weight: 3, className: "map-stop-line", interactive: false,
+        }));
+        if (!stop.signal_groups.length) continue;
+        const [[a0, b0], [a1, b1]] = stop.line;
+        const marker = L.marker([(a0 + a1) / 2, (b0 + b1) / 2], {
+          pane: "signals", keyboard: false,
+          icon: L.divIcon({ className: "signal-head-icon", html: "", iconSize: null }),
+        }).addTo(map);
+        const key = `${m.rsu_id}/${m.intersection_id}/${stop.lane_id}`;
+        heads.set(key, { marker, map: m, groups: stop.signal_groups });
+        decorate(marker, { "data-intersection-id": m.intersection_id, "data-lane-id": String(stop.lane_id) });
+      }
+    }
+    drawHeads();
+  }
+
+  function remaining(mv) {
+    const now = Date.now();
+    const s = (ns) => Math.max(0, Math.ceil(ns / 1e6 - now) / 1000);
+    if (mv.likely_end_ns != null) return `${Math.ceil(s(mv.likely_end_ns))} s`;
+    if (mv.min_end_ns != null && mv.max_end_ns != null) return `${Math.ceil(s(mv.min_end_ns))}–${Math.ceil(s(mv.max_end_ns))} s`;
+    return "";
+  }
+
+  function drawHeads() {
+    for (const { marker, map: m, groups } of heads.values()) {
+      const html = groups.map((g) => {
+        const mv = spatByGroup.get(`${m.rsu_id}/${m.intersection_id}/${g}`);
+        const state = mv ? mv.state : "unavailable";
+        const colour = SIGNAL_COLOURS[PHASE_COLOURS[state] || "unspecified"];
+        return `<span class="head" data-group="${g}" data-state="${esc(state)}" title="signal group ${g}: ${esc(state.replaceAll("_", " "))}">` +
+          `<i style="background:${colour}"></i><b class="countdown">${mv ? esc(remaining(mv)) : ""}</b></span>`;
+      }).join("");
+      const el = marker.getElement();
+      if (el && el.innerHTML !== html) el.innerHTML = html;
+    }
+  }
+
+  function updateSpat(list) {
+    const next = new Map();
+    for (const s of list) {
+      for (const mv of s.movements) {
+        const key = `${s.rsu_id}/${s.intersection_id}/${mv.signal_group}`;
+        if (!next.has(key)) next.set(key, mv); // a group's state now comes first
+      }
+    }
+    spatByGroup = next;
+    drawHeads();
+  }
+  setInterval(drawHeads, 1000); // countdowns tick between snapshots
 
   // -- objects ----------------------------------------------------------------------------------------
 
@@ -582,6 +674,7 @@
     lastSnapshotAt = Date.now();
     updateRsus(s.rsus);
     updateIntersections(s.intersections);
+    updateSpat(s.spat || []);
     updateZones(s.zones);
     updateObjects(s.objects);
     if (!fitted) fitMap();
@@ -619,6 +712,10 @@
     };
     source.addEventListener("snapshot", (e) => applySnapshot(JSON.parse(e.data)));
     source.addEventListener("zone", () => api("/api/v1/zones").then(updateZones).catch(() => {}));
+    const loadMaps = () => api("/api/v1/maps").then(updateMaps).catch((err) => console.warn("maps:", err));
+    source.addEventListener("map", loadMaps);
+    source.addEventListener("rsu", loadMaps); // a map is drawn once its RSU's origin is known
+    loadMaps();
     source.addEventListener("event", () => loadEvents(false).catch(() => {}));
   }
 
@@ -630,6 +727,6 @@
     }
   }, 1000);
 
-  window.vicoopDashboard = { map, rsus, signals, objects, zones, fitMap };
+  window.vicoopDashboard = { map, rsus, signals, objects, zones, heads, fitMap };
   start();
 })();

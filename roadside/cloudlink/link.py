@@ -75,6 +75,7 @@ class LinkStats:
     # sends them again).
     events_refused: int = 0
     commands_refused: int = 0
+    receipts_refused: int = 0
     # Displaced by a full outbox (``max_outbox_messages``), by kind name (events' kinds in lower
     # case, ``command_ack``); reported to the twin in OUTBOX_OVERFLOW events.
     outbox_dropped: Counter[str] = field(default_factory=Counter)
@@ -361,7 +362,14 @@ class CloudLink:
     async def _on_message(self, topic: Topic, payload: bytes) -> None:
         """A message from the cloud (``CodecError`` when malformed: the session counts it)."""
         if topic.kind is TopicKind.RECEIPTS:
-            self.stats.outbox_confirmed += self.outbox.confirm(codec_cloud.decode_receipt(payload))
+            try:
+                self.stats.outbox_confirmed += self.outbox.confirm(
+                    codec_cloud.decode_receipt(payload)
+                )
+            except StorageFull as exc:
+                self.stats.receipts_refused += 1
+                if self.stats.receipts_refused == 1 or self.stats.receipts_refused % 1000 == 0:
+                    log.error("%s (%d receipts refused)", exc, self.stats.receipts_refused)
         elif topic.kind is TopicKind.COMMANDS:
             try:
                 self._apply_command(payload)

@@ -10,7 +10,8 @@ A full disk: ``append`` refuses the new message with ``StorageFull`` (an append 
 transaction: it is stored whole or not at all, so nothing stored is lost), and the outbox can
 still shrink: a reserve file of ``RESERVE_BYTES`` beside the database is given up when a
 ``confirm`` (whose DELETE needs room in the write-ahead log) finds the disk full, and made again
-once there is room.
+once there is room. A zone that cannot be stored, or a receipt that cannot be applied once the
+reserve is gone, is ``StorageFull`` too (the twin sends both again), never another error.
 
 A cap (``max_messages``, ``cloud.max_outbox_messages``): the outbox is meant never to lose an
 accepted message, so the cap is high (100 000 by default) and only an outage or a disk that
@@ -319,8 +320,13 @@ class Outbox:
         try:
             count = self._delete(sequences)
         except sqlite3.OperationalError as exc:
-            if not _full(exc) or self._reserve is None or not self._reserve.exists():
+            if not _full(exc):
                 raise
+            if self._reserve is None or not self._reserve.exists():
+                raise StorageFull(
+                    f"the RSU's storage is full ({self.path}): a receipt for {len(sequences)} "
+                    "messages is not applied (the twin receipts them again)"
+                ) from None
             self._reserve.unlink()
             count = self._delete(sequences)
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -351,12 +357,20 @@ class Outbox:
     def save_zone(self, zone_id: str, version: int, zone: Zone | None) -> None:
         """Store ``zone`` at ``version``, or a deletion at ``version`` when ``zone`` is None."""
         payload = None if zone is None else codec_cloud.zone_to_proto(zone).SerializeToString()
-        self._db.execute(
-            "INSERT INTO zones (zone_id, version, payload) VALUES (?, ?, ?) "
-            "ON CONFLICT (zone_id) DO UPDATE SET version = excluded.version, "
-            "payload = excluded.payload",
-            (zone_id, version, payload),
-        )
+        try:
+            self._db.execute(
+                "INSERT INTO zones (zone_id, version, payload) VALUES (?, ?, ?) "
+                "ON CONFLICT (zone_id) DO UPDATE SET version = excluded.version, "
+                "payload = excluded.payload",
+                (zone_id, version, payload),
+            )
+        except sqlite3.OperationalError as exc:
+            if not _full(exc):
+                raise
+            raise StorageFull(
+                f"the RSU's storage is full ({self.path}): zone {zone_id!r} version {version} "
+                "is not stored (the twin sends it again)"
+            ) from None
 
     def load_zones(self) -> tuple[dict[str, Zone], dict[str, int]]:
         """The zones held and the version of every zone ever seen (deleted ones included)."""

@@ -7,6 +7,7 @@ Needs root (to mount the tmpfs); skipped with the reason otherwise.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import time
@@ -125,3 +126,39 @@ async def test_a_full_disk_refuses_new_events_and_loses_none(
                 await until(lambda: twin.store.event_count() == 21, "the later event stored")
     finally:
         await broker.kill()
+
+
+def test_a_zone_command_on_a_full_disk_is_refused_as_storage_full_and_applied_later(
+    small_disk: Path,
+) -> None:
+    """The soak saw the RSU's command handler fail with sqlite's own 'database or disk is full'
+    (counted as a handler error); a zone that cannot be stored is StorageFull, the RSU's zones
+    unchanged, and the same command applies once there is room."""
+    from roadside.cloudlink.outbox import Outbox
+    from roadside.cloudlink.zonebook import ZoneBook
+    from roadside.errors import StorageFull
+    from vicoop.cloudmodel import AckStatus, Command, UpsertZone
+    from vicoop.zones import Zone, ZoneRules
+
+    outbox = Outbox(str(small_disk / "outbox.sqlite3"), "rsu-full")
+    zones = ZoneBook(outbox)
+    area = ((6.9598, 50.9370), (6.9608, 50.9370), (6.9608, 50.9380), (6.9598, 50.9380))
+    # A zone large enough to need new pages in the write-ahead log.
+    big = tuple(
+        (
+            6.9603 + 4e-4 * math.cos(2 * math.pi * i / 900),
+            50.9375 + 3e-4 * math.sin(2 * math.pi * i / 900),
+        )
+        for i in range(900)
+    )
+    try:
+        zones.apply(Command("c1", 1, 1, UpsertZone(Zone("small", 1, "s", area, ZoneRules()))), 1)
+        filler = fill(small_disk)
+        command = Command("c2", 1, 2, UpsertZone(Zone("big", 1, "b", big, ZoneRules(closed=True))))
+        with pytest.raises(StorageFull, match="zone 'big' version 1 is not stored"):
+            zones.apply(command, 2)
+        assert set(zones.zone_set.zones) == {"small"}
+        filler.unlink()
+        assert zones.apply(command, 3).status is AckStatus.APPLIED
+    finally:
+        outbox.close()

@@ -175,6 +175,22 @@ def _site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spat_check(args: argparse.Namespace) -> int:
+    from hil.spatcheck import spat_check
+
+    result = spat_check(_scenario(args.scenario), args.seconds, actuated=args.actuated)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for junction, j in result["junctions"].items():
+            e = j["likely_end_error_s"]
+            print(
+                f"{junction} ({j['control']}): {j['changes']} changes, {j['outside_window']} "
+                f"outside [min_end, max_end], likely_end error p50 {e['p50']} s p90 {e['p90']} s"
+            )
+    return 1 if result["outside_window"] else 0
+
+
 def _scenarios_fetch(args: argparse.Namespace) -> int:
     dest = _fetched_dir(args.dest)
     written = scenarios.fetch(dest, args.version, args.sha256)
@@ -272,6 +288,25 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
         help="also write each RSU's configuration (vicoop rsu run --config) into this folder",
     )
     site.set_defaults(run=_site)
+
+    check = commands.add_parser(
+        "spat-check",
+        help="judge the RSU's SPaT predictor on a scenario's traffic lights (exit 1 when a "
+        "change falls outside its predicted window)",
+    )
+    check.add_argument(
+        "--scenario",
+        required=True,
+        help="scenario name (vicoop hil scenarios list), folder or .sumocfg",
+    )
+    check.add_argument("--seconds", type=float, default=900.0, help="SUMO seconds to run (900)")
+    check.add_argument(
+        "--actuated",
+        action="store_true",
+        help="rebuild the lights as SUMO actuated programs first (netconvert --tls.rebuild)",
+    )
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.set_defaults(run=_spat_check)
 
     named = commands.add_parser("scenarios", help="the scenarios known by name; fetch real ones")
     actions = named.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -93,6 +93,8 @@ class RoadsideDaemon:
             self.link.zones.listeners.append(self.zones.set)
         # SPaT of the intersections whose controllers are configured (StreamSpat).
         controllers = config.spat.controllers
+        maps = config.map.models()
+        self.last_frame: PerceptionFrame | None = None
         self.spat_feed = SpatFeed(config.rsu_id, [c.intersection_id for c in controllers])
         self.spat: LiveSpat | None = None
         if controllers:
@@ -103,8 +105,9 @@ class RoadsideDaemon:
                 poll_hz=config.spat.poll_hz,
                 refresh_hz=config.spat.refresh_hz,
                 program_refresh_s=config.spat.program_refresh_s,
+                maps={m.intersection_id: m for m in maps},
+                frame=lambda: self.last_frame,
             )
-        maps = config.map.models()
         if self.link is not None and (controllers or maps):
             self.link.relay_intersections(self.spat_feed, maps)
         self.server = RoadsideServer(
@@ -261,6 +264,7 @@ class RoadsideDaemon:
             sensors=snapshot.sensors,
         )
         self.hub.publish(frame)
+        self.last_frame = frame
         if self.link is not None:
             self.link.on_frame(frame, self.reports.permits())
         return frame

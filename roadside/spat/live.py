@@ -9,19 +9,26 @@ phase timing, a JSON feed whose ``next_change_ns`` is exact), never a guessed ti
 controller's groups are UNAVAILABLE (the adapter's ``StalePolicy``), and so is their SPaT.
 
 ``LiveSpat`` is the I/O edge: it starts the adapters, reads each one ``poll_hz`` times a second
-(so a change reaches vehicles within one poll), and publishes to the ``SpatFeed``.
+(so a change reaches vehicles within one poll), and publishes to the ``SpatFeed``. For an
+intersection with a MAP, the road users the RSU tracks (``frame``: its latest published frame)
+are the demand the predictor times actuated greens by (``roadside.spat.demand``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from roadside.controllers import ControllerAdapter, ControllerError, ControllerProgram
+from roadside.spat.demand import arrivals
 from roadside.spat.predict import SpatPredictor
 from roadside.spat.program import Phase, ProgramError, SignalProgram
+from vicoop.intersection import IntersectionMap
+from vicoop.model import PerceptionFrame
 from vicoop.serving.spatfeed import SpatFeed
 from vicoop.spat import ControllerReading, MovementEvent, MovementPhaseState, Spat
 
@@ -86,9 +93,16 @@ class SpatSource:
         elif self.predictor is None or self.predictor.program != program:
             self.predictor = SpatPredictor(self.intersection_id, program)
 
-    def update(self, reading: ControllerReading, now_ns: int) -> Spat | None:
+    def update(
+        self,
+        reading: ControllerReading,
+        now_ns: int,
+        demand: Mapping[int, Sequence[float]] | None = None,
+    ) -> Spat | None:
+        """``demand``: per signal group, when its road users reach the detection point (s from
+        ``now_ns``; ``roadside.spat.demand.arrivals``), or None when the RSU sees none."""
         spat = (
-            self.predictor.predict(reading, now_ns)
+            self.predictor.predict(reading, now_ns, demand)
             if self.predictor is not None
             else self._as_read(reading, now_ns)
         )
@@ -134,6 +148,10 @@ class LiveSpat:
     poll_hz: float = 50.0
     refresh_hz: float = 10.0
     program_refresh_s: float = 60.0
+    # The MAP of each intersection that has one (its ingress lanes give the demand).
+    maps: Mapping[str, IntersectionMap] = field(default_factory=dict)
+    # The RSU's latest published frame (None before the first): whose road users are demand.
+    frame: Callable[[], PerceptionFrame | None] = lambda: None
     sources: dict[str, SpatSource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -170,6 +188,23 @@ class LiveSpat:
             )
             source.use_program(None)
 
+    def demand(
+        self, intersection_id: str, frame: PerceptionFrame | None, now_ns: int
+    ) -> dict[int, tuple[float, ...]] | None:
+        """When ``frame``'s road users reach each group's detection point, as seen from
+        ``now_ns`` (None: no MAP for the intersection, or no frame yet)."""
+        m = self.maps.get(intersection_id)
+        if m is None or frame is None:
+            return None
+        objects = frame.objects
+        positions = np.array([(o.position.x, o.position.y) for o in objects], dtype=np.float64)
+        velocities = np.array([(o.velocity.x, o.velocity.y) for o in objects], dtype=np.float64)
+        age_s = (now_ns - frame.valid_at_ns) / 1e9  # the frame's users moved on since
+        return {
+            g: tuple(t - age_s for t in times)
+            for g, times in arrivals(m, positions.reshape(-1, 2), velocities.reshape(-1, 2)).items()
+        }
+
     async def run(self) -> None:
         """Poll and publish until cancelled (run it supervised)."""
         loop = asyncio.get_running_loop()
@@ -181,9 +216,13 @@ class LiveSpat:
                     await self._load_program(adapter)
                 next_program = loop.time() + self.program_refresh_s
             out = []
+            frame = self.frame()
             for adapter in self.adapters:
                 reading = await adapter.read()
-                spat = self.sources[adapter.intersection_id].update(reading, self.clock())
+                now = self.clock()
+                spat = self.sources[adapter.intersection_id].update(
+                    reading, now, self.demand(adapter.intersection_id, frame, now)
+                )
                 if spat is not None:
                     out.append(spat)
             if out:

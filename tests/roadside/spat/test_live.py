@@ -25,6 +25,7 @@ S = 1_000_000_000
 T0 = 1_700_000_000 * S
 P = MovementPhaseState
 GREEN, AMBER, RED = P.PROTECTED_MOVEMENT_ALLOWED, P.PROTECTED_CLEARANCE, P.STOP_AND_REMAIN
+SOUTH_RAD = -1.5707963267948966
 FAST = ReconnectPolicy(initial_backoff_s=0.05, max_backoff_s=0.2, jitter=0.0)
 
 
@@ -204,3 +205,72 @@ async def test_a_vehicle_gets_the_controllers_spat_and_unknown_once_it_goes_sile
             lambda: daemon.spat is not None and daemon.spat.sources["junction-1"].changes >= 1,
             "the change counted",
         )
+
+
+def actuated_program() -> ControllerProgram:
+    """Group 1 green for 5..40 s (nominal 20), amber 3 s; then group 2 the same."""
+    return ControllerProgram(
+        "junction-1",
+        ControlMode.ACTUATED,
+        (GroupTiming(2), GroupTiming(4)),
+        (
+            Stage(0, 20.0, 5.0, 40.0, ((2, GREEN), (4, RED))),
+            Stage(1, 3.0, 3.0, 3.0, ((2, AMBER), (4, RED))),
+            Stage(2, 20.0, 5.0, 40.0, ((2, RED), (4, GREEN))),
+            Stage(3, 3.0, 3.0, 3.0, ((2, RED), (4, AMBER))),
+        ),
+    )
+
+
+def test_the_road_users_the_rsu_tracks_hold_an_actuated_green() -> None:
+    """Cars on the north arm (group 2's lane) keep arriving: the green's likely end follows
+    them (SUMO's gap-out), inside the program's window; without them it is the nominal end."""
+    from roadside.spat.live import LiveSpat
+    from vehicle.testing import crossroads_map
+    from vicoop.model import (
+        DetectedObject,
+        GeodeticOrigin,
+        ObjectClass,
+        PerceptionFrame,
+        Size3,
+        Vec3,
+    )
+    from vicoop.serving.spatfeed import SpatFeed
+
+    m = crossroads_map(arm_m=200.0)  # lane 1 from the north ends at y = 10, group 2
+
+    def car(track: int, y: float) -> DetectedObject:
+        return DetectedObject(
+            track, ObjectClass.CAR, 0.9, Vec3(-1.75, y), Vec3(0.0, -10.0), SOUTH_RAD,
+            Size3(4.5, 1.8, 1.5), (0.1, 0, 0, 0.1, 0, 0.1), 0.99, T0,
+        )  # fmt: skip
+
+    # At 10 m/s; the detection point is 2 s at 13.89 m/s (27.8 m) before the stop line.
+    cars = tuple(car(k, 10.0 + 27.8 + 20.0 * k) for k in range(1, 8))  # every 2 s from 2 s
+    frame = PerceptionFrame("rsu", 1, T0, T0, GeodeticOrigin(50.9, 6.9, 0.0), cars)
+    live = LiveSpat(
+        [], SpatFeed("rsu", []), lambda: T0, maps={"junction-1": m}, frame=lambda: frame
+    )
+    demand = live.demand("junction-1", frame, T0)
+    assert demand is not None
+    assert demand[2] == pytest.approx([2.0 * k for k in range(1, 8)], abs=0.01)
+    assert demand[4] == ()
+
+    program = signal_program(actuated_program())
+    reading = ControllerReading(
+        "junction-1",
+        T0,
+        ControlMode.ACTUATED,
+        (GroupReading(2, GREEN, T0), GroupReading(4, RED, T0)),
+    )
+    with_users, without = SpatSource("junction-1"), SpatSource("junction-1")
+    with_users.use_program(program)
+    without.use_program(program)
+    held = with_users.update(reading, T0, demand)
+    nominal = without.update(reading, T0)
+    assert held is not None and nominal is not None
+    green = held.movements[0]
+    assert (green.min_end_ns, green.max_end_ns) == (T0 + 5 * S, T0 + 40 * S)
+    # The last car at 14 s (27.78 m before the stop line, not 27.8), then a 3 s gap.
+    assert green.likely_end_ns == pytest.approx(T0 + 17 * S, abs=S // 100)
+    assert nominal.movements[0].likely_end_ns == T0 + 20 * S

@@ -193,7 +193,7 @@ async def test_a_vehicle_gets_the_controllers_spat_and_unknown_once_it_goes_sile
         assert north.likely_end_ns == north.min_end_ns == north.max_end_ns == change_ns
         assert east.state is P.STOP_AND_REMAIN
         # Repeated with no new datagram (10 Hz), then UNAVAILABLE once the feed is silent.
-        states = []
+        states: list[MovementPhaseState] = []
         while not states or states[-1] is not P.UNAVAILABLE:
             update = await asyncio.wait_for(anext(updates), 10)
             states.append(update.intersections["junction-1"].movements[0].state)

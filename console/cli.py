@@ -4,6 +4,7 @@
 
     vicoop rsu run --config rsu.yaml       run a roadside unit                  (extra: roadside)
     vicoop rsu check-config rsu.yaml       validate a configuration file and print it
+    vicoop rsu export-its (--config rsu.yaml | --scenario PATH) --pcap F   MAPEM + SPATEM capture
     vicoop cloud run [--mqtt-url URL] [--db-url URL]   the cloud twin, API, dashboard (extra: cloud)
     vicoop hil run --scenario NAME|PATH    drive the stack from SUMO, inject faults, score it (extra: hil)
     vicoop demo [--duration S]             twin, RSU and rig as deployed       (extra: all)
@@ -20,10 +21,13 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from vicoop import logs
-from vicoop.errors import VicoopError
+from vicoop.errors import ConfigError, VicoopError
+
+if TYPE_CHECKING:
+    from roadside.its.export import ItsIntersection
 
 # (subcommand, module with add_parser(subparsers), the extra it needs, what it is for)
 ROLES: tuple[tuple[str, str, str, str], ...] = (
@@ -53,6 +57,21 @@ def _missing_extra(name: str, extra: str, help_text: str, roles: Subparsers) -> 
     parser.set_defaults(run=run)
 
 
+def _scenario_intersections(scenario: str) -> Sequence[ItsIntersection]:
+    """``vicoop rsu export-its --scenario``'s intersections, from ``hil`` (which the roadside
+    package may not import)."""
+    try:
+        from hil.its import scenario_intersections
+
+        return scenario_intersections(scenario)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and exc.name.split(".")[0] in {"vicoop", "console", "hil"}:
+            raise
+        raise ConfigError(
+            f"--scenario needs the hil extra ({exc.name} is missing): pip install 'vicoop[hil]'"
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vicoop",
@@ -76,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                 raise  # our own code is broken: not a missing extra
             _missing_extra(name, extra, help_text, roles)
         else:
-            module.add_parser(roles)
+            if name == "rsu":  # its export-its --scenario reads SUMO nets through hil
+                module.add_parser(roles, scenario_intersections=_scenario_intersections)
+            else:
+                module.add_parser(roles)
     return parser
 
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from roadside.config import RsuConfig
 from vicoop import config as config_io
+
+if TYPE_CHECKING:
+    from roadside.its.export import ItsIntersection
+
+# The intersections of a scenario (``--scenario``): given by the layer that knows SUMO (``hil``,
+# wired in by ``console.cli``), which this package may not import.
+ScenarioIntersections = Callable[[str], "Sequence[ItsIntersection]"]
 
 
 def load_config(path: str | None) -> RsuConfig:
@@ -128,7 +138,29 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _export_its(args: argparse.Namespace) -> int:
+    from roadside.its.export import config_intersections, export_its, station_id_of
+    from vicoop.errors import ConfigError
+
+    if args.config is not None:
+        config = load_config(args.config)
+        intersections: Sequence[ItsIntersection] = config_intersections(config)
+        rsu_id = config.rsu_id
+    else:
+        if args.scenario_intersections is None:
+            raise ConfigError("--scenario needs the hil extra (SUMO): pip install 'vicoop[hil]'")
+        intersections = args.scenario_intersections(args.scenario)
+        rsu_id = Path(args.scenario).name
+    station = args.station_id if args.station_id is not None else station_id_of(rsu_id)
+    count = export_its(Path(args.pcap), intersections, station, time.time_ns())
+    print(f"wrote {count} frames ({len(intersections)} intersections) to {args.pcap}")
+    return 0
+
+
+def add_parser(
+    roles: argparse._SubParsersAction,  # type: ignore[type-arg]
+    scenario_intersections: ScenarioIntersections | None = None,
+) -> None:
     rsu = roles.add_parser("rsu", help="run and configure a roadside unit")
     commands = rsu.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -189,3 +221,28 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     det.add_argument("--frames", type=int, help="stop after this many frames")
     det.add_argument("--json", action="store_true", help="print one JSON document")
     det.set_defaults(run=_detect)
+
+    its = commands.add_parser(
+        "export-its",
+        help="write the site's MAP and SPaT as ETSI MAPEM/SPATEM in a pcap Wireshark decodes",
+        description="Write a capture (classic pcap, Ethernet) with one MAPEM and one SPATEM per "
+        "intersection, each in BTP-B (ports 2003 and 2004) over GeoNetworking single-hop "
+        "broadcast (EtherType 0x8947), as an RSU sends them: Wireshark and tshark decode it with "
+        "no option. The intersections come from the RSU configuration's map.intersections, or "
+        "from a SUMO scenario's traffic-light junctions; their J2735 IntersectionReferenceID is "
+        "their place in that list, 1 first. The SPATEM is of the SPaT as the export knows it, "
+        "with no live controller: every signal group UNAVAILABLE, no timing.",
+    )
+    source = its.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="RSU YAML configuration with map.intersections")
+    source.add_argument(
+        "--scenario",
+        help="SUMO scenario folder, .sumocfg, .net.xml or bundled name (needs the hil extra)",
+    )
+    its.add_argument("--pcap", required=True, help="the capture file to write")
+    its.add_argument(
+        "--station-id",
+        type=int,
+        help="ETSI StationID of the sender (default: the CRC-32 of the rsu_id or scenario name)",
+    )
+    its.set_defaults(run=_export_its, scenario_intersections=scenario_intersections)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pycrate_asn1dir import ITS_IS
 
+from vicoop.errors import VicoopError
 from vicoop.model import NS_PER_S
 from vicoop.spat import ControlMode, MovementEvent, MovementPhaseState, Spat
 
@@ -55,7 +56,7 @@ _STATUS_BITS = {
 _STATUS_LEN = 16
 
 
-class ItsCodecError(ValueError):
+class ItsCodecError(VicoopError, ValueError):
     """An ITS message that cannot be encoded or decoded, saying which field and why."""
 
 

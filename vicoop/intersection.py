@@ -54,6 +54,8 @@ MAX_CONNECTION_ID = 255
 MAX_SIGNAL_GROUP = 255
 MAX_APPROACH_ID = 15
 MAX_REVISION = 127  # J2735 MsgCount
+MAX_COORD_M = 100_000.0  # a site's ENU frame: nothing farther from its origin
+MIN_LENGTH_M = 0.1  # a centre line (or a stop line) shorter than this is no line
 
 
 class IntersectionError(VicoopError, ValueError):
@@ -264,10 +266,12 @@ def _finite_points(points: Sequence[Point], where: str) -> None:
     if len(points) < 2:
         raise IntersectionError(f"{where}: needs at least 2 points, got {len(points)}")
     for k, p in enumerate(points):
-        if len(p) != 2 or not all(math.isfinite(v) for v in p):
-            raise IntersectionError(f"{where}[{k}]: not a finite (x, y) point: {p!r}")
-    if shapely.LineString(points).length <= 0.0:
-        raise IntersectionError(f"{where}: all points are the same")
+        if len(p) != 2 or not all(math.isfinite(v) and abs(v) <= MAX_COORD_M for v in p):
+            raise IntersectionError(
+                f"{where}[{k}]: not an (x, y) point within {MAX_COORD_M:g} m of the origin: {p!r}"
+            )
+    if shapely.LineString(points).length < MIN_LENGTH_M:
+        raise IntersectionError(f"{where}: shorter than {MIN_LENGTH_M:g} m")
 
 
 def _id_in(value: object, low: int, high: int, where: str) -> int:
@@ -288,8 +292,12 @@ def validate(m: IntersectionMap, where: str = "") -> IntersectionMap:
     if not m.intersection_id:
         raise IntersectionError(f"{p}intersection_id: must not be empty")
     _id_in(m.revision, 0, MAX_REVISION, f"{p}revision")
-    if len(m.reference_xy) != 2 or not all(math.isfinite(v) for v in m.reference_xy):
-        raise IntersectionError(f"{p}reference_xy: not finite: {m.reference_xy!r}")
+    if len(m.reference_xy) != 2 or not all(
+        math.isfinite(v) and abs(v) <= MAX_COORD_M for v in m.reference_xy
+    ):
+        raise IntersectionError(
+            f"{p}reference_xy: not a point within {MAX_COORD_M:g} m of the origin: {m.reference_xy!r}"
+        )
 
     lanes: dict[int, Lane] = {}
     for i, lane in enumerate(m.lanes):
@@ -332,8 +340,13 @@ def validate(m: IntersectionMap, where: str = "") -> IntersectionMap:
             raise IntersectionError(f"{w}.lane_id: lane {s.lane_id} has two stop lines")
         stopped.add(s.lane_id)
         for name, point in (("start", s.start), ("end", s.end)):
-            if len(point) != 2 or not all(math.isfinite(v) for v in point):
-                raise IntersectionError(f"{w}.{name}: not a finite (x, y) point: {point!r}")
+            if len(point) != 2 or not all(
+                math.isfinite(v) and abs(v) <= MAX_COORD_M for v in point
+            ):
+                raise IntersectionError(
+                    f"{w}.{name}: not an (x, y) point within {MAX_COORD_M:g} m of the origin: "
+                    f"{point!r}"
+                )
         _finite_points((s.start, s.end), f"{w}")
 
     used: set[int] = set()

@@ -17,6 +17,11 @@ In both, when an RSU's cloud link takes its signal states from a controller
 (``cloud.signals.source: controller``), the rig is that controller: every step it reads the
 junction's traffic lights from SUMO (``hil.signals``) and sends their state to the RSU's signal
 input like a sensor datagram; a junction without a traffic light gets nothing.
+
+In lock-step the rig also measures SPaT (``hil.rigspat``): an RSU at a signalised junction gets
+the junction's MAP and its traffic light as a ``sumo`` controller, reads it once a step after
+SUMO has advanced (``spat_at``), and a vehicle client's ``StreamSpat`` updates are judged
+against SUMO's light; the result's ``spat``. In real time ``spat`` is null, with the reason.
 """
 
 from __future__ import annotations

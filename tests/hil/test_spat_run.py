@@ -53,6 +53,32 @@ def test_a_lockstep_run_judges_the_spat_a_vehicle_received(tmp_path: Path) -> No
     assert spat["lane_match_samples"] > 100 and 0.9 <= spat["lane_match_rate"] <= 1.0
 
 
+@pytest.mark.slow
+def test_an_actuated_run_keeps_every_change_inside_its_window(tmp_path: Path) -> None:
+    """``--actuated``: the bundled crossing's light rebuilt as SUMO's actuated program; the RSU
+    times its greens by the road users it tracks, and no change may leave its window."""
+    out = tmp_path / "out.json"
+    result = run_vicoop(
+        "hil",
+        "run",
+        "--actuated",
+        "--duration",
+        "60",
+        "--clients",
+        "1",
+        "--json",
+        str(out),
+        "--workdir",
+        str(tmp_path),
+        timeout_s=300,
+    )
+    assert result.returncode == 0, result.stderr
+    spat = json.loads(out.read_text())["spat"]
+    assert set(spat["likely_end_error_s"]) == {"actuated"}
+    assert spat["changes"] > 0 and spat["outside_window"] == 0
+    assert spat["likely_end_error_s"]["actuated"]["p50"] is not None
+
+
 def _same(a: IntersectionMap, b: IntersectionMap) -> bool:
     """Equal maps, conflicts in any order."""
     return replace(a, conflicts=tuple(sorted(a.conflicts))) == replace(

@@ -94,6 +94,8 @@ def _origin(text: str | None) -> GeodeticOrigin | None:
 def _run(args: argparse.Namespace) -> int:
     from hil.report import write_report
     from hil.rig import Rig, RigOptions
+    from hil.spatcheck import actuated_net
+    from hil.sumo import net_file
 
     out_json = Path(args.json) if args.json else None
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="vicoop-hil-"))
@@ -124,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         match_m=args.match_m,
         workdir=workdir,
         site_file=site_path,
+        net=actuated_net(net_file(sumocfg), workdir) if args.actuated else None,
     )
     result = asyncio.run(Rig(options).run())
     text = json.dumps(result.to_json(), indent=2)
@@ -249,6 +252,11 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
         help="simulated seconds before the run starts (default 60)",
     )
     run.add_argument("--seed", type=int, default=1)
+    run.add_argument(
+        "--actuated",
+        action="store_true",
+        help="rebuild the lights as SUMO actuated programs first (netconvert --tls.rebuild)",
+    )
     run.add_argument(
         "--match-m", type=float, default=2.0, help="track-to-truth match distance, m (default 2)"
     )

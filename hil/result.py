@@ -23,6 +23,7 @@ __all__ = [
     "RsuResult",
     "RunResult",
     "SensorFigures",
+    "SpatFigures",
     "UdpLinkFigures",
 ]
 
@@ -95,6 +96,28 @@ class RsuResult:
 
 
 @dataclass(frozen=True)
+class SpatFigures:
+    """The SPaT as a vehicle received it (lock-step; ``hil.rigspat``): latency from the rig's
+    SPaT publish call to the client, the signal changes SUMO made (judged per intersection by
+    ``roadside.spat.SpatChecker``), how many fell outside a ``[min_end, max_end]`` predicted
+    for them, the ``likely_end`` error (s) by control type (``fixed_time``, ``actuated``: p50,
+    p90), and the share of SUMO's vehicles on the MAP's ingress lanes that ``match_lane`` put on
+    SUMO's own lane."""
+
+    intersections: Sequence[str]
+    latency_ms: Percentiles
+    latency_basis: str
+    updates_received: int
+    changes: int
+    outside_window: int
+    predictions_judged: int
+    likely_end_error_s: Mapping[str, Mapping[str, float | None]]
+    lane_match_rate: float | None
+    lane_match_samples: int
+    client_wait_timeouts: int
+
+
+@dataclass(frozen=True)
 class MapData:
     """The first RSU's map, thinned to 2 Hz: ground truth in coverage and received tracks (one
     polyline of (x, y) m each), and each sensor's field of view (kind, x m, y m, boresight rad,
@@ -153,6 +176,9 @@ class RunResult:
     faults: Mapping[str, FaultReport]
     rsus: Mapping[str, RsuResult]
     site_file: str | None
+    # None when not measured, with the reason in spat_not_measured.
+    spat: SpatFigures | None = None
+    spat_not_measured: str | None = None
     report: ReportSeries = field(default=ReportSeries(), metadata=_NOT_IN_JSON)
 
     @property

@@ -17,6 +17,11 @@ In both, when an RSU's cloud link takes its signal states from a controller
 (``cloud.signals.source: controller``), the rig is that controller: every step it reads the
 junction's traffic lights from SUMO (``hil.signals``) and sends their state to the RSU's signal
 input like a sensor datagram; a junction without a traffic light gets nothing.
+
+In lock-step the rig also measures SPaT (``hil.rigspat``): an RSU at a signalised junction gets
+the junction's MAP and its traffic light as a ``sumo`` controller, reads it once a step after
+SUMO has advanced (``spat_at``), and a vehicle client's ``StreamSpat`` updates are judged
+against SUMO's light; the result's ``spat``. In real time ``spat`` is null, with the reason.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from hil.faults import (
     schedule,
 )
 from hil.geo import NetToEnu
+from hil.intersection import read_net
 from hil.links import TcpProxy
 from hil.participants import (
     Probe,
@@ -66,11 +72,13 @@ from hil.result import (
     SensorFigures,
     UdpLinkFigures,
 )
+from hil.rigspat import LANE_EVERY, RigSpat, SpatProbe, spat_figures, with_spat
 from hil.rsu import RsuHandle, RsuLaunch, choose_mode
 from hil.scoring import TrackingScore, score
 from hil.signals import JunctionSignals
-from hil.site import Site, SiteRsu
-from hil.sumo import SumoSim
+from hil.site import Site, SiteRsu, intersection_id
+from hil.spat import SumoSignalController
+from hil.sumo import SumoSim, net_file
 from hil.truth import FloatArray, TruthHistory
 from roadside.config import RsuConfig
 from roadside.fusion.base import Coverage
@@ -105,6 +113,8 @@ class RigOptions:
     workdir: Path = field(default_factory=lambda: Path("."))
     # The site file the site was read from (or generated into), for the result.
     site_file: Path | None = None
+    # Run on this net instead of the scenario's own (``--actuated``: its lights rebuilt).
+    net: Path | None = None
 
 
 @dataclass
@@ -128,6 +138,8 @@ class _RsuRun:
     signals_sent: int = 0
     # SUMO's state of the junction's lights at each change (colours or expected change), as sent.
     signal_changes: list[SignalState] = field(default_factory=list)
+    # The SPaT the rig measures (lock-step, a signalised junction; see hil.rigspat).
+    spat: RigSpat | None = None
 
     @property
     def vehicle_target(self) -> str:
@@ -176,6 +188,7 @@ class Rig:
         self._rsu_op: asyncio.Future[None] | None = None
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
         self.stop_event = asyncio.Event()
+        self._net: Any = None  # the SUMO net (sumolib), read once when the rig measures SPaT
 
     # -- FaultTarget ---------------------------------------------------------------------------
 
@@ -244,16 +257,34 @@ class Rig:
         o = self.o
         config, ports = rsu_config(site_rsu, fixed=self.mode.remote)
         clock = time.time_ns if self.realtime else self._clock
-        launch = RsuLaunch(o.workdir, clock, stepped=not self.realtime, target=o.rsu_target)
-        handle = self.mode.make(config, launch)
         if o.site.geo_referenced:
             to_enu = NetToEnu.fit(
                 sumo.to_lonlat, site_rsu.rsu.origin.to_model(), site_rsu.junction_xy_m
             )
         else:
             to_enu = NetToEnu.translation(site_rsu.junction_xy_m)
+        spat = None
+        if not self.realtime:
+            # Lock-step: the in-process RSU reads SUMO's light itself (the libsumo adapter).
+            if self._net is None:
+                self._net = read_net(o.net or net_file(o.sumocfg))
+            spat = with_spat(
+                config, self._net, site_rsu.junction, intersection_id(site_rsu.junction), to_enu
+            )
+            if spat is not None:
+                config = spat[0]
+        launch = RsuLaunch(o.workdir, clock, stepped=not self.realtime, target=o.rsu_target)
+        handle = self.mode.make(config, launch)
         feed = SensorFeed(site_rsu, handle.host, dict(ports.sensors), 0, o.seed * 100 + index)
         run = _RsuRun(site_rsu, config, to_enu, feed, handle)
+        if spat is not None:
+            wall: dict[int, int] = {}
+            run.spat = RigSpat(
+                spat[1],
+                SumoSignalController(spat[1], step_ns=round(o.site.step_length_s * NS_PER_S)),
+                SpatProbe(f"vehicle-spat-{index + 1}", run.vehicle_target, wall, self._clock),
+                wall,
+            )
         links = sumo.signal_links(site_rsu.junction) if ports.signal else []
         if links:
             ids = [i.intersection_id for i in config.cloud.intersections]
@@ -299,7 +330,7 @@ class Rig:
 
     async def run(self) -> RunResult:
         o = self.o
-        sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed)
+        sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed, net=o.net)
         sumo.start()
         try:
             for _ in range(round(o.warmup_s / o.site.step_length_s)):
@@ -353,10 +384,17 @@ class Rig:
                         p.t0_ns = self.t0_ns
                         p.start()
                     self.barrier.add(r.handle, probes, self.stalled)
+                    if r.spat is not None:
+                        r.spat.probe.start()
             if not self.realtime:
                 # Lock-step: a first tick before the start, until every client has it.
                 self.sim_ns = self.t0_ns - NS_PER_S
                 await self.barrier.connect(self.sim_ns)
+                # And a first SPaT, at the step before the start (where SUMO is now).
+                self.sim_ns = self.t0_ns - step_ns
+                for r in self.rsus:
+                    if r.spat is not None:
+                        await r.spat.publish(r.handle, self.sim_ns, timeout_s=30.0)
             if self.on_ready is not None:
                 self._spawn(self.on_ready([r.vehicle_target for r in self.rsus]))
             wall_start = time.monotonic()
@@ -373,7 +411,8 @@ class Rig:
             if self.vehicles is not None and self.vehicles.proc.is_alive():
                 self.vehicles.proc.kill()
             await asyncio.gather(
-                *(p.stop() for r in self.rsus for p in r.probes if isinstance(p, Probe))
+                *(p.stop() for r in self.rsus for p in r.probes if isinstance(p, Probe)),
+                *(r.spat.probe.stop() for r in self.rsus if r.spat is not None),
             )
             for task in list(self._background):
                 with contextlib.suppress(Exception):
@@ -413,8 +452,16 @@ class Rig:
                     sender.submit(arrive, port, data)
                 if r.signals is not None:
                     self._send_signals(sumo, sender, r, r.signals, t_ns)
+                if r.spat is not None:
+                    r.spat.observe(t_ns)
+                    if k % LANE_EVERY == 0:
+                        r.spat.sample_lanes(sumo.vehicle_lanes(r.site.junction, r.to_enu))
             if not self.realtime:
-                # Every datagram due by now reaches the RSUs before their tick.
+                # The RSUs' SPaT for this step (their controllers read once), then every
+                # datagram due by now reaches the RSUs before their tick.
+                for r in self.rsus:
+                    if r.spat is not None:
+                        await r.spat.publish(r.handle, t_ns)
                 sent = sender.flush(t_ns)
                 await self.barrier.step(t_ns, handled_before, sent)
             if sumo.expected_remaining() == 0:
@@ -483,6 +530,7 @@ class Rig:
             coverage_timelines=coverage_timelines,
         )
         scorers = [r.probes[0] for r in self.rsus]
+        spats = [r.spat for r in self.rsus if r.spat is not None]
         return RunResult(
             scenario=str(o.sumocfg),
             mode="realtime" if self.realtime else "lockstep",
@@ -526,6 +574,8 @@ class Rig:
             faults={f.name: f.report(ev) for f in self.faults},
             rsus=per_rsu,
             site_file=None if o.site_file is None else str(o.site_file),
+            spat=spat_figures(spats, self.t0_ns) if spats else None,
+            spat_not_measured=None if spats else self._spat_not_measured(),
             report=ReportSeries(
                 latencies_ms=[round(x * 1000, 3) for x in latencies],
                 latency_timeline=_latency_timeline(clean),
@@ -533,6 +583,18 @@ class Rig:
                 fault_windows=[(f.name, f.start_s, f.end_s) for f in self.faults],
                 map=_map_data(first, self.t0_ns),
             ),
+        )
+
+    def _spat_not_measured(self) -> str:
+        if self.realtime:
+            return (
+                "SPaT is measured in lock-step only (in real time the RSU runs as its own "
+                "process or elsewhere, and cannot read the rig's SUMO)"
+            )
+        return (
+            "no RSU of the site is at a signalised junction whose site entry leaves SPaT and "
+            "the MAP to the rig (an entry with spat.controllers or map.intersections of its "
+            "own keeps them, unjudged)"
         )
 
 

@@ -71,6 +71,12 @@ class RsuHandle(Protocol):
         or None when it publishes on its own clock or is stopped."""
         ...
 
+    async def spat_at(self, t_ns: int) -> int | None:
+        """Read its signal controllers once and publish the SPaT due at ``t_ns``, when the rig
+        steps it; the SPaT feed's sequence, or None (nothing due, no controllers, not stepped
+        or stopped)."""
+        ...
+
 
 @dataclass(frozen=True)
 class RsuLaunch:
@@ -131,6 +137,11 @@ class InProcessRsu:
         if self.daemon is None or not self.stepped:
             return None
         return self.daemon.publish_at(t_ns).sequence
+
+    async def spat_at(self, t_ns: int) -> int | None:
+        if self.daemon is None or not self.stepped:
+            return None
+        return await self.daemon.spat_at(t_ns)
 
 
 class ProcessRsu:
@@ -209,6 +220,9 @@ class ProcessRsu:
     def publish_at(self, t_ns: int) -> int | None:
         return None
 
+    async def spat_at(self, t_ns: int) -> int | None:
+        return None
+
 
 class ExternalRsu:
     """An RSU already running elsewhere (``--rsu HOST:PORT``): the rig cannot stop or start it."""
@@ -229,6 +243,9 @@ class ExternalRsu:
         return 0
 
     def publish_at(self, t_ns: int) -> int | None:
+        return None
+
+    async def spat_at(self, t_ns: int) -> int | None:
         return None
 
 

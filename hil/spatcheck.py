@@ -26,7 +26,7 @@ from hil.spat import SumoSignalController
 from hil.sumo import net_file, sumo_binary
 from roadside.spat import SpatChecker, SpatPredictor
 
-__all__ = ["spat_check"]
+__all__ = ["actuated_net", "spat_check"]
 
 T0_NS = 1_700_000_000_000_000_000  # the run's clock at SUMO time 0 (any fixed epoch will do)
 
@@ -37,7 +37,9 @@ def _netconvert() -> Path:
     return Path(sumo.SUMO_HOME) / "bin" / "netconvert"
 
 
-def _actuated(net: Path, workdir: Path) -> Path:
+def actuated_net(net: Path, workdir: Path) -> Path:
+    """``net`` with its traffic lights rebuilt as SUMO actuated programs (``netconvert
+    --tls.rebuild --tls.default-type actuated``), written into ``workdir``."""
     out = workdir / (net.name.removesuffix(".net.xml") + ".actuated.net.xml")
     done = subprocess.run(
         [
@@ -73,7 +75,7 @@ def spat_check(
     with tempfile.TemporaryDirectory() as tmp:
         net = net_file(sumocfg)
         if actuated:
-            net = _actuated(net, Path(tmp))
+            net = actuated_net(net, Path(tmp))
         sumo_net = read_net(net)
         intersections = [
             build_intersection(

@@ -104,13 +104,20 @@ def net_file(sumocfg: Path) -> Path:
 class SumoSim:
     """One SUMO run of ``sumocfg`` with steps of ``step_length_s``.
 
-    ``net_only`` loads just the network (to convert coordinates while generating a site file).
+    ``net_only`` loads just the network (to convert coordinates while generating a site file);
+    ``net`` runs the scenario on another net than its own (its lights rebuilt, say).
     """
 
     def __init__(
-        self, sumocfg: Path, step_length_s: float = 0.05, seed: int = 1, net_only: bool = False
+        self,
+        sumocfg: Path,
+        step_length_s: float = 0.05,
+        seed: int = 1,
+        net_only: bool = False,
+        net: Path | None = None,
     ) -> None:
         self.sumocfg = sumocfg
+        self.net = net
         self.step_length_s = step_length_s
         self.seed = seed
         self.net_only = net_only
@@ -132,6 +139,8 @@ class SumoSim:
                 "--seed",
                 str(self.seed),
             ]
+            if self.net is not None:
+                args += ["-n", str(self.net)]
         try:
             libsumo.start(
                 [
@@ -254,6 +263,30 @@ class SumoSim:
         )
         ids = np.array([self._id(k) for k, _ in rows], dtype=np.int64)
         return GroundTruth(t_ns, ids, to_enu.points(centre), vel, heading, classes, sizes)
+
+    def vehicle_lanes(
+        self, junction: str, to_enu: NetToEnu
+    ) -> list[tuple[str, float, float, float]]:
+        """SUMO's vehicles around ``junction`` (see ``watch``) with their lane: (SUMO lane id,
+        front bumper x, y m and heading rad in the site's ENU frame)."""
+        import libsumo
+        from libsumo import constants as tc
+
+        rows = [
+            (k, r)
+            for k, r in libsumo.junction.getContextSubscriptionResults(junction).items()
+            if tc.VAR_VEHICLECLASS in r and tc.VAR_POSITION in r
+        ]
+        if not rows:
+            return []
+        xy = to_enu.points(np.array([r[tc.VAR_POSITION] for _, r in rows], dtype=np.float64))
+        heading = sumo_heading_to_enu(
+            np.array([r[tc.VAR_ANGLE] for _, r in rows], dtype=np.float64), to_enu
+        )
+        return [
+            (str(libsumo.vehicle.getLaneID(k)), float(p[0]), float(p[1]), float(h))
+            for (k, _), p, h in zip(rows, xy, heading, strict=True)
+        ]
 
     def signal_links(self, junction: str) -> list[SignalLink]:
         """The links of every traffic light whose incoming lane ends at ``junction`` (none for a

@@ -97,6 +97,7 @@ class RoadsideDaemon:
         self.last_frame: PerceptionFrame | None = None
         self.spat_feed = SpatFeed(config.rsu_id, [c.intersection_id for c in controllers])
         self.spat: LiveSpat | None = None
+        self._started = False  # start() has finished (and stop() not begun)
         if controllers:
             self.spat = LiveSpat(
                 [build_adapter(c, clock) for c in controllers],
@@ -201,12 +202,14 @@ class RoadsideDaemon:
                 await self.metrics_server.start()
                 log.info("RSU %s metrics on %s", self.config.rsu_id, self.metrics_server.url)
             opened.pop_all()
+        self._started = True
         if not self.stepped:
             self.supervisor.spawn("publish-loop", self._publish_loop)
             if self.spat is not None:
                 self.supervisor.spawn("spat", self.spat.run)
 
     async def stop(self) -> None:
+        self._started = False
         await self.supervisor.stop()
         await self.server.stop(self.config.server.grace_period_s)
         if self._signal_endpoint is not None:
@@ -268,6 +271,15 @@ class RoadsideDaemon:
         if self.link is not None:
             self.link.on_frame(frame, self.reports.permits())
         return frame
+
+    async def spat_at(self, tick_ns: int) -> int | None:
+        """Stepped: read each signal controller once and publish the SPaT due at ``tick_ns``
+        (``LiveSpat.poll``; the adapters stamp their readings with the daemon's clock, which
+        the driver keeps at ``tick_ns``). The SPaT feed's sequence, or None when nothing was
+        due, the RSU has no controllers or is not started (its controllers not open)."""
+        if self.spat is None or not self._started:
+            return None
+        return await self.spat.poll(tick_ns)
 
     async def _publish_loop(self) -> None:
         period_ns = round(NS_PER_S / self.config.publish.rate_hz)

@@ -123,6 +123,61 @@ class IntersectionMapConfig(StrictModel):
             raise ValueError(str(exc)) from None
         return self
 
+    @classmethod
+    def from_model(cls, m: IntersectionMap) -> IntersectionMapConfig:
+        """The configuration of map ``m`` (what ``to_model`` gives back): names are cut to 64
+        characters and a line of more than 63 points is thinned to 63 or fewer (within a few
+        cm), as the configuration allows."""
+        return cls.model_validate(
+            {
+                "intersection_id": m.intersection_id,
+                "revision": m.revision,
+                "reference_xy": m.reference_xy,
+                "lanes": [
+                    {
+                        "lane_id": ln.lane_id,
+                        "name": ln.name[:64],
+                        "kind": ln.kind.value,
+                        "direction": ln.direction.value,
+                        "approach": ln.approach,
+                        "centre_line": _at_most_63(ln.centre_line),
+                        "width_m": ln.width_m,
+                        "manoeuvres": ln.manoeuvres.names(),
+                        "speed_limit_mps": ln.speed_limit_mps,
+                    }
+                    for ln in m.lanes
+                ],
+                "stop_lines": [
+                    {"lane_id": s.lane_id, "start": s.start, "end": s.end} for s in m.stop_lines
+                ],
+                "connections": [
+                    {
+                        "connection_id": c.connection_id,
+                        "from_lane": c.from_lane,
+                        "to_lane": c.to_lane,
+                        "signal_group": c.signal_group,
+                        "manoeuvre": (c.manoeuvre.names() or ("straight",))[0],
+                    }
+                    for c in m.connections
+                ],
+                "signal_groups": [
+                    {"signal_group": g.signal_group, "name": g.name[:64]} for g in m.signal_groups
+                ],
+                "conflicts": sorted({(min(a, b), max(a, b)) for a, b in m.conflicts}),
+                "crosswalks": [
+                    {
+                        "crosswalk_id": w.crosswalk_id,
+                        "name": w.name[:64],
+                        "centre_line": _at_most_63(w.centre_line),
+                        "width_m": w.width_m,
+                        "signal_group": w.signal_group,
+                        "crosses": w.crosses,
+                    }
+                    for w in m.crosswalks
+                ],
+            }
+        )
+
     def to_model(self) -> IntersectionMap:
         lanes = tuple(
             Lane(
@@ -169,6 +224,21 @@ class IntersectionMapConfig(StrictModel):
                 ),
             )
         )
+
+
+def _at_most_63(line: tuple[Point, ...]) -> tuple[Point, ...]:
+    """``line`` with at most 63 points: simplified (ends kept) with a tolerance that grows
+    from 1 cm until it fits."""
+    if len(line) <= 63:
+        return line
+    import shapely
+
+    shape, tolerance = shapely.LineString(line), 0.01
+    while True:
+        points = tuple((float(x), float(y)) for x, y in shape.simplify(tolerance).coords)
+        if len(points) <= 63:
+            return points
+        tolerance *= 2
 
 
 class MapConfig(StrictModel):

@@ -109,6 +109,11 @@ class SpatChecker:
         if outside:
             self.changes_outside += 1
 
+    @property
+    def likely_errors_s(self) -> tuple[float, ...]:
+        """Every judged prediction's ``likely_end`` error (s), to pool over intersections."""
+        return tuple(self._errors)
+
     def report(self) -> SpatCheck:
         """The figures so far."""
         errors = np.asarray(self._errors)

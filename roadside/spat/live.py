@@ -153,6 +153,7 @@ class LiveSpat:
     # The RSU's latest published frame (None before the first): whose road users are demand.
     frame: Callable[[], PerceptionFrame | None] = lambda: None
     sources: dict[str, SpatSource] = field(default_factory=dict)
+    _next_program_ns: int | None = None
 
     def __post_init__(self) -> None:
         for adapter in self.adapters:
@@ -205,26 +206,34 @@ class LiveSpat:
             for g, times in arrivals(m, positions.reshape(-1, 2), velocities.reshape(-1, 2)).items()
         }
 
+    async def poll(self, now_ns: int | None = None) -> int | None:
+        """Read each controller once and publish what is due (the program read first when it
+        is due again); ``now_ns``: the time to predict for (default the clock). The feed's
+        sequence after publishing, or None when nothing was due. ``run`` calls it
+        ``poll_hz`` times a second; a stepped RSU (``RoadsideDaemon.spat_at``) once a step."""
+        now = self.clock() if now_ns is None else now_ns
+        if self._next_program_ns is None or now >= self._next_program_ns:
+            for adapter in self.adapters:
+                await self._load_program(adapter)
+            self._next_program_ns = now + _ns(self.program_refresh_s)
+        out = []
+        frame = self.frame()
+        for adapter in self.adapters:
+            reading = await adapter.read()
+            now = self.clock() if now_ns is None else now_ns
+            spat = self.sources[adapter.intersection_id].update(
+                reading, now, self.demand(adapter.intersection_id, frame, now)
+            )
+            if spat is not None:
+                out.append(spat)
+        if not out:
+            return None
+        self.feed.publish(out)
+        return self.feed.sequence
+
     async def run(self) -> None:
         """Poll and publish until cancelled (run it supervised)."""
-        loop = asyncio.get_running_loop()
         period = 1.0 / self.poll_hz
-        next_program = loop.time()
         while True:
-            if loop.time() >= next_program:
-                for adapter in self.adapters:
-                    await self._load_program(adapter)
-                next_program = loop.time() + self.program_refresh_s
-            out = []
-            frame = self.frame()
-            for adapter in self.adapters:
-                reading = await adapter.read()
-                now = self.clock()
-                spat = self.sources[adapter.intersection_id].update(
-                    reading, now, self.demand(adapter.intersection_id, frame, now)
-                )
-                if spat is not None:
-                    out.append(spat)
-            if out:
-                self.feed.publish(out)
+            await self.poll()
             await asyncio.sleep(period)

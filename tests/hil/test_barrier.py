@@ -39,6 +39,9 @@ class FakeRsu:
     def datagrams_handled(self) -> int:
         return self.handled
 
+    async def spat_at(self, t_ns: int) -> int | None:
+        return None
+
     def publish_at(self, t_ns: int) -> int | None:
         self.sequence += 1
         sequence = self.sequence

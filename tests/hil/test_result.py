@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from hil.faults import Evidence, RadarSilent, RsuRestart
 from hil.result import (
@@ -12,6 +13,7 @@ from hil.result import (
     RsuResult,
     RunResult,
     SensorFigures,
+    SpatFigures,
     UdpLinkFigures,
 )
 from hil.scoring import TrackingScore
@@ -101,7 +103,10 @@ def test_the_json_has_the_documented_keys_in_order_and_no_report_series() -> Non
         "faults",
         "rsus",
         "site_file",
+        "spat",
+        "spat_not_measured",
     ]
+    assert out["spat"] is None
     assert out["latency_ms"] == {"p50": 1.5, "p99": 1.99, "max": 2.0}
     assert out["latency_split_ms"] == {
         "tick_to_published": {"p50": None, "p99": None, "max": None},
@@ -148,3 +153,23 @@ def test_faults_report_their_window_outcome_and_figures_or_why_they_could_not() 
     crashed = faults["radar_silent"]
     assert crashed["passed"] is False and crashed["error"].startswith("AttributeError")
     assert result.failed_faults == ["rsu_restart", "radar_silent"]
+
+
+def test_the_spat_figures_are_one_object_in_the_json() -> None:
+    spat = SpatFigures(
+        intersections=["B1"],
+        latency_ms=Percentiles.of([0.001, 0.002]),
+        latency_basis="receive - the rig's spat_at call (wall clock; lock-step)",
+        updates_received=10,
+        changes=6,
+        outside_window=0,
+        predictions_judged=20,
+        likely_end_error_s={"fixed_time": {"p50": 0.0, "p90": 0.05}},
+        lane_match_rate=0.99,
+        lane_match_samples=100,
+        client_wait_timeouts=0,
+    )
+    out = json.loads(json.dumps(replace(_result(), spat=spat).to_json()))
+    assert out["spat"]["latency_ms"] == {"p50": 1.5, "p99": 1.99, "max": 2.0}
+    assert out["spat"]["likely_end_error_s"] == {"fixed_time": {"p50": 0.0, "p90": 0.05}}
+    assert out["spat"]["changes"] == 6 and out["spat"]["lane_match_rate"] == 0.99

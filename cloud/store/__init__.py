@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,8 @@ from cloud.store.models import AckRow, AlarmRow, AuditRow, EventRow, RsuRow, Zon
 from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage
 from vicoop.model import ObjectClass
 from vicoop.zones import TimeWindow, Zone, ZoneRules
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -122,6 +126,21 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.dialect = self.engine.dialect.name
+        # Connections checked out now (a call still running in a worker thread when the service
+        # stops): ``close`` waits for them, else they go back to a disposed pool and stay open.
+        self._in_use = 0
+        self._idle = threading.Condition()
+        event.listen(self.engine, "checkout", self._checked_out)
+        event.listen(self.engine, "checkin", self._checked_in)
+
+    def _checked_out(self, *_: object) -> None:
+        with self._idle:
+            self._in_use += 1
+
+    def _checked_in(self, *_: object) -> None:
+        with self._idle:
+            self._in_use -= 1
+            self._idle.notify_all()
 
     def migrate(self) -> None:
         """Bring the schema to the latest revision (Alembic). On PostgreSQL, workers starting
@@ -147,7 +166,11 @@ class Store:
             with self.engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 10.0) -> None:
+        """Close every connection, once the calls still running (at most ``wait_s``) are done."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_use <= 0, timeout=wait_s):
+                log.warning("closing the store with %d connections still in use", self._in_use)
         self.engine.dispose()
 
     def set_next_event_id(self, next_id: int) -> None:

@@ -59,9 +59,14 @@ class PgAdvisoryLock:
                     self._conn.execute(text("SELECT 1"))  # the session (and its lock) lives
                     return True
                 conn = self._engine.connect()
-                got = conn.execute(
-                    text("SELECT pg_try_advisory_lock(hashtext(:key))"), {"key": self.key}
-                ).scalar()
+                try:
+                    got = conn.execute(
+                        text("SELECT pg_try_advisory_lock(hashtext(:key))"), {"key": self.key}
+                    ).scalar()
+                except BaseException:
+                    with contextlib.suppress(sqlalchemy.exc.DBAPIError):
+                        conn.close()  # not left open for the garbage collector
+                    raise
                 if got:
                     self._conn = conn
                     return True

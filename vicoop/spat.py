@@ -114,3 +114,9 @@ class Spat:
     revision: int
     mode: ControlMode
     movements: tuple[MovementEvent, ...]
+
+    @property
+    def states(self) -> tuple[object, ...]:
+        """What ``revision`` counts changes of: the mode and every movement's group and state
+        (not the times). Equal for a repeat, different for a change."""
+        return (self.mode, tuple((m.signal_group, m.state) for m in self.movements))

@@ -17,10 +17,6 @@ from vicoop.spat import Spat
 __all__ = ["SpatRelay"]
 
 
-def _key(spat: Spat) -> tuple[object, ...]:
-    return (spat.mode, tuple((m.signal_group, m.state) for m in spat.movements))
-
-
 @dataclass
 class SpatRelay:
     min_interval_ns: int = NS_PER_S // 10
@@ -34,12 +30,12 @@ class SpatRelay:
         if not latest:
             return None
         last = self._sent_at_ns
-        changed = any(self._keys.get(i) != _key(s) for i, s in latest.items())
+        changed = any(self._keys.get(i) != s.states for i, s in latest.items())
         if last is not None and not (
             (changed and now_ns - last >= self.min_interval_ns) or now_ns - last >= self.refresh_ns
         ):
             return None
-        self._keys = {i: _key(s) for i, s in latest.items()}
+        self._keys = {i: s.states for i, s in latest.items()}
         self._sent_at_ns = now_ns
         self.sent += 1
         return list(latest.values())

@@ -17,6 +17,7 @@ are the demand the predictor times actuated greens by (``roadside.spat.demand``)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -106,7 +107,7 @@ class SpatSource:
             if self.predictor is not None
             else self._as_read(reading, now_ns)
         )
-        key = (spat.mode, tuple((m.signal_group, m.state) for m in spat.movements))
+        key = spat.states
         changed = key != self._last_key
         due = self._last_sent_ns is None or now_ns - self._last_sent_ns >= self.refresh_ns
         if not changed and not due:
@@ -119,9 +120,6 @@ class SpatSource:
 
     def _as_read(self, reading: ControllerReading, now_ns: int) -> Spat:
         """The controller's states with its own bounds, where it gives them (nothing else)."""
-        key = (reading.mode, tuple((g.signal_group, g.state) for g in reading.groups))
-        if key != self._last_key:
-            self._revision = (self._revision + 1) % 128
         movements = []
         for g in reading.groups:
             lo, hi = g.min_end_ns, g.max_end_ns
@@ -131,7 +129,11 @@ class SpatSource:
                     g.signal_group, g.state, lo, hi, lo if exact else None, 1.0 if exact else 0.0
                 )
             )
-        return Spat(self.intersection_id, now_ns, self._revision, reading.mode, tuple(movements))
+        spat = Spat(self.intersection_id, now_ns, self._revision, reading.mode, tuple(movements))
+        if spat.states != self._last_key:
+            self._revision = (self._revision + 1) % 128
+            spat = dataclasses.replace(spat, revision=self._revision)
+        return spat
 
 
 @dataclass

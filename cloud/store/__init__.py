@@ -129,6 +129,7 @@ class Store:
         # Connections checked out now (a call still running in a worker thread when the service
         # stops): ``close`` waits for them, else they go back to a disposed pool and stay open.
         self._in_use = 0
+        self._closed = False
         self._idle = threading.Condition()
         event.listen(self.engine, "checkout", self._checked_out)
         event.listen(self.engine, "checkin", self._checked_in)
@@ -137,10 +138,16 @@ class Store:
         with self._idle:
             self._in_use += 1
 
-    def _checked_in(self, *_: object) -> None:
+    def _checked_in(self, dbapi_connection: Any, *_: object) -> None:
         with self._idle:
             self._in_use -= 1
             self._idle.notify_all()
+            closed = self._closed
+        if closed and dbapi_connection is not None:
+            # Back after close() (a call that outlived the wait, or one made after it): the
+            # pool it returns to is disposed and would keep it open until collected.
+            with contextlib.suppress(Exception):
+                dbapi_connection.close()
 
     def migrate(self) -> None:
         """Bring the schema to the latest revision (Alembic). On PostgreSQL, workers starting
@@ -169,6 +176,7 @@ class Store:
     def close(self, wait_s: float = 10.0) -> None:
         """Close every connection, once the calls still running (at most ``wait_s``) are done."""
         with self._idle:
+            self._closed = True
             if not self._idle.wait_for(lambda: self._in_use <= 0, timeout=wait_s):
                 log.warning("closing the store with %d connections still in use", self._in_use)
         self.engine.dispose()

@@ -8,7 +8,7 @@ field (``loc``). The cloud's errors become HTTP codes here: ``NotFound`` 404, ``
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,9 +17,10 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from cloud.config import Role
+from cloud.auth import FailureLimit, FeedTokens, Holder, Role, TokenBook
 from cloud.errors import Conflict, NotFound
 from cloud.feed import Feed
+from cloud.guard import ApiGuard
 from cloud.ingest import TwinIngest
 from cloud.leader import Leadership
 from cloud.metrics import TwinMetrics
@@ -29,6 +30,7 @@ from cloud.schemas import (
     EventKindName,
     EventOut,
     EventPage,
+    FeedTokenOut,
     IntersectionMapOut,
     IntersectionOut,
     IntersectionSpatOut,
@@ -97,7 +99,10 @@ def metrics_of(
 
 def create_app(
     *,
-    tokens: Mapping[str, tuple[str, Role]],
+    tokens: TokenBook,
+    feed_tokens: FeedTokens,
+    failures: FailureLimit,
+    max_body_bytes: int,
     twin: Twin,
     zone_manager: ZoneManager,
     editor: ZoneEditor,
@@ -109,13 +114,16 @@ def create_app(
     prometheus: TwinMetrics | None = None,
     leadership: Leadership | None = None,
 ) -> FastAPI:
-    """The API over the cloud's parts; ``tokens``: bearer token -> (name, role). With
-    ``prometheus``, ``GET /metrics`` serves it (viewer token) and every request is timed."""
+    """The API over the cloud's parts, behind ``cloud.guard.ApiGuard`` (``tokens``,
+    ``feed_tokens``, ``failures``, ``max_body_bytes``: authentication before any body is
+    read). With ``prometheus``, ``GET /metrics`` serves it (viewer token) and every request
+    is timed."""
     app = FastAPI(
         title="vicoop cloud twin",
         version="1",
         description="Control API of the pilot zone's digital twin. Bearer tokens; roles "
         "viewer < operator < admin.",
+        max_body_size=max_body_bytes,
     )
 
     @app.exception_handler(NotFound)
@@ -127,15 +135,13 @@ def create_app(
         return JSONResponse({"detail": str(exc)}, 409)
 
     def principal(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.lower().startswith("bearer ") else ""
-        token = token or request.query_params.get("access_token", "")
-        found = tokens.get(token)
-        if found is None:
+        # ApiGuard authenticated the caller before the body was read (see cloud.guard).
+        holder: Holder | None = getattr(request.state, "holder", None)
+        if holder is None:  # a route outside the guarded paths asked for a principal
             raise HTTPException(
                 401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
             )
-        return Principal(name=found[0], role=found[1])
+        return Principal(name=holder.name, role=holder.role, client=request.state.client)
 
     def require(role: Role) -> Callable[[Principal], Principal]:
         def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
@@ -314,6 +320,13 @@ def create_app(
     def whoami(who: Viewer) -> Principal:
         return who
 
+    @app.post("/api/v1/feed-token", response_model=FeedTokenOut, responses=responses)
+    def feed_token(who: Viewer) -> FeedTokenOut:
+        """A short-lived token for ``GET /api/v1/feed?feed_token=...`` (an ``EventSource``
+        cannot send an ``Authorization`` header); the feed takes no other query token."""
+        token, expires = feed_tokens.issue(Holder(who.name, who.role), clock())
+        return FeedTokenOut(feed_token=token, expires_at_ns=expires)
+
     @app.get("/api/v1/feed", responses=responses, response_class=StreamingResponse)
     async def feed(request: Request, who: Viewer) -> StreamingResponse:
         """Server-sent events: ``snapshot`` (the twin as the dashboard draws it, SPaT included),
@@ -340,4 +353,11 @@ def create_app(
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC / "static"), name="static")
+    app.add_middleware(
+        ApiGuard,
+        tokens=tokens,
+        feed_tokens=feed_tokens,
+        failures=failures,
+        clock=clock,
+    )
     return app

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
 
+from cloud.auth import token_digest
 from cloud.config import CloudConfig
 from cloud.service import CloudService  # at import: without the cloud extra, --help says so
 from vicoop import config as config_io
@@ -24,11 +26,11 @@ async def serve(config: CloudConfig) -> None:
         print(
             f"cloud twin: dashboard and API on {service.url} (MQTT {service.mqtt_url})", flush=True
         )
-        for role, token in service.generated_tokens.items():
-            print(f"  {role} token: {token}", flush=True)
-        if "viewer" in service.generated_tokens:
+        if service.generated_tokens:  # --dev only: a configured twin prints no secret
+            for role, token in service.generated_tokens.items():
+                print(f"  {role} token (development): {token}", flush=True)
             print(
-                f"dashboard: {service.url}/?token={service.generated_tokens['viewer']}", flush=True
+                f"dashboard: {service.url}/#token={service.generated_tokens['viewer']}", flush=True
             )
         await stop.wait()
 
@@ -40,6 +42,8 @@ def _run(args: argparse.Namespace) -> int:
         for k, v in (("mqtt_url", args.mqtt_url), ("db_url", args.db_url), ("http_port", args.port))
         if v is not None
     }
+    if args.dev:
+        updates["dev"] = True
     config = config_io.validate(CloudConfig, {**config.model_dump(), **updates}, "command line")
     asyncio.run(serve(config))
     return 0
@@ -53,4 +57,22 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
     run.add_argument("--mqtt-url", default=None, help="mqtt://host:port (default: embedded broker)")
     run.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite file)")
     run.add_argument("--port", type=int, default=None, help="HTTP port")
+    run.add_argument(
+        "--dev",
+        action="store_true",
+        help="development twin: without configured tokens, generate one per role and print them",
+    )
     run.set_defaults(run=_run)
+    digest = commands.add_parser(
+        "token-digest", help="print the SHA-256 digest of a token read from stdin (token_sha256)"
+    )
+    digest.set_defaults(run=_digest)
+
+
+def _digest(args: argparse.Namespace) -> int:
+    token = sys.stdin.readline().strip()
+    if len(token) < 16:
+        print("a token is at least 16 characters (give it on stdin)", file=sys.stderr)
+        return 2
+    print(token_digest(token))
+    return 0

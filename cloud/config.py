@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
 
 import sqlalchemy.engine
 import sqlalchemy.exc
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from cloud.auth import Role, token_digest
 from cloud.twin import TwinLimits
 from vicoop.config import StrictModel
 
-Role = Literal["viewer", "operator", "admin"]
-
 
 class TokenConfig(StrictModel):
-    """A bearer token of the control API and who holds it."""
+    """A bearer token of the control API and who holds it. Give the token's SHA-256 digest
+    (``token_sha256``, hex; ``vicoop cloud token-digest`` prints it) so the file holds no
+    secret, or the token itself (``token``); exactly one of them. The service keeps digests
+    only."""
 
-    token: str = Field(min_length=16, max_length=200)
+    token: str | None = Field(None, min_length=16, max_length=200)
+    token_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     name: str = Field(min_length=1, max_length=64)
     role: Role = "viewer"
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> TokenConfig:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError("give exactly one of token and token_sha256")
+        return self
+
+    def digest(self) -> str:
+        """The token's SHA-256 hex digest."""
+        if self.token_sha256 is not None:
+            return self.token_sha256
+        assert self.token is not None
+        return token_digest(self.token)
 
 
 class CloudConfig(StrictModel):
@@ -32,8 +48,22 @@ class CloudConfig(StrictModel):
     http_host: str = "127.0.0.1"
     # 0 picks a free port.
     http_port: int = Field(8080, ge=0, le=65535)
-    # API tokens; when empty, one token per role is generated at start and logged.
+    # API tokens. Required unless ``dev``: a development twin with none generates one per role
+    # at start and prints them.
     tokens: tuple[TokenConfig, ...] = ()
+    # Development mode (``vicoop cloud run --dev``, ``vicoop demo``): tokens may be generated.
+    dev: bool = False
+    # Request bodies larger than this (bytes) are refused (413) before they are read.
+    max_body_bytes: int = Field(1 << 20, ge=1024, le=1 << 30)
+    # Failed authentications allowed per client address in auth_failure_window_s; past them
+    # the address is answered 429 until the window has moved on.
+    auth_failures_allowed: int = Field(10, ge=1)
+    auth_failure_window_s: float = Field(60.0, gt=0, le=3600)
+    # Lifetime of the feed tokens the dashboard obtains for its event stream.
+    feed_token_ttl_s: float = Field(60.0, gt=0, le=3600)
+    # A file with the key (at least 32 bytes) that signs feed tokens, shared by twin workers
+    # behind one load balancer; unset: a random key per worker.
+    feed_token_key_file: Path | None = None
     # An RSU silent this long counts as offline (its last will usually says so sooner).
     offline_after_s: float = Field(30.0, gt=0)
     # Unacknowledged commands are sent again after this long.

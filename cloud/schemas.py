@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cloud.config import Role
+from cloud.auth import Role
 from cloud.store import rules_to_json
 from cloud.twin import RsuView, Twin
 from vicoop.cloudmodel import SignalGroupState
@@ -284,8 +284,18 @@ class AlarmPage(BaseModel):
 
 
 class Principal(BaseModel):
+    """Who is calling: the token's holder (name, role) and the client's address."""
+
     name: str
     role: Role
+    client: str = ""
+
+
+class FeedTokenOut(BaseModel):
+    """A token for ``GET /api/v1/feed?feed_token=...`` until ``expires_at_ns``."""
+
+    feed_token: str
+    expires_at_ns: int
 
 
 def zone_out(zone: Zone) -> ZoneOut:

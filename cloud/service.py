@@ -19,8 +19,9 @@ from fastapi import FastAPI
 
 from cloud.alarms import Alarms
 from cloud.api import create_app
+from cloud.auth import FailureLimit, FeedTokens, Holder, Role, TokenBook, token_digest
 from cloud.broker import EmbeddedBroker
-from cloud.config import CloudConfig, Role
+from cloud.config import CloudConfig
 from cloud.feed import Feed
 from cloud.ingest import TwinIngest
 from cloud.leader import Leadership
@@ -32,7 +33,7 @@ from cloud.zone_edits import ZoneEditor
 from cloud.zone_sync import ZoneSync
 from cloud.zones import ZoneManager
 from vicoop import logs
-from vicoop.errors import StartupError
+from vicoop.errors import ConfigError, StartupError
 from vicoop.supervise import Supervisor
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,24 @@ class CloudService:
         self.snapshots = Snapshots(
             self.twin, self.zones, self.feed, interval_s=config.feed_interval_s, clock=clock
         )
-        self.tokens: dict[str, tuple[str, Role]] = {
-            t.token: (t.name, t.role) for t in config.tokens
-        }
+        holders = [(t.digest(), Holder(t.name, t.role)) for t in config.tokens]
         self.generated_tokens: dict[Role, str] = {}
-        if not self.tokens:
+        if not holders:
+            if not config.dev:
+                raise ConfigError(
+                    "tokens: no API token is configured; give tokens (token_sha256 keeps "
+                    "the file free of secrets), or run a development twin with --dev"
+                )
             roles: tuple[Role, ...] = ("viewer", "operator", "admin")
             for role in roles:
                 token = secrets.token_urlsafe(24)
-                self.tokens[token] = (f"{role}-generated", role)
+                holders.append((token_digest(token), Holder(f"{role}-generated", role)))
                 self.generated_tokens[role] = token
+        self.tokens = TokenBook(holders)
+        self.feed_tokens = FeedTokens(config.feed_token_ttl_s, _feed_key(config))
+        self.auth_failures = FailureLimit(
+            config.auth_failures_allowed, config.auth_failure_window_s
+        )
         self.broker: EmbeddedBroker | None = None
         self.ingest: TwinIngest | None = None
         self.leadership: Leadership | None = None
@@ -175,6 +184,9 @@ class CloudService:
             )
         app = create_app(
             tokens=self.tokens,
+            feed_tokens=self.feed_tokens,
+            failures=self.auth_failures,
+            max_body_bytes=self.config.max_body_bytes,
             twin=self.twin,
             zone_manager=self.zones,
             editor=editor,
@@ -266,3 +278,17 @@ class CloudService:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _feed_key(config: CloudConfig) -> bytes | None:
+    """The feed-token signing key from ``feed_token_key_file``, None when unset."""
+    path = config.feed_token_key_file
+    if path is None:
+        return None
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"feed_token_key_file: cannot read {path}: {exc.strerror}") from None
+    if len(key) < 32:
+        raise ConfigError(f"feed_token_key_file: {path} holds {len(key)} bytes; at least 32")
+    return key

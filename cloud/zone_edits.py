@@ -18,7 +18,7 @@ from collections.abc import Callable
 from cloud.errors import Conflict, NotFound
 from cloud.feed import Feed
 from cloud.schemas import Principal, ZoneIn, zone_from
-from cloud.store import Store, rules_to_json
+from cloud.store import AuditEntry, Store, rules_to_json
 from cloud.zone_sync import ZoneSync
 from cloud.zones import ZoneManager
 from vicoop.zones import Zone
@@ -67,16 +67,7 @@ class ZoneEditor:
         based_on = self.zones.known_version(zone_id)
         version = self.zones.next_version(zone_id)
         tomb = Zone(zone.zone_id, version, zone.name, zone.polygon, zone.rules, self.clock())
-        await self._store(tomb, deleted=True, by=who.name, based_on=based_on)
-        await asyncio.to_thread(
-            self.store.audit,
-            self.clock(),
-            who.name,
-            who.role,
-            "zone.delete",
-            zone_id,
-            {"version": version},
-        )
+        await self._store(tomb, deleted=True, who=who, based_on=based_on, action="zone.delete")
         self.zones.mark_deleted(zone_id, version)
         self.sync.reconcile_all()
         self.feed.publish("zone", {"zone_id": zone_id, "deleted": True})
@@ -84,26 +75,40 @@ class ZoneEditor:
     async def _put(self, zone_id: str, body: ZoneIn, who: Principal) -> Zone:
         based_on = self.zones.known_version(zone_id)
         zone = zone_from(zone_id, self.zones.next_version(zone_id), body, self.clock())
-        await self._store(zone, deleted=False, by=who.name, based_on=based_on)
-        await asyncio.to_thread(
-            self.store.audit,
-            self.clock(),
-            who.name,
-            who.role,
-            "zone.put",
-            zone_id,
-            {"version": zone.version, "rules": rules_to_json(zone.rules)},
-        )
+        await self._store(zone, deleted=False, who=who, based_on=based_on, action="zone.put")
         self.zones.put(zone)
         self.sync.reconcile_all()
         self.feed.publish("zone", {"zone_id": zone_id, "version": zone.version})
         return zone
 
-    async def _store(self, zone: Zone, *, deleted: bool, by: str, based_on: int) -> None:
-        """Write ``zone`` if the database still holds version ``based_on``; else re-read the
-        zones and raise ``Conflict``."""
+    async def _store(
+        self, zone: Zone, *, deleted: bool, who: Principal, based_on: int, action: str
+    ) -> None:
+        """Write ``zone`` with its audit record (the whole zone, who, from where) if the
+        database still holds version ``based_on``; else re-read the zones and raise
+        ``Conflict``."""
+        audit = AuditEntry(
+            at_ns=self.clock(),
+            actor=who.name,
+            role=who.role,
+            client=who.client[:64],
+            action=action,
+            target=zone.zone_id,
+            detail={
+                "version": zone.version,
+                "based_on": based_on,
+                "name": zone.name,
+                "polygon": [[lon, lat] for lon, lat in zone.polygon],
+                "rules": rules_to_json(zone.rules),
+            },
+        )
         stored = await asyncio.to_thread(
-            self.store.save_zone, zone, deleted=deleted, by=by, based_on=based_on
+            self.store.save_zone,
+            zone,
+            deleted=deleted,
+            by=who.name,
+            based_on=based_on,
+            audit=audit,
         )
         if not stored:
             await self.sync.refresh()

@@ -32,6 +32,7 @@ from typing import TextIO
 
 import yaml
 
+from cloud.auth import token_digest
 from hil.cli import BUNDLED, resolve_scenario
 from hil.rig import Rig, RigOptions
 from hil.site import with_cloud_link
@@ -102,7 +103,7 @@ class CloudProcess:
                     "db_url": f"sqlite:///{workdir / 'cloud.sqlite3'}",
                     "http_port": port,
                     "tokens": [
-                        {"token": t, "name": f"demo-{role}", "role": role}
+                        {"token_sha256": token_digest(t), "name": f"demo-{role}", "role": role}
                         for role, t in tokens.items()
                     ],
                 }
@@ -171,7 +172,7 @@ async def run_demo(
         stack.push_async_callback(cloud.stop)
         note = f" (port {port} was busy)" if port and wanted != port else ""
         print(
-            f"dashboard: {cloud.url}/?token={cloud.tokens['viewer']}{note}\n"
+            f"dashboard: {cloud.url}/#token={cloud.tokens['viewer']}{note}\n"
             f"  control API {cloud.url}/docs, operator token {cloud.tokens['operator']}"
             f"; RSUs publish to the twin on {cloud.mqtt_url}",
             file=out,

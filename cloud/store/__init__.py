@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    insert,
     select,
     text,
     union_all,
@@ -78,6 +79,20 @@ def rules_from_json(data: dict[str, Any]) -> ZoneRules:
         ),
         min_headway_s=float(data.get("min_headway_s", 0.0)),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditEntry:
+    """Who changed what, from where: ``actor`` (the token's holder), its ``role``, the
+    ``client`` address, the ``action`` on ``target`` and its whole ``detail`` (the body)."""
+
+    at_ns: int
+    actor: str
+    role: str
+    client: str
+    action: str
+    target: str
+    detail: dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,10 +303,14 @@ class Store:
 
     # zones -------------------------------------------------------------------------------------
 
-    def save_zone(self, zone: Zone, *, deleted: bool, by: str, based_on: int) -> bool:
+    def save_zone(
+        self, zone: Zone, *, deleted: bool, by: str, based_on: int, audit: AuditEntry
+    ) -> bool:
         """Store ``zone`` (a tombstone when ``deleted``) if the stored row is still at version
         ``based_on`` (0: no row yet): a compare-and-set, so of two workers that change one zone
-        at once only one wins. False when the row had moved on (nothing written)."""
+        at once only one wins. False when the row had moved on (nothing written). ``audit`` is
+        written in the same transaction: a change is never without its record, nor a record
+        without its change."""
         values = {
             "version": zone.version,
             "name": zone.name,
@@ -303,9 +322,9 @@ class Store:
         }
         with self.engine.begin() as conn:
             if based_on == 0:
-                insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+                upsert = pg_insert if self.dialect == "postgresql" else sqlite_insert
                 stmt: Any = (
-                    insert(ZoneRow).values(zone_id=zone.zone_id, **values).on_conflict_do_nothing()
+                    upsert(ZoneRow).values(zone_id=zone.zone_id, **values).on_conflict_do_nothing()
                 )
             else:
                 stmt = (
@@ -314,7 +333,10 @@ class Store:
                     .values(**values)
                 )
             # RETURNING, not rowcount: psycopg counts a skipped ON CONFLICT insert as a row.
-            return conn.execute(stmt.returning(ZoneRow.zone_id)).first() is not None
+            if conn.execute(stmt.returning(ZoneRow.zone_id)).first() is None:
+                return False
+            conn.execute(insert(AuditRow).values(**dataclasses.asdict(audit)))
+            return True
 
     def zones_revision(self) -> int:
         """A number that grows with every zone change (the sum of the zones' versions: each
@@ -389,16 +411,6 @@ class Store:
             return FileLock(Path(f"{database}.leader.lock"))
         return ProcessLock()
 
-    def audit(
-        self, at_ns: int, actor: str, role: str, action: str, target: str, detail: dict[str, Any]
-    ) -> None:
-        with Session(self.engine) as s, s.begin():
-            s.add(
-                AuditRow(
-                    at_ns=at_ns, actor=actor, role=role, action=action, target=target, detail=detail
-                )
-            )
-
     def audit_log(self, limit: int = 100, after_id: int = 0) -> list[dict[str, Any]]:
         with Session(self.engine) as s:
             rows = s.scalars(
@@ -412,6 +424,7 @@ class Store:
                     "role": r.role,
                     "action": r.action,
                     "target": r.target,
+                    "client": r.client,
                     "detail": r.detail,
                 }
                 for r in rows

@@ -88,3 +88,4 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    client: Mapped[str] = mapped_column(String(64), default="")

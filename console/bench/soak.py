@@ -265,6 +265,9 @@ def _build(work: Path, db_url: str, disk_size: str) -> Rig:
             "shared_group": "soak",
             "command_resend_s": 2.0,
             "tokens": [{"token": t, "name": f"soak-{r}", "role": r} for r, t in TOKENS.items()],
+            # The floods' bad tokens come from the address the soak's own calls use: a limit
+            # of 10 a minute would answer those 429 too.
+            "auth_failures_allowed": 100_000,
         }
         path = work / f"worker-{i}.yaml"
         path.write_text(yaml.safe_dump(cfg))

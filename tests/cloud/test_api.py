@@ -157,11 +157,19 @@ async def test_roles_validation_audit_and_zones_reaching_an_rsu(
         ("otto", "zone.delete", "school"),
     ]
     assert all(a["at_ns"] > 0 for a in audit)
+    # Each record holds the whole zone as changed, and where the change came from.
+    assert all(a["client"] == "127.0.0.1" for a in audit)
+    assert audit[0]["detail"]["name"] == "School street"
+    assert audit[0]["detail"]["polygon"][:3] == [list(p) for p in SQUARE][:3]
+    assert audit[0]["detail"]["rules"]["speed_limit_mps"] == 8.3
 
 
 async def test_live_feed_streams_snapshots(service: CloudService) -> None:
+    status, issued = await asyncio.to_thread(call, service, "POST", "/api/v1/feed-token", VIEWER)
+    assert status == 200
+    feed = issued["feed_token"]
     reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
-    writer.write(f"GET /api/v1/feed?access_token={VIEWER} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    writer.write(f"GET /api/v1/feed?feed_token={feed} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     await writer.drain()
     seen = b""
     while seen.count(b"event: snapshot") < 2:

@@ -10,15 +10,25 @@ from pathlib import Path
 VICOOP = [sys.executable, "-m", "console.cli"]
 
 
-def _start_failure(tmp_path: Path, *args: str) -> str:
+def _start_failure(tmp_path: Path, *args: str, dev: bool = True) -> str:
     result = subprocess.run(
-        [*VICOOP, "cloud", "run", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        [*VICOOP, "cloud", "run", *(["--dev"] if dev else []), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("vicoop: error: "), result.stderr
     return lines[-1]
+
+
+def test_a_twin_without_tokens_outside_development_is_one_line(tmp_path: Path) -> None:
+    line = _start_failure(tmp_path, "--port", "0", dev=False)
+    assert line.startswith("vicoop: error: tokens: no API token is configured"), line
+    assert "--dev" in line
 
 
 def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ async def test_dashboard_shows_the_rsu_moving_objects_and_a_new_zone(
                 "request",
                 lambda r: None if r.url.startswith(service.url) else outside.append(r.url),
             )
-            response = await page.goto(f"{service.url}/?token={VIEWER}")
+            response = await page.goto(f"{service.url}/#token={VIEWER}")
             assert response is not None and response.status == 200
             # The token leaves the address bar once read.
             assert "token" not in page.url
@@ -334,7 +334,7 @@ async def test_dashboard_draws_the_map_and_signal_heads_with_countdowns(
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             console: list[str] = []
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            await page.goto(f"{service.url}/?token={VIEWER}")
+            await page.goto(f"{service.url}/#token={VIEWER}")
             # (SVG lines: a straight one has no height, so Playwright calls it hidden.)
             lanes = page.locator("path.map-lane")
             await visible(page, lanes.nth(7), "the eight lanes", console, state="attached")

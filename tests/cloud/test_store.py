@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
-from cloud.store import Store
+from cloud.store import AuditEntry, Store
 from vicoop.cloudmodel import AckStatus, CommandAck, Event, EventKind, OutboxMessage
 from vicoop.zones import Zone
+
+AUDIT = AuditEntry(1, "test", "operator", "127.0.0.1", "zone.put", "z", {})
 
 
 def test_seven_workers_starting_at_once_all_migrate(db_url: tuple[str, str | None]) -> None:
@@ -34,7 +36,7 @@ def test_seven_workers_starting_at_once_all_migrate(db_url: tuple[str, str | Non
     assert errors == []
     store = Store(url, schema=schema)
     try:
-        assert store.revision() == "0003"
+        assert store.revision() == "0004"
     finally:
         store.close()
 
@@ -42,7 +44,9 @@ def test_seven_workers_starting_at_once_all_migrate(db_url: tuple[str, str | Non
 def test_versions_and_ids_beyond_32_bits_are_stored(store: Store) -> None:
     big = 2**40
     square = ((6.95, 50.93), (6.951, 50.93), (6.951, 50.931), (6.95, 50.931))
-    assert store.save_zone(Zone("z-big", big, "big", square), deleted=False, by="test", based_on=0)
+    assert store.save_zone(
+        Zone("z-big", big, "big", square), deleted=False, by="test", based_on=0, audit=AUDIT
+    )
     zones, _ = store.load_zones()
     assert [(z.zone_id, z.version) for z in zones] == [("z-big", big)]
     if store.dialect != "postgresql":

@@ -4,11 +4,13 @@ leader lock has one holder at a time, freed when its holder lets go."""
 
 from __future__ import annotations
 
-from cloud.store import Store
+from cloud.store import AuditEntry, Store
 from cloud.zones import ZoneManager
 from vicoop.cloudmodel import DeleteZone, UpsertZone
 from vicoop.model import GeodeticOrigin
 from vicoop.zones import Zone, ZoneRules
+
+AUDIT = AuditEntry(1, "test", "operator", "127.0.0.1", "zone.put", "z", {})
 
 ORIGIN = GeodeticOrigin(50.9375, 6.9603, 55.0)
 AREA = ((6.9598, 50.9370), (6.9608, 50.9370), (6.9608, 50.9380), (6.9598, 50.9380))
@@ -56,14 +58,16 @@ def test_a_newer_version_on_the_rsu_waits_for_the_database_not_a_downgrade() -> 
 
 
 def test_of_two_writers_based_on_one_version_only_one_wins(store: Store) -> None:
-    assert store.save_zone(zone("z", 1), deleted=False, by="a", based_on=0)
-    assert not store.save_zone(zone("z", 1), deleted=False, by="b", based_on=0)
+    assert store.save_zone(zone("z", 1), deleted=False, by="a", based_on=0, audit=AUDIT)
+    assert not store.save_zone(zone("z", 1), deleted=False, by="b", based_on=0, audit=AUDIT)
     before = store.zones_revision()
-    assert store.save_zone(zone("z", 2), deleted=False, by="a", based_on=1)
-    assert not store.save_zone(zone("z", 2), deleted=True, by="b", based_on=1)
+    assert store.save_zone(zone("z", 2), deleted=False, by="a", based_on=1, audit=AUDIT)
+    assert not store.save_zone(zone("z", 2), deleted=True, by="b", based_on=1, audit=AUDIT)
     assert store.zones_revision() > before
     loaded, deleted = store.load_zones()
     assert [(z.zone_id, z.version) for z in loaded] == [("z", 2)] and deleted == {}
+    # The audit log holds the two changes made, not the two refused: one transaction each.
+    assert len(store.audit_log()) == 2
 
 
 def test_the_leader_lock_has_one_holder_and_passes_on_when_released(store: Store) -> None:

@@ -27,13 +27,11 @@ def get(url: str, token: str | None = None) -> tuple[int, bytes]:
 async def test_demo_vehicles_print_what_they_receive_and_the_dashboard_shows_the_rsu() -> None:
     out = io.StringIO()
     demo = asyncio.create_task(run_demo(duration_s=8.0, out=out, port=0))
-    while not (
-        found := re.search(r"^dashboard: (http://\S+)/\?token=(\S+)$", out.getvalue(), re.M)
-    ):
+    while not (found := re.search(r"^dashboard: (http://\S+)/#token=(\S+)$", out.getvalue(), re.M)):
         assert not demo.done(), out.getvalue()
         await asyncio.sleep(0.1)
     base, token = found.group(1), found.group(2)
-    status, page = await asyncio.to_thread(get, f"{base}/?token={token}")
+    status, page = await asyncio.to_thread(get, f"{base}/")
     assert status == 200 and b"vicoop" in page
     # The RSU publishes to the demo's twin through its cloud link: the dashboard's API sees it.
     rsus: list[dict[str, object]] = []
@@ -82,6 +80,6 @@ def test_vicoop_demo_command_runs_and_stops_after_its_duration() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^dashboard: http://127\.0\.0\.1:\d+/\?token=\S+$", result.stdout, re.M)
+    assert re.search(r"^dashboard: http://127\.0\.0\.1:\d+/#token=\S+$", result.stdout, re.M)
     assert "[vehicle-1] connected to RSU crossing-B1" in result.stdout
     assert "demo stopped:" in result.stdout

@@ -1,5 +1,5 @@
 // The vicoop dashboard: the pilot zone's live picture from the cloud twin's control API.
-// Reads the API with a bearer token (?token=... once, then kept in this tab's sessionStorage) and
+// Reads the API with a bearer token (#token=... once, then kept in this tab's sessionStorage) and
 // follows the live feed (server-sent events at /api/v1/feed: `snapshot` every feed interval,
 // `zone` and `event` when they happen). Leaflet draws WGS84 vector layers on a graticule; no
 // tiles, nothing loaded from outside.
@@ -57,12 +57,12 @@
 
   // -- token and API ------------------------------------------------------------------------------
 
-  const params = new URLSearchParams(location.search);
-  if (params.get("token")) {
-    sessionStorage.setItem("vicoop-token", params.get("token"));
-    params.delete("token");
-    const rest = params.toString();
-    history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  // The token comes in the URL's fragment (#token=...), which the browser never sends to a server
+  // (so it is in no access log), and is kept in this tab's sessionStorage, out of the address bar.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    sessionStorage.setItem("vicoop-token", fragment.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
   }
   let token = sessionStorage.getItem("vicoop-token") || "";
 
@@ -72,8 +72,8 @@
 
   class Unauthorised extends Error {}
 
-  async function api(path) {
-    const response = await fetch(path, { headers: { Authorization: "Bearer " + token } });
+  async function api(path, method = "GET") {
+    const response = await fetch(path, { method, headers: { Authorization: "Bearer " + token } });
     if (response.status === 401) throw new Unauthorised("token rejected");
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
     return response.json();
@@ -701,14 +701,23 @@
       return;
     }
     if (source) source.close();
-    source = new EventSource(`/api/v1/feed?access_token=${encodeURIComponent(token)}`);
+    // An EventSource cannot send the bearer token: it gets a feed token that lives a minute, and a
+    // fresh one at every reconnection.
+    let feed;
+    try {
+      feed = await api("/api/v1/feed-token", "POST");
+    } catch (err) {
+      setLink("down", "API unreachable");
+      setTimeout(start, 3000);
+      return;
+    }
+    source = new EventSource(`/api/v1/feed?feed_token=${encodeURIComponent(feed.feed_token)}`);
     source.onopen = () => setLink("live", "live");
     source.onerror = () => {
       setLink("connecting", "reconnecting…");
-      if (source.readyState === EventSource.CLOSED) {
-        source = null;
-        setTimeout(start, 3000);
-      }
+      source.close();
+      source = null;
+      setTimeout(start, 1000);
     };
     source.addEventListener("snapshot", (e) => applySnapshot(JSON.parse(e.data)));
     source.addEventListener("zone", () => api("/api/v1/zones").then(updateZones).catch(() => {}));

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from roadside.ingest.trust import TrustConfig
 from vicoop.config import StrictModel
 
 GreenKind = Literal["protected", "permissive"]
@@ -56,6 +57,8 @@ class UdpJsonControllerConfig(StrictModel):
     # Whether the feed's next_change_ns is the controller's exact switching time (a fixed-time
     # controller that knows it); if not, it is a hint and min/max end stay unknown.
     next_change_is_exact: bool = False
+    # Which sources are believed: allowlist and HMAC trailer (roadside.ingest.trust).
+    trust: TrustConfig = TrustConfig()
 
     @model_validator(mode="after")
     def _check(self) -> UdpJsonControllerConfig:

@@ -125,8 +125,15 @@ class UdpJsonAdapter:
         self.policy = StalePolicy(config.stale_after_s)
         self.signal_groups = tuple(g.signal_group for g in config.groups)
         self.last: ControllerReading | None = None
-        self.endpoint = UdpEndpoint(self, config.host, config.port, clock)
         self._source = f"{config.intersection_id} (udp {config.host}:{config.port})"
+        self.endpoint = UdpEndpoint(
+            self,
+            config.host,
+            config.port,
+            clock,
+            guard=config.trust.guard(f"spat.controllers[{config.intersection_id}].trust"),
+            reject=lambda exc, _: self.stats.reject(exc.reason, exc.detail, self._source),
+        )
 
     @property
     def port(self) -> int:

@@ -42,6 +42,7 @@ class ParseError(RoadsideError):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        self.detail = detail
 
 
 def json_object(data: bytes, version: int) -> dict[str, Any]:
@@ -111,6 +112,8 @@ Sink = Callable[[C], None]
 
 # Rejection reasons of a measurement time outside the RSU's acceptance window.
 TIME_REASONS = ("future", "stale")
+# Datagrams refused by an input's source allowlist or HMAC check (roadside.ingest.trust).
+TRUST_REASONS = ("source_not_allowed", "missing_hmac", "bad_hmac")
 
 
 @dataclass
@@ -132,8 +135,13 @@ class IngestStats:
 
     def reject(self, exc: ParseError, received_ns: int | None) -> None:
         """Count a rejection by its reason; a time rejection is logged (once per run of them,
-        not once per datagram) and its receive time kept."""
+        not once per datagram) and its receive time kept; a datagram the input does not trust
+        (``roadside.ingest.trust``) is logged the first time and every 1000th."""
         self.rejected[exc.reason] += 1
+        if exc.reason in TRUST_REASONS:
+            n = self.rejected[exc.reason]
+            if n == 1 or n % 1000 == 0:
+                log.warning("rejected an untrusted datagram: %s (%d so far)", exc, n)
         if exc.reason in TIME_REASONS:
             if self.last_time_rejected_ns is None or (
                 self.last_received_ns is not None

@@ -1,5 +1,7 @@
 """A UDP endpoint that feeds every datagram, with the RSU's clock at receive time, to an
-``Ingest`` (asyncio, the only async part)."""
+``Ingest`` (asyncio, the only async part), after its ``DatagramGuard`` (source allowlist, HMAC
+trailer: ``roadside.ingest.trust``) has let it through; a datagram the guard refuses is counted
+by reason in the ingest's stats and never decoded."""
 
 from __future__ import annotations
 
@@ -9,19 +11,34 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from roadside.ingest.base import ParseError
+from roadside.ingest.trust import DatagramGuard
 from vicoop.errors import StartupError
 
 log = logging.getLogger(__name__)
 
 
+Reject = Callable[[ParseError, int], None]
+
+
 class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, ingest: Any, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, ingest: Any, clock: Callable[[], int], guard: DatagramGuard, reject: Reject
+    ) -> None:
         self.ingest = ingest
         self.clock = clock
+        self.guard = guard
+        self.reject = reject
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        now = self.clock()
         try:
-            self.ingest.feed(data, self.clock())
+            data = self.guard.check(data, (str(addr[0]), int(addr[1])))
+        except ParseError as exc:
+            self.reject(exc, now)
+            return
+        try:
+            self.ingest.feed(data, now)
         except Exception:  # a bug in a sink must not stop the socket
             self.ingest.stats.rejected["sink_error"] += 1
             log.exception("handling a datagram from %s failed", addr)
@@ -32,7 +49,9 @@ class _Protocol(asyncio.DatagramProtocol):
 
 class UdpEndpoint:
     """Listens on ``host:port`` (0 picks a free port; ``port`` tells which after ``start``);
-    ``clock`` (ns since the Unix epoch) stamps each datagram's receive time."""
+    ``clock`` (ns since the Unix epoch) stamps each datagram's receive time; ``guard`` decides
+    which datagrams reach ``ingest.feed`` (default: all), and ``reject`` counts the others
+    (default: ``ingest.stats.reject``)."""
 
     def __init__(
         self,
@@ -40,9 +59,14 @@ class UdpEndpoint:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], int] = time.time_ns,
+        *,
+        guard: DatagramGuard | None = None,
+        reject: Reject | None = None,
     ) -> None:
         self.ingest = ingest
         self.clock = clock
+        self.guard = guard or DatagramGuard()
+        self.reject = reject or ingest.stats.reject
         self.host = host
         self.requested_port = port
         self._transport: asyncio.DatagramTransport | None = None
@@ -58,7 +82,7 @@ class UdpEndpoint:
         loop = asyncio.get_running_loop()
         try:
             self._transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Protocol(self.ingest, self.clock),
+                lambda: _Protocol(self.ingest, self.clock, self.guard, self.reject),
                 local_addr=(self.host, self.requested_port),
             )
         except OSError as exc:

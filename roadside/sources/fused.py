@@ -192,7 +192,13 @@ class SensorFusion(FrameSource):
                 )
                 sensor = _Sensor(r.sensor_id, SensorKind.RADAR, ingest_r.stats)
                 sensor.ingest = ingest_r
-                sensor.endpoint = UdpEndpoint(ingest_r, r.input.host, r.input.port, clock)
+                sensor.endpoint = UdpEndpoint(
+                    ingest_r,
+                    r.input.host,
+                    r.input.port,
+                    clock,
+                    guard=r.input.trust.guard(f"source.radars[{r.sensor_id}].input.trust"),
+                )
             self._sensors[r.sensor_id] = sensor
         for c in config.cameras:
             self._camera[c.sensor_id] = (
@@ -214,7 +220,13 @@ class SensorFusion(FrameSource):
                 )
                 sensor = _Sensor(c.sensor_id, SensorKind.CAMERA, ingest_c.stats)
                 sensor.ingest = ingest_c
-                sensor.endpoint = UdpEndpoint(ingest_c, c.input.host, c.input.port, clock)
+                sensor.endpoint = UdpEndpoint(
+                    ingest_c,
+                    c.input.host,
+                    c.input.port,
+                    clock,
+                    guard=c.input.trust.guard(f"source.cameras[{c.sensor_id}].input.trust"),
+                )
             self._sensors[c.sensor_id] = sensor
 
     # -- inputs -----------------------------------------------------------------------------

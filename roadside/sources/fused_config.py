@@ -20,6 +20,7 @@ from roadside.calibration.config import (
 )
 from roadside.camera.config import PixelsInputConfig
 from roadside.fusion.config import TrackerConfig
+from roadside.ingest.trust import TrustConfig
 from vicoop.config import StrictModel
 
 _SENSOR_ID = r"^[A-Za-z0-9_.-]+$"
@@ -33,6 +34,8 @@ class VradUdpInputConfig(StrictModel):
     port: int = Field(default=0, ge=0, le=65535)
     # The sensor id in the datagrams' header.
     wire_id: int = Field(default=1, ge=0, le=2**32 - 1)
+    # Which sources are believed: allowlist and HMAC trailer (roadside.ingest.trust).
+    trust: TrustConfig = TrustConfig()
 
 
 class CanArs408InputConfig(StrictModel):
@@ -70,6 +73,8 @@ class JsonUdpInputConfig(StrictModel):
     kind: Literal["json_udp"] = "json_udp"
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
+    # Which sources are believed: allowlist and HMAC trailer (roadside.ingest.trust).
+    trust: TrustConfig = TrustConfig()
 
 
 CameraInputConfig = Annotated[

@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import signal
 import sys
+from pathlib import Path
 
 from cloud.auth import token_digest
 from cloud.config import CloudConfig
 from cloud.service import CloudService  # at import: without the cloud extra, --help says so
 from vicoop import config as config_io
 from vicoop.heap import freeze_startup_heap
+from vicoop.signing import write_key_pair
 
 
 async def serve(config: CloudConfig) -> None:
@@ -67,6 +69,26 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "token-digest", help="print the SHA-256 digest of a token read from stdin (token_sha256)"
     )
     digest.set_defaults(run=_digest)
+    key = commands.add_parser(
+        "command-key",
+        help="make the Ed25519 key pair the twin signs commands with (PEM; the public one for "
+        "the RSUs' cloud.command_keys)",
+    )
+    key.add_argument("private", help="the private key file to write (command_signing_key_file)")
+    key.add_argument("public", help="the public key file to write (give it to every RSU)")
+    key.set_defaults(run=_command_key)
+
+
+def _command_key(args: argparse.Namespace) -> int:
+    private, public = Path(args.private), Path(args.public)
+    for path in (private, public):
+        if path.exists():
+            print(f"{path} exists; not overwriting a key", file=sys.stderr)
+            return 2
+    write_key_pair(private, public)
+    print(f"private key: {private} (0600; the twin's command_signing_key_file)")
+    print(f"public key: {public} (every RSU's cloud.command_keys)")
+    return 0
 
 
 def _digest(args: argparse.Namespace) -> int:

@@ -51,8 +51,16 @@ class CloudConfig(StrictModel):
     # API tokens. Required unless ``dev``: a development twin with none generates one per role
     # at start and prints them.
     tokens: tuple[TokenConfig, ...] = ()
-    # Development mode (``vicoop cloud run --dev``, ``vicoop demo``): tokens may be generated.
+    # Development mode (``vicoop cloud run --dev``): tokens and the command signing key may be
+    # generated at start.
     dev: bool = False
+    # The Ed25519 private key (PEM) the twin signs every command to the RSUs with, and its key
+    # id as the RSUs' cloud.command_keys name it (vicoop.signing; rotation: README). Required
+    # unless dev. `vicoop cloud command-key PRIVATE.pem PUBLIC.pem` makes a pair.
+    command_signing_key_file: Path | None = None
+    command_key_id: str = Field(
+        "twin-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
     # Request bodies larger than this (bytes) are refused (413) before they are read.
     max_body_bytes: int = Field(1 << 20, ge=1024, le=1 << 30)
     # Failed authentications allowed per client address in auth_failure_window_s; past them

@@ -43,6 +43,7 @@ from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage, RsuHe
 from vicoop.errors import CodecError
 from vicoop.model import NS_PER_S
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url, topic_filter
+from vicoop.signing import CommandSigner
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,10 @@ class TwinIngest:
         is_leader: Callable[[], bool] = lambda: True,
         on_unseen: Callable[[], None] = lambda: None,
         alarms: Alarms | None = None,
+        signer: CommandSigner | None = None,
     ) -> None:
         self.twin = twin
+        self.signer = signer
         self.zones = zones
         self.store = store
         self.clock = clock
@@ -154,12 +157,15 @@ class TwinIngest:
                     await asyncio.to_thread(self.store.forget_rsus, before)
                 except sqlalchemy.exc.SQLAlchemyError as exc:  # the next forgotten RSU retries
                     log.warning("could not delete forgotten RSUs' rows: %s", exc)
-            if self.is_leader():
+            if self.is_leader() and self.signer is not None:
                 online = {r.rsu_id for r in self.twin.rsus.values() if r.online}
                 for rsu_id, command in self.zones.due(online, now):
+                    # Signed afresh at every send: a command that waited for an offline RSU
+                    # is fresh when it goes out (vicoop.signing).
+                    signed = self.signer.sign(rsu_id, codec_cloud.encode_command(command), now)
                     await self.session.publish(
                         Topic(rsu_id, TopicKind.COMMANDS),
-                        codec_cloud.encode_command(command),
+                        codec_cloud.encode_signed_command(signed),
                         qos=1,
                     )
                     self.commands_sent += 1

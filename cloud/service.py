@@ -15,6 +15,7 @@ from collections.abc import Callable
 import sqlalchemy.engine
 import sqlalchemy.exc
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from cloud.alarms import Alarms
@@ -34,6 +35,7 @@ from cloud.zone_sync import ZoneSync
 from cloud.zones import ZoneManager
 from vicoop import logs
 from vicoop.errors import ConfigError, StartupError
+from vicoop.signing import CommandSigner, load_private_key
 from vicoop.supervise import Supervisor
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class CloudService:
                 self.generated_tokens[role] = token
         self.tokens = TokenBook(holders)
         self.feed_tokens = FeedTokens(config.feed_token_ttl_s, _feed_key(config))
+        self.signer = CommandSigner(_signing_key(config), config.command_key_id)
         self.auth_failures = FailureLimit(
             config.auth_failures_allowed, config.auth_failure_window_s
         )
@@ -152,6 +155,7 @@ class CloudService:
             client_id=self.worker_id,
             is_leader=lambda: leadership.leader,
             alarms=self.alarms,
+            signer=self.signer,
         )
         sync = ZoneSync(
             self.zones,
@@ -292,3 +296,17 @@ def _feed_key(config: CloudConfig) -> bytes | None:
     if len(key) < 32:
         raise ConfigError(f"feed_token_key_file: {path} holds {len(key)} bytes; at least 32")
     return key
+
+
+def _signing_key(config: CloudConfig) -> Ed25519PrivateKey:
+    """The command signing key from its file; a development twin without one makes one."""
+    path = config.command_signing_key_file
+    if path is not None:
+        return load_private_key(path, "command_signing_key_file")
+    if not config.dev:
+        raise ConfigError(
+            "command_signing_key_file: the twin signs every command to the RSUs and needs its "
+            "key (vicoop cloud command-key makes a pair), or run a development twin with --dev"
+        )
+    log.warning("development twin: commands are signed with a key made at start")
+    return Ed25519PrivateKey.generate()

@@ -38,6 +38,7 @@ from hil.rig import Rig, RigOptions
 from hil.site import with_cloud_link
 from vehicle import Circle, ObjectClass, PerceptionFrame, RoadsideClient, objects_to_wgs84
 from vicoop.errors import VicoopError
+from vicoop.signing import write_key_pair
 
 DASHBOARD_PORT = 8080
 # What ``vicoop cloud run`` prints once it serves (cloud/cli.py).
@@ -96,12 +97,14 @@ class CloudProcess:
     @classmethod
     async def start(cls, workdir: Path, port: int, timeout_s: float = 60.0) -> CloudProcess:
         tokens = {role: secrets.token_urlsafe(24) for role in ("viewer", "operator", "admin")}
+        write_key_pair(workdir / "command-key.pem", workdir / "command-key.pub.pem")
         config = workdir / "cloud.yaml"
         config.write_text(
             yaml.safe_dump(
                 {
                     "db_url": f"sqlite:///{workdir / 'cloud.sqlite3'}",
                     "http_port": port,
+                    "command_signing_key_file": str(workdir / "command-key.pem"),
                     "tokens": [
                         {"token_sha256": token_digest(t), "name": f"demo-{role}", "role": role}
                         for role, t in tokens.items()
@@ -181,7 +184,9 @@ async def run_demo(
         sumocfg, site, _ = resolve_scenario(BUNDLED, Path(workdir))
         # Each RSU publishes to the twin; the rig sends it SUMO's traffic lights as its signal
         # controller would, so the dashboard shows SUMO's colours.
-        site = with_cloud_link(site, cloud.mqtt_url, Path(workdir))
+        site = with_cloud_link(
+            site, cloud.mqtt_url, Path(workdir), command_key=Path(workdir) / "command-key.pub.pem"
+        )
         rig = Rig(
             RigOptions(
                 sumocfg=sumocfg,

@@ -46,7 +46,7 @@ from roadside.calibration.config import (
     ExtrinsicsConfig,
     RadarMountingConfig,
 )
-from roadside.cloudlink.config import IntersectionConfig
+from roadside.cloudlink.config import CommandKeyConfig, IntersectionConfig
 from roadside.config import RsuConfig
 from roadside.sources.fused_config import CameraSensorConfig, RadarSensorConfig, SensorsSourceConfig
 from vicoop import config as config_io
@@ -215,10 +215,15 @@ def intersection_id(junction: str) -> str:
 
 
 def with_cloud_link(
-    site: Site, mqtt_url: str, workdir: Path, status_interval_s: float = 2.0
+    site: Site,
+    mqtt_url: str,
+    workdir: Path,
+    status_interval_s: float = 2.0,
+    command_key: Path | None = None,
 ) -> Site:
     """``site`` with each RSU's cloud link on, to the broker ``mqtt_url`` (outboxes in
-    ``workdir``); the intersections and signal source of each stay as the site file gives them
+    ``workdir``), trusting the twin's command-signing public key ``command_key`` (PEM, key id
+    ``twin-1``); the intersections and signal source of each stay as the site file gives them
     (a site file that names no intersections: the RSU's junction)."""
     rsus = []
     for r in site.rsus:
@@ -229,6 +234,10 @@ def with_cloud_link(
             "outbox_path": str(workdir / f"{r.rsu.rsu_id}-outbox.sqlite3"),
             "status_interval_s": status_interval_s,
         }
+        if command_key is not None:
+            update["command_keys"] = (
+                CommandKeyConfig(key_id="twin-1", public_key_file=command_key),
+            )
         if "intersections" not in cloud.model_fields_set:
             # The RSU's ENU origin is its junction's centre.
             update["intersections"] = (

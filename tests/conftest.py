@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +20,31 @@ from hypothesis import HealthCheck, settings
 
 from vehicle.testing import FakeRoadside
 from vicoop.model import DetectedObject, ObjectClass, Size3, Vec3
+from vicoop.signing import CommandSigner, load_private_key, write_key_pair
+
+# The twin's command-signing key pair for every test that runs a twin and RSUs (made once per
+# test process; vicoop.signing): the twin signs with TWIN_KEY, RSUs trust RSU_COMMAND_KEYS.
+_KEYS = Path(tempfile.mkdtemp(prefix="vicoop-test-keys-"))
+TWIN_KEY = _KEYS / "twin-command-key.pem"
+TWIN_PUBLIC_KEY = _KEYS / "twin-command-key.pub.pem"
+write_key_pair(TWIN_KEY, TWIN_PUBLIC_KEY)
+atexit.register(shutil.rmtree, _KEYS, True)
+RSU_COMMAND_KEYS = ({"key_id": "twin-1", "public_key_file": str(TWIN_PUBLIC_KEY)},)
+
+
+def twin_signer() -> CommandSigner:
+    """The twin's signer with TWIN_KEY (key id ``twin-1``), for a ``TwinIngest`` of a test."""
+    return CommandSigner(load_private_key(TWIN_KEY, "TWIN_KEY"), "twin-1")
+
+
+def twin_signed(rsu_id: str, command: bytes, sent_at_ns: int | None = None) -> bytes:
+    """``command`` (a serialized Command) as the twin sends it to ``rsu_id``: signed with
+    TWIN_KEY, a ``SignedCommand`` payload for the RSU's command topic."""
+    from vicoop import codec_cloud
+
+    now = time.time_ns() if sent_at_ns is None else sent_at_ns
+    return codec_cloud.encode_signed_command(twin_signer().sign(rsu_id, command, now))
+
 
 if TYPE_CHECKING:
     from cloud.broker import EmbeddedBroker

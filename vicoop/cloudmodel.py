@@ -41,6 +41,7 @@ class EventKind(enum.IntEnum):
     ZONE_PERMIT_NOT_ACCEPTED = 7
     OUTBOX_OVERFLOW = 8
     TASK_FAILED = 9
+    COMMAND_REFUSED = 10
 
 
 class AckStatus(enum.IntEnum):
@@ -180,3 +181,16 @@ class Command:
     version: int
     issued_at_ns: int
     body: UpsertZone | DeleteZone
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCommand:
+    """A command as the twin sends it: a serialized ``Command`` (``command``), the RSU it is
+    for, when it was sent, and the twin's Ed25519 signature by key ``key_id``
+    (``vicoop.signing``)."""
+
+    rsu_id: str
+    sent_at_ns: int
+    command: bytes
+    key_id: str
+    signature: bytes

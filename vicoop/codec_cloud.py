@@ -41,6 +41,7 @@ from vicoop.cloudmodel import (
     SignalColour,
     SignalGroupState,
     SignalState,
+    SignedCommand,
     UpsertZone,
     VehicleReport,
 )
@@ -608,4 +609,37 @@ def decode_command(data: bytes) -> Command:
         version=version,
         issued_at_ns=_timestamp(pb.issued_at_ns, "command.issued_at_ns"),
         body=body,
+    )
+
+
+def encode_signed_command(signed: SignedCommand) -> bytes:
+    return cloud_pb2.SignedCommand(
+        rsu_id=signed.rsu_id,
+        sent_at_ns=signed.sent_at_ns,
+        command=signed.command,
+        key_id=signed.key_id,
+        signature=signed.signature,
+    ).SerializeToString()
+
+
+def decode_signed_command(data: bytes) -> SignedCommand:
+    """A signed command's parts (the signature is checked by ``vicoop.signing``, the command
+    inside decoded by ``decode_command`` once it is); a bare ``Command`` has no signature and
+    is refused here: ``signed_command.signature is missing``."""
+    pb = _parse(cloud_pb2.SignedCommand, data, "signed_command")
+    assert isinstance(pb, cloud_pb2.SignedCommand)
+    if len(pb.signature) != 64:
+        raise CodecError(
+            "signed_command.signature is missing"
+            if not pb.signature
+            else f"signed_command.signature must be 64 bytes (Ed25519), got {len(pb.signature)}"
+        )
+    if not pb.command:
+        raise CodecError("signed_command.command is missing")
+    return SignedCommand(
+        rsu_id=_ident(pb.rsu_id, "signed_command.rsu_id"),
+        sent_at_ns=_timestamp(pb.sent_at_ns, "signed_command.sent_at_ns"),
+        command=pb.command,
+        key_id=_ident(pb.key_id, "signed_command.key_id"),
+        signature=pb.signature,
     )

@@ -74,6 +74,7 @@ from vehicle import ReconnectPolicy, RoadsideClient, VehicleReport
 from vicoop import codec_cloud
 from vicoop.model import ObjectClass, Size3
 from vicoop.mqtt import Topic, TopicKind
+from vicoop.signing import write_key_pair
 
 ORIGIN = (50.9375, 6.9603, 55.0)
 SAMPLE_EVERY_S = 2.0
@@ -255,6 +256,8 @@ def _build(work: Path, db_url: str, disk_size: str) -> Rig:
     broker = Daemon("mosquitto", ["mosquitto", "-c", str(conf)], work / "mosquitto.log", mqtt_port)
     mqtt_url = f"mqtt://127.0.0.1:{mqtt_port}"
     worker_db = _search_path_url(db_url, schema)
+    key, public_key = work / "command-key.pem", work / "command-key.pub.pem"
+    write_key_pair(key, public_key)
     workers, worker_ports = [], []
     for i in range(2):
         port = _free_port()
@@ -264,6 +267,7 @@ def _build(work: Path, db_url: str, disk_size: str) -> Rig:
             "http_port": port,
             "shared_group": "soak",
             "command_resend_s": 2.0,
+            "command_signing_key_file": str(key),
             "tokens": [{"token": t, "name": f"soak-{r}", "role": r} for r, t in TOKENS.items()],
             # The floods' bad tokens come from the address the soak's own calls use: a limit
             # of 10 a minute would answer those 429 too.
@@ -295,6 +299,7 @@ def _build(work: Path, db_url: str, disk_size: str) -> Rig:
             "outbox_path": str(outboxes[name]),
             "resend_after_s": 2.0,
             "status_interval_s": 2.0,
+            "command_keys": [{"key_id": "twin-1", "public_key_file": str(public_key)}],
         }
         source: dict[str, Any] = {"kind": "synthetic", "objects": 24, "arm_length_m": 60.0}
         if name == "b":

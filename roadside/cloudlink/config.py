@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -39,6 +40,13 @@ class SignalsConfig(StrictModel):
     stale_after_s: float = Field(3.0, gt=0, le=3600)
 
 
+class CommandKeyConfig(StrictModel):
+    """A public key the RSU trusts to sign commands (the twin's; two during a rotation)."""
+
+    key_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    public_key_file: Path
+
+
 class CloudLinkConfig(StrictModel):
     """The MQTT link to the cloud twin. Off unless ``enabled``."""
 
@@ -74,3 +82,13 @@ class CloudLinkConfig(StrictModel):
     max_zones: int = Field(200, ge=1, le=100_000)
     max_vertices_per_zone: int = Field(1000, ge=3, le=1000)
     max_total_vertices: int = Field(20_000, ge=3, le=10_000_000)
+    # The twin's command-signing public keys (Ed25519 PEM, vicoop.signing): a command not
+    # signed by one of them, for this RSU, is refused and reported. None configured: every
+    # command is refused (the RSU says so at start).
+    command_keys: tuple[CommandKeyConfig, ...] = Field(default=(), max_length=8)
+    # A command sent longer ago than this (s, the twin's send time against the RSU's clock) is
+    # refused as a replay; ahead of the RSU's clock by more than command_max_future_s, too.
+    command_max_age_s: float = Field(60.0, gt=0, le=3600)
+    command_max_future_s: float = Field(5.0, ge=0, le=3600)
+    # A zone command more than this many versions past the one the RSU holds is refused.
+    max_version_step: int = Field(1_000_000, ge=1, le=2**62)

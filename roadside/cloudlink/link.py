@@ -5,7 +5,10 @@ retained, with a retained last will saying OFFLINE, so the twin sees the RSU dro
 acknowledgements go through the on-disk ``Outbox`` and are sent again until the cloud's receipt
 names them: nothing is lost across a broker outage or an RSU restart, and the twin applies each
 sequence number once.
-Commands are applied by the ``ZoneBook``, idempotently, and acknowledged through the outbox.
+Commands are applied by the ``ZoneBook``, idempotently, and acknowledged through the outbox,
+once the ``CommandVerifier`` has found them signed by a key in ``cloud.command_keys``, for this
+RSU, recently (``vicoop.signing``); any other message on the command topic is refused, counted
+and reported to the twin as a ``COMMAND_REFUSED`` event.
 Signal states (retained, topic ``signal``) come from the ``SignalBook``: each as soon as it
 changes (at most ten a second per intersection) and all at every status interval.
 
@@ -54,8 +57,13 @@ from vicoop.intersection import IntersectionMap
 from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth, SensorStatus
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url
 from vicoop.serving.spatfeed import SpatFeed
+from vicoop.signing import CommandRefused, CommandVerifier, load_public_key
 
 log = logging.getLogger(__name__)
+
+# Refused commands become a COMMAND_REFUSED event at most this often per reason (s); the
+# event's value counts the refusals since the last one (a flood fills no outbox).
+REFUSAL_EVENT_EVERY_S = 10.0
 
 
 @dataclass(slots=True)
@@ -76,6 +84,9 @@ class LinkStats:
     events_refused: int = 0
     commands_refused: int = 0
     receipts_refused: int = 0
+    # Commands not applied because they were not signed by a trusted key, for this RSU,
+    # recently (vicoop.signing), by reason.
+    commands_untrusted: Counter[str] = field(default_factory=Counter)
     # Displaced by a full outbox (``max_outbox_messages``), by kind name (events' kinds in lower
     # case, ``command_ack``); reported to the twin in OUTBOX_OVERFLOW events.
     outbox_dropped: Counter[str] = field(default_factory=Counter)
@@ -99,7 +110,12 @@ class CloudLink:
         self.outbox = Outbox(config.outbox_path, rsu_id, config.max_outbox_messages)
         self.zones = ZoneBook(
             self.outbox,
-            ZoneLimits(config.max_zones, config.max_vertices_per_zone, config.max_total_vertices),
+            ZoneLimits(
+                config.max_zones,
+                config.max_vertices_per_zone,
+                config.max_total_vertices,
+                config.max_version_step,
+            ),
         )
         self.monitor = ZoneMonitor()
         self.intersections = tuple(
@@ -113,6 +129,21 @@ class CloudLink:
             round(config.signals.stale_after_s * NS_PER_S),
         )
         self.stats = LinkStats(outbox_dropped=self.outbox.dropped)
+        self.verifier = CommandVerifier(
+            rsu_id,
+            {
+                k.key_id: load_public_key(k.public_key_file, f"cloud.command_keys[{i}]")
+                for i, k in enumerate(config.command_keys)
+            },
+            config.command_max_age_s,
+            config.command_max_future_s,
+        )
+        if config.enabled and not config.command_keys:
+            log.warning(
+                "cloud.command_keys is empty: every command from the twin will be refused "
+                "(give the twin's public key to apply its zones)"
+            )
+        self._refusal_reported: dict[str, tuple[int, int]] = {}
         # Per message: resend_after_s, then twice as long each time, at most resend_max_s.
         self.resend = Backoff(
             initial_s=config.resend_after_s,
@@ -371,11 +402,38 @@ class CloudLink:
                 if self.stats.receipts_refused == 1 or self.stats.receipts_refused % 1000 == 0:
                     log.error("%s (%d receipts refused)", exc, self.stats.receipts_refused)
         elif topic.kind is TopicKind.COMMANDS:
-            try:
-                self._apply_command(payload)
-            except StorageFull as exc:
-                self.stats.commands_refused += 1
-                log.error("a zone command is refused: %s", exc)
+            command = self._open_command(payload)
+            if command is not None:
+                try:
+                    self._apply_command(command)
+                except StorageFull as exc:
+                    self.stats.commands_refused += 1
+                    log.error("a zone command is refused: %s", exc)
+            # A burst of commands (each checked and stored) must not hold up the publish tick.
+            await asyncio.sleep(0)
+
+    def _open_command(self, payload: bytes) -> bytes | None:
+        """The command inside a signed one the RSU trusts; None (counted, logged, and an event
+        at most every ``REFUSAL_EVENT_EVERY_S`` per reason) for anything else."""
+        now = self.clock()
+        try:
+            return self.verifier.open(codec_cloud.decode_signed_command(payload), now)
+        except CodecError as exc:
+            reason, detail = "unsigned", f"unsigned: {exc}"
+        except CommandRefused as exc:
+            reason, detail = exc.reason, str(exc)
+        self.stats.commands_untrusted[reason] += 1
+        n = self.stats.commands_untrusted[reason]
+        if n == 1 or n % 1000 == 0:
+            log.warning("a command is refused (%s; %d so far)", detail, n)
+        last = self._refusal_reported.get(reason)
+        if last is None or now - last[0] >= REFUSAL_EVENT_EVERY_S * NS_PER_S:
+            since = n - (last[1] if last is not None else 0)
+            self._refusal_reported[reason] = (now, n)
+            self.emit(
+                Event(EventKind.COMMAND_REFUSED, now, value=float(since), detail=detail[:500])
+            )
+        return None
 
     def _apply_command(self, payload: bytes) -> None:
         try:

@@ -27,6 +27,9 @@ class ZoneLimits:
     max_zones: int = 200
     max_vertices_per_zone: int = 1000
     max_total_vertices: int = 20_000
+    # A version more than this far past the one held is refused (a command that would put a
+    # zone out of the twin's reach).
+    max_version_step: int = 1_000_000
 
 
 class ZoneBook:
@@ -70,8 +73,19 @@ class ZoneBook:
                 f"command.version must be in 1..{MAX_VERSION}, got {version}",
                 now_ns,
             )
-        if version <= self._versions.get(zone_id, 0):
+        held = self._versions.get(zone_id, 0)
+        if version <= held:
             return CommandAck(command.command_id, version, AckStatus.ALREADY_APPLIED, "", now_ns)
+        if version - held > self.limits.max_version_step:
+            self.refused["max_version_step"] += 1
+            return CommandAck(
+                command.command_id,
+                version,
+                AckStatus.REJECTED,
+                f"command.version {version} is {version - held} past the held {held}; at most "
+                f"max_version_step {self.limits.max_version_step}",
+                now_ns,
+            )
         zone = body.zone if isinstance(body, UpsertZone) else None
         if zone is not None and (problem := self._over_cap(zone)) is not None:
             return CommandAck(command.command_id, version, AckStatus.REJECTED, problem, now_ns)

@@ -16,7 +16,7 @@ from cloud.service import CloudService
 from roadside.cloudlink import CloudLink, CloudLinkConfig
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
-from tests.conftest import until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, until
 from tests.roadside.test_metrics import samples, value
 from vicoop.cloudmodel import Event, EventKind
 from vicoop.model import GeodeticOrigin
@@ -42,6 +42,7 @@ class _PublishLoopClockFailingOnce:
 
 def twin_config(mqtt_url: str, db_url: str) -> CloudConfig:
     return CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url,
         http_port=0,
@@ -58,6 +59,7 @@ async def test_an_rsu_task_failure_is_an_alarm_at_the_twin(
             "server": {"port": 0, "grace_period_s": 0.5},
             "publish": {"rate_hz": 20},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
@@ -97,6 +99,7 @@ async def test_a_twin_task_failure_is_stored_listed_and_counted(
             conn.execute(text("ALTER TABLE events RENAME TO events_away"))
         link = CloudLink(
             CloudLinkConfig(
+                command_keys=RSU_COMMAND_KEYS,
                 enabled=True,
                 mqtt_url=mqtt_url,
                 outbox_path=str(tmp_path / "outbox.sqlite3"),

@@ -17,7 +17,7 @@ import pytest
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from roadside.cloudlink import CloudLink, CloudLinkConfig
-from tests.conftest import until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, until
 from vicoop.cloudmodel import Event, EventKind
 from vicoop.model import GeodeticOrigin
 
@@ -60,6 +60,7 @@ def call(
 @pytest.fixture
 async def service(mqtt_url: str, db_url: tuple[str, str | None]) -> AsyncIterator[CloudService]:
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -108,6 +109,7 @@ async def test_roles_validation_audit_and_zones_reaching_an_rsu(
 
     async with CloudLink(
         CloudLinkConfig(
+            command_keys=RSU_COMMAND_KEYS,
             enabled=True,
             mqtt_url=service.mqtt_url,
             outbox_path=str(tmp_path / "o.sqlite3"),

@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
+from tests.conftest import TWIN_KEY
 
 ADMIN = "fuzz-admin-token-0123456789"
 
@@ -25,6 +26,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service on its own event loop in a thread, so the synchronous fuzzer can call it."""
     db = Path(tmp_path_factory.mktemp("fuzz")) / "twin.sqlite3"
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         db_url=f"sqlite:///{db}",
         http_port=0,
         tokens=(TokenConfig(token=ADMIN, name="fuzz", role="admin"),),

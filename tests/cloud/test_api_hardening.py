@@ -22,6 +22,7 @@ import pytest
 from cloud.auth import token_digest
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
+from tests.conftest import TWIN_KEY
 from vicoop.errors import ConfigError
 
 VIEWER = "viewer-token-hardening-0001"
@@ -81,6 +82,7 @@ async def raw_request(port: int, head: str, body: bytes = b"") -> bytes:
 
 def config(mqtt_url: str, db_url: str, **extra: Any) -> CloudConfig:
     return CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url,
         http_port=0,
@@ -207,8 +209,18 @@ async def test_a_twin_without_tokens_starts_only_in_development(
     mqtt_url: str, db_url: tuple[str, str | None]
 ) -> None:
     with pytest.raises(ConfigError, match=r"^tokens: no API token is configured"):
-        CloudService(CloudConfig(mqtt_url=mqtt_url, db_url=db_url[0], http_port=0))
-    dev = CloudConfig(mqtt_url=mqtt_url, db_url=db_url[0], http_port=0, dev=True)
+        CloudService(
+            CloudConfig(
+                command_signing_key_file=TWIN_KEY, mqtt_url=mqtt_url, db_url=db_url[0], http_port=0
+            )
+        )
+    dev = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
+        mqtt_url=mqtt_url,
+        db_url=db_url[0],
+        http_port=0,
+        dev=True,
+    )
     async with CloudService(dev, schema=db_url[1]) as svc:
         admin = svc.generated_tokens["admin"]
         status, _, who = await asyncio.to_thread(call, svc.url, "GET", "/api/v1/whoami", admin)

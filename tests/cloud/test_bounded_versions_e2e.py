@@ -18,7 +18,7 @@ import pytest
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from roadside.cloudlink import CloudLink, CloudLinkConfig
-from tests.conftest import make_object, until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, make_object, twin_signed, until
 from vicoop import codec_cloud
 from vicoop.cloudmodel import (
     AckStatus,
@@ -57,6 +57,7 @@ async def test_a_retained_status_with_a_version_past_the_range_does_not_freeze_t
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -131,15 +132,21 @@ async def test_the_rsu_refuses_a_zone_command_at_a_version_it_could_not_count_pa
     mqtt_url: str, rsu_id: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = CloudLinkConfig(
-        enabled=True, mqtt_url=mqtt_url, outbox_path=str(tmp_path / "outbox.sqlite3")
+        command_keys=RSU_COMMAND_KEYS,
+        enabled=True,
+        mqtt_url=mqtt_url,
+        outbox_path=str(tmp_path / "outbox.sqlite3"),
     )
     origin = GeodeticOrigin(ORIGIN.latitude_deg, ORIGIN.longitude_deg, ORIGIN.altitude_m)
     polygon = tuple((lon, lat) for lon, lat in SQUARE[:-1])
 
     def command(command_id: str, version: int) -> bytes:
         zone = Zone("z-1", version, "school street", polygon, ZoneRules(speed_limit_mps=8.0), 1)
-        return codec_cloud.encode_command(
-            Command(command_id, version, time.time_ns(), UpsertZone(zone))
+        return twin_signed(
+            rsu_id,
+            codec_cloud.encode_command(
+                Command(command_id, version, time.time_ns(), UpsertZone(zone))
+            ),
         )
 
     url = parse_mqtt_url(mqtt_url)

@@ -21,6 +21,7 @@ import pytest
 from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from roadside.cloudlink import CloudLink, CloudLinkConfig, SignalsConfig
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY
 from vehicle.testing import crossroads_map
 from vicoop.cloudmodel import Event, EventKind, SignalColour, SignalGroupState, SignalState
 from vicoop.model import (
@@ -112,6 +113,7 @@ async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink, S
     """The cloud service (embedded broker, SQLite in tmp) and an RSU publishing through it,
     with junction-1's MAP and the SPaT feed it relays to the twin."""
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         db_url=f"sqlite:///{tmp_path / 'twin.sqlite3'}",
         http_port=0,
         tokens=(
@@ -123,6 +125,7 @@ async def live(tmp_path: Path) -> AsyncIterator[tuple[CloudService, CloudLink, S
     async with CloudService(config) as service:
         link = CloudLink(
             CloudLinkConfig(
+                command_keys=RSU_COMMAND_KEYS,
                 enabled=True,
                 mqtt_url=service.mqtt_url,
                 outbox_path=str(tmp_path / "outbox.sqlite3"),

@@ -19,7 +19,7 @@ from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
-from tests.conftest import until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, until
 from tests.roadside.test_metrics import samples, value
 from tests.roadside.test_metrics import scrape_text as scrape_rsu
 from vicoop.mqtt import Topic, TopicKind, parse_mqtt_url
@@ -38,6 +38,7 @@ async def test_twin_metrics_follow_an_rsu_and_the_api(
     mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
 ) -> None:
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -48,6 +49,7 @@ async def test_twin_metrics_follow_an_rsu_and_the_api(
             "rsu_id": rsu_id,
             "server": {"port": 0, "grace_period_s": 0.5},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
@@ -115,6 +117,7 @@ async def test_every_metric_the_grafana_dashboard_queries_is_exported(
     }
     assert wanted, "the dashboard queries nothing"
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -126,6 +129,7 @@ async def test_every_metric_the_grafana_dashboard_queries_is_exported(
             "server": {"port": 0, "grace_period_s": 0.5},
             "source": {"kind": "sensors"},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),

@@ -13,7 +13,7 @@ from cloud.store import Store
 from cloud.twin import Twin
 from cloud.zones import ZoneManager
 from roadside.cloudlink import CloudLink, CloudLinkConfig
-from tests.conftest import KillableBroker, until
+from tests.conftest import RSU_COMMAND_KEYS, KillableBroker, twin_signed, twin_signer, until
 from vicoop import codec_cloud
 from vicoop.cloudmodel import AckStatus, Command, Event, EventKind, OutboxMessage, UpsertZone
 from vicoop.model import GeodeticOrigin
@@ -27,6 +27,7 @@ AREA = ((6.9598, 50.9370), (6.9608, 50.9370), (6.9608, 50.9380), (6.9598, 50.938
 
 def link_config(url: str, outbox: Path) -> CloudLinkConfig:
     return CloudLinkConfig(
+        command_keys=RSU_COMMAND_KEYS,
         enabled=True,
         mqtt_url=url,
         outbox_path=str(outbox),
@@ -45,7 +46,9 @@ async def test_nothing_lost_nothing_twice_across_broker_kill_and_rsu_restart(
     broker = killable_broker
     twin = Twin()
     zones = ZoneManager(resend_after_s=0.5)
-    ingest = TwinIngest(twin, zones, store, broker.url, client_id="twin-under-test")
+    ingest = TwinIngest(
+        twin, zones, store, broker.url, client_id="twin-under-test", signer=twin_signer()
+    )
     outbox = tmp_path / "rsu" / "outbox.sqlite3"
     rsu = CloudLink(link_config(broker.url, outbox), "rsu-a", ORIGIN)
     await ingest.start()
@@ -94,7 +97,9 @@ async def test_nothing_lost_nothing_twice_across_broker_kill_and_rsu_restart(
                 str(Topic("rsu-a", TopicKind.OUTBOX)), codec_cloud.encode_outbox(duplicate), qos=1
             )
             await injector.publish(
-                str(Topic("rsu-a", TopicKind.COMMANDS)), codec_cloud.encode_command(repeat), qos=1
+                str(Topic("rsu-a", TopicKind.COMMANDS)),
+                twin_signed("rsu-a", codec_cloud.encode_command(repeat)),
+                qos=1,
             )
         await until(lambda: twin.counters.duplicates_discarded > before, "the repeat discarded")
         await until(

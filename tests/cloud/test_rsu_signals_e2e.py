@@ -13,7 +13,7 @@ from cloud.service import CloudService
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.ingest.signal import encode
-from tests.conftest import until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, until
 from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 from vicoop.model import NS_PER_S
 
@@ -43,6 +43,7 @@ async def test_controller_states_reach_the_twin(
     mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
 ) -> None:
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -56,6 +57,7 @@ async def test_controller_states_reach_the_twin(
             "rsu_id": rsu_id,
             "server": {"port": 0, "grace_period_s": 0.5},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
@@ -127,6 +129,7 @@ async def test_a_forged_seq_far_ahead_does_not_lock_the_real_controller_out_of_t
     """Defect: a state 64 ahead of the controller's was shown (all green) and the controller's
     next 64 states were rejected as out of order."""
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -138,6 +141,7 @@ async def test_a_forged_seq_far_ahead_does_not_lock_the_real_controller_out_of_t
             "rsu_id": rsu_id,
             "server": {"port": 0, "grace_period_s": 0.5},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),

@@ -17,7 +17,7 @@ from cloud.service import CloudService
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.ingest.signal import encode
-from tests.conftest import until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, until
 from vicoop import config as config_io
 from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 from vicoop.model import NS_PER_S
@@ -46,6 +46,7 @@ async def test_spat_and_map_reach_the_twin_and_its_api(
     mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
 ) -> None:
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -60,6 +61,7 @@ async def test_spat_and_map_reach_the_twin_and_its_api(
             "server": {"port": 0, "grace_period_s": 0.5},
             "metrics": {"enabled": False},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),

@@ -19,7 +19,7 @@ from cloud.service import CloudService
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.sources.base import FrameSource, Snapshot
-from tests.conftest import make_object, until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, make_object, until
 from vehicle import ObjectClass, ReconnectPolicy, RoadsideClient, Size3, VehicleReport
 from vicoop.cloudmodel import EventKind
 
@@ -51,6 +51,7 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
     mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
 ) -> None:
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -66,6 +67,7 @@ async def test_zone_from_the_api_reaches_the_vehicle_and_a_violation_reaches_the
             # Generous windows: a loaded machine may take its time between report and frame.
             "reports": {"max_age_s": 60, "associate_for_s": 60, "id_hold_s": 600},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),

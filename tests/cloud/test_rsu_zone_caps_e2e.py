@@ -11,7 +11,7 @@ import aiomqtt
 
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
-from tests.conftest import until
+from tests.conftest import RSU_COMMAND_KEYS, twin_signed, until
 from vicoop import codec_cloud
 from vicoop.cloudmodel import Command, UpsertZone
 from vicoop.mqtt import Topic, TopicKind, parse_mqtt_url
@@ -42,6 +42,7 @@ async def test_760_large_zones_are_refused_past_the_caps_and_no_tick_is_skipped(
             "publish": {"rate_hz": 20},
             "source": {"objects": 60},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),
@@ -59,7 +60,7 @@ async def test_760_large_zones_are_refused_past_the_caps_and_no_tick_is_skipped(
                 command = Command(f"c{k}", 1, 0, UpsertZone(large_zone(k)))
                 await cloud.publish(
                     Topic(rsu_id, TopicKind.COMMANDS).format(),
-                    codec_cloud.encode_command(command),
+                    twin_signed(rsu_id, codec_cloud.encode_command(command)),
                     qos=1,
                 )
         stats = link.stats

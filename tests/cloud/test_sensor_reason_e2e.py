@@ -16,7 +16,7 @@ from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.sources.fused import SensorFusion
 from roadside.sources.fused_config import SensorsSourceConfig
-from tests.conftest import until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, until
 from tests.roadside.sources.test_sensor_time import camera_bytes, radar_bytes
 from vicoop.model import NS_PER_S, SensorHealth
 
@@ -27,6 +27,7 @@ async def test_the_twin_and_the_api_show_a_camera_degraded_for_clock_skew(
     mqtt_url: str, rsu_id: str, db_url: tuple[str, str | None], tmp_path: Path
 ) -> None:
     config = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url[0],
         http_port=0,
@@ -38,6 +39,7 @@ async def test_the_twin_and_the_api_show_a_camera_degraded_for_clock_skew(
             "server": {"port": 0, "grace_period_s": 0.5},
             "source": {"kind": "sensors"},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": mqtt_url,
                 "outbox_path": str(tmp_path / "rsu-outbox.sqlite3"),

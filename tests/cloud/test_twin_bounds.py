@@ -7,6 +7,7 @@ from __future__ import annotations
 from cloud.config import CloudConfig
 from cloud.store import Store
 from cloud.twin import Twin, TwinLimits
+from tests.conftest import TWIN_KEY
 from vicoop.cloudmodel import (
     ApproachMeasure,
     Event,
@@ -52,7 +53,9 @@ def status(rsu_id: str, health: RsuHealth = RsuHealth.OK) -> RsuStatus:
 
 
 def test_the_config_carries_the_caps_with_defaults() -> None:
-    limits = CloudConfig().twin_limits()
+    limits = CloudConfig(
+        command_signing_key_file=TWIN_KEY,
+    ).twin_limits()
     assert limits.max_rsus >= 100 and limits.seen_window >= 1000
 
 

@@ -25,7 +25,7 @@ from cloud.config import CloudConfig, TokenConfig
 from cloud.service import CloudService
 from cloud.store import Store
 from roadside.cloudlink import CloudLink, CloudLinkConfig
-from tests.conftest import make_object, until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, make_object, until
 from vicoop import codec_cloud
 from vicoop.cloudmodel import Event, EventKind, PerceptionSummary, RsuHealth, RsuStatus, UpsertZone
 from vicoop.mqtt import Topic, TopicKind, parse_mqtt_url
@@ -40,6 +40,7 @@ pytestmark = pytest.mark.skipif(
 
 def worker_config(mqtt_url: str, db_url: str, group: str) -> CloudConfig:
     return CloudConfig(
+        command_signing_key_file=TWIN_KEY,
         mqtt_url=mqtt_url,
         db_url=db_url,
         http_port=0,
@@ -53,6 +54,7 @@ def worker_config(mqtt_url: str, db_url: str, group: str) -> CloudConfig:
 
 def link(mqtt_url: str, rsu_id: str, tmp_path: Path) -> CloudLink:
     config = CloudLinkConfig(
+        command_keys=RSU_COMMAND_KEYS,
         enabled=True,
         mqtt_url=mqtt_url,
         outbox_path=str(tmp_path / f"{rsu_id}-outbox.sqlite3"),
@@ -191,7 +193,8 @@ async def test_the_follower_takes_over_when_the_leader_stops_and_each_version_ha
             spying.set()
             async for message in spy.messages:
                 assert isinstance(message.payload, bytes)
-                command = codec_cloud.decode_command(message.payload)
+                signed = codec_cloud.decode_signed_command(message.payload)
+                command = codec_cloud.decode_command(signed.command)
                 body = command.body
                 zone_id = body.zone.zone_id if isinstance(body, UpsertZone) else body.zone_id
                 issued.setdefault((zone_id, command.version), set()).add(command.command_id)

@@ -16,6 +16,7 @@ import pymap3d
 
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
+from tests.conftest import RSU_COMMAND_KEYS
 from vehicle import RoadsideClient, VehicleReport
 from vicoop.model import ObjectClass, Size3
 
@@ -207,6 +208,7 @@ async def test_reports_under_many_vehicle_ids_make_a_few_events(tmp_path: Path) 
         {
             "server": {"port": 0, "grace_period_s": 0.5},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": "mqtt://127.0.0.1:1",  # no broker: events stay in the outbox
                 "outbox_path": str(tmp_path / "outbox.sqlite3"),

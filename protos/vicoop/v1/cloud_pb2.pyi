@@ -41,6 +41,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: _ClassVar[EventKind]
     EVENT_KIND_OUTBOX_OVERFLOW: _ClassVar[EventKind]
     EVENT_KIND_TASK_FAILED: _ClassVar[EventKind]
+    EVENT_KIND_COMMAND_REFUSED: _ClassVar[EventKind]
 
 class AckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -68,6 +69,7 @@ EVENT_KIND_OTHER: EventKind
 EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: EventKind
 EVENT_KIND_OUTBOX_OVERFLOW: EventKind
 EVENT_KIND_TASK_FAILED: EventKind
+EVENT_KIND_COMMAND_REFUSED: EventKind
 ACK_STATUS_UNSPECIFIED: AckStatus
 ACK_STATUS_APPLIED: AckStatus
 ACK_STATUS_ALREADY_APPLIED: AckStatus
@@ -273,3 +275,17 @@ class Command(_message.Message):
     upsert_zone: UpsertZone
     delete_zone: DeleteZone
     def __init__(self, command_id: _Optional[str] = ..., version: _Optional[int] = ..., issued_at_ns: _Optional[int] = ..., upsert_zone: _Optional[_Union[UpsertZone, _Mapping]] = ..., delete_zone: _Optional[_Union[DeleteZone, _Mapping]] = ...) -> None: ...
+
+class SignedCommand(_message.Message):
+    __slots__ = ("rsu_id", "sent_at_ns", "command", "key_id", "signature")
+    RSU_ID_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_NS_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    rsu_id: str
+    sent_at_ns: int
+    command: bytes
+    key_id: str
+    signature: bytes
+    def __init__(self, rsu_id: _Optional[str] = ..., sent_at_ns: _Optional[int] = ..., command: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...

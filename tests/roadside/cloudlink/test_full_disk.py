@@ -21,7 +21,7 @@ from cloud.config import CloudConfig
 from cloud.service import CloudService
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
-from tests.conftest import KillableBroker, until
+from tests.conftest import RSU_COMMAND_KEYS, TWIN_KEY, KillableBroker, until
 from vehicle import RoadsideClient, VehicleReport
 from vicoop.cloudmodel import Event, EventKind
 from vicoop.model import ObjectClass, Size3
@@ -83,6 +83,7 @@ async def test_a_full_disk_refuses_new_events_and_loses_none(
             "rsu_id": "rsu-full-disk",
             "server": {"port": 0, "grace_period_s": 0.5},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": broker.url,
                 "outbox_path": str(small_disk / "outbox.sqlite3"),
@@ -111,7 +112,11 @@ async def test_a_full_disk_refuses_new_events_and_loses_none(
             # disk is still full.
             await broker.start()
             twin_config = CloudConfig(
-                mqtt_url=broker.url, db_url=f"sqlite:///{tmp_path / 'twin.sqlite3'}", http_port=0
+                dev=True,
+                command_signing_key_file=TWIN_KEY,
+                mqtt_url=broker.url,
+                db_url=f"sqlite:///{tmp_path / 'twin.sqlite3'}",
+                http_port=0,
             )
             async with CloudService(twin_config) as twin:
                 await until(

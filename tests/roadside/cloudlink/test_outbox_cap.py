@@ -17,7 +17,7 @@ from cloud.zones import ZoneManager
 from roadside.cloudlink.outbox import Outbox
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
-from tests.conftest import KillableBroker, until
+from tests.conftest import RSU_COMMAND_KEYS, KillableBroker, until
 from tests.roadside.test_metrics import samples, value
 from vicoop import codec_cloud
 from vicoop.cloudmodel import AckStatus, CommandAck, Event, EventKind
@@ -92,6 +92,7 @@ async def test_the_twin_is_told_what_an_outage_cost(tmp_path: Path) -> None:
             "rsu_id": f"rsu-cap-{time.time_ns() % 10**9}",
             "server": {"port": 0, "grace_period_s": 0.5},
             "cloud": {
+                "command_keys": RSU_COMMAND_KEYS,
                 "enabled": True,
                 "mqtt_url": broker.url,
                 "outbox_path": str(tmp_path / "outbox.sqlite3"),

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from roadside.cloudlink import CloudLink, CloudLinkConfig
-from tests.conftest import KillableBroker, until
+from tests.conftest import RSU_COMMAND_KEYS, KillableBroker, until
 from vicoop.backoff import Backoff
 from vicoop.cloudmodel import Event, EventKind
 from vicoop.model import GeodeticOrigin
@@ -32,6 +32,7 @@ async def test_a_twin_that_never_receipts_gets_few_resends_and_all_after_a_recon
 ) -> None:
     # No twin at all: the broker acknowledges every publish, nobody sends a receipt.
     config = CloudLinkConfig(
+        command_keys=RSU_COMMAND_KEYS,
         enabled=True,
         mqtt_url=killable_broker.url,
         outbox_path=str(tmp_path / "outbox.sqlite3"),

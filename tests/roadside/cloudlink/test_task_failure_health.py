@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from roadside.cloudlink import CloudLink, CloudLinkConfig
+from tests.conftest import RSU_COMMAND_KEYS
 from vicoop.cloudmodel import RsuHealth
 from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame
 
@@ -17,6 +18,7 @@ T0 = 1_800_000_000_000_000_000
 def test_a_task_failure_holds_the_rsu_degraded_then_it_clears(tmp_path: Path) -> None:
     now = [T0]
     config = CloudLinkConfig(
+        command_keys=RSU_COMMAND_KEYS,
         enabled=True,
         outbox_path=str(tmp_path / "outbox.sqlite3"),
         degraded_after_task_failure_s=30.0,

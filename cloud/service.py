@@ -143,6 +143,7 @@ class CloudService:
             client_id=self.worker_id,
             is_leader=lambda: leadership.leader,
             alarms=self.alarms,
+            auth=self.config.mqtt_auth if self.config.mqtt_url is not None else None,
         )
         sync = ZoneSync(
             self.zones,

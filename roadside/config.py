@@ -55,8 +55,6 @@ class ServerConfig(StrictModel):
     # open, StreamPerception, StreamZones, StreamSpat and ReportVehicleState together; more get
     # RESOURCE_EXHAUSTED.
     max_streams_per_peer: int = Field(64, ge=1, le=100_000)
-    # HTTP/2 streams one connection may have open at once.
-    max_streams_per_connection: int = Field(100, ge=1, le=100_000)
     # The server pings a connection this often (s) and drops it when a ping is unanswered
     # for keepalive_timeout_s.
     keepalive_time_s: float = Field(10.0, gt=0, le=3600)
@@ -73,7 +71,6 @@ class ServerConfig(StrictModel):
     def to_limits(self) -> ConnectionLimits:
         return ConnectionLimits(
             max_streams_per_peer=self.max_streams_per_peer,
-            max_streams_per_connection=self.max_streams_per_connection,
             keepalive_time_s=self.keepalive_time_s,
             keepalive_timeout_s=self.keepalive_timeout_s,
             min_ping_interval_s=self.min_ping_interval_s,

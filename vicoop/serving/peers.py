@@ -25,8 +25,8 @@ class ConnectionLimits:
     """The server's limits on connections and streams; times in seconds.
 
     ``max_streams_per_peer``: streams (of every streaming RPC together) one peer may hold open,
-    None for no limit; ``max_streams_per_connection``: HTTP/2 concurrent streams of one
-    connection; ``keepalive_time_s`` / ``keepalive_timeout_s``: the server pings an idle
+    None for no limit (no per-connection limit: grpc clients share one connection between
+    their channels to one target); ``keepalive_time_s`` / ``keepalive_timeout_s``: the server pings an idle
     transport this often and drops it when a ping is not answered in time;
     ``min_ping_interval_s``: a client pinging more often without data gets strikes, and
     ``max_ping_strikes`` of them close its connection; ``max_connection_idle_s``: a connection
@@ -35,7 +35,6 @@ class ConnectionLimits:
     """
 
     max_streams_per_peer: int | None = None
-    max_streams_per_connection: int = 100
     keepalive_time_s: float = 10.0
     keepalive_timeout_s: float = 5.0
     min_ping_interval_s: float = 5.0
@@ -50,7 +49,6 @@ class ConnectionLimits:
             return max(1, round(seconds * 1000))
 
         return [
-            ("grpc.max_concurrent_streams", self.max_streams_per_connection),
             ("grpc.keepalive_time_ms", ms(self.keepalive_time_s)),
             ("grpc.keepalive_timeout_ms", ms(self.keepalive_timeout_s)),
             ("grpc.keepalive_permit_without_calls", 1),

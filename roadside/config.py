@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from roadside.cloudlink.config import CloudLinkConfig
 from roadside.map_config import MapConfig
@@ -149,3 +149,23 @@ class RsuConfig(StrictModel):
     map: MapConfig = MapConfig()
     # Prometheus /metrics (vicoop_rsu_...); port 0 picks a free one, enabled: false turns it off.
     metrics: MetricsConfig = MetricsConfig()
+
+    @model_validator(mode="after")
+    def _broker_certificate_is_this_rsus(self) -> RsuConfig:
+        """The broker knows an RSU by its certificate's CN (its ACL user): another RSU's
+        certificate would publish under that RSU's id, or be refused on every topic."""
+        path = self.cloud.mqtt_auth.cert_file
+        if path is None:
+            return self
+        from vicoop import certs  # cryptography: the roadside extra
+
+        try:
+            name = certs.common_name(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cloud.mqtt_auth.cert_file {path}: {exc}") from None
+        if name != self.rsu_id:
+            raise ValueError(
+                f"cloud.mqtt_auth.cert_file {path}: its CN {name!r} is not this RSU's id "
+                f"{self.rsu_id!r} (the broker knows the RSU by it: vicoop certs rsu {self.rsu_id})"
+            )
+        return self

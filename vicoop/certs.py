@@ -43,6 +43,7 @@ __all__ = [
     "TWIN_IDENTITY",
     "Issued",
     "Role",
+    "common_name",
     "issue",
     "load",
     "make_ca",
@@ -195,6 +196,14 @@ def issue(
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     cert = builder.sign(ca_key, hashes.SHA256())
     return Issued(cert.public_bytes(serialization.Encoding.PEM), _pem(key))
+
+
+def common_name(cert_pem: bytes) -> str | None:
+    """The subject CN of the first certificate in ``cert_pem`` (None: it has none);
+    ``ValueError`` when it is not a PEM certificate."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
 
 
 def write(directory: Path, name: str, issued: Issued, *, overwrite: bool = True) -> Path:

@@ -8,11 +8,15 @@ import shutil
 import signal
 from pathlib import Path
 
+import pytest
+
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon, serve
 from tests.conftest import make_pki
 from tests.vicoop.serving.test_tls import get_site, vehicle_tls
 from vicoop import config as config_io
+from vicoop.errors import ConfigError
+from vicoop.mqtt import mqtt_credentials, parse_mqtt_url
 
 
 async def test_sighup_reloads_the_certificates_for_new_connections(
@@ -63,3 +67,55 @@ async def test_sighup_reloads_the_certificates_for_new_connections(
         await running
     # The handler is gone with the daemon: SIGHUP is not left pointing at it.
     assert signal.getsignal(signal.SIGHUP) in (signal.SIG_DFL, signal.SIG_IGN, None)
+
+
+def test_the_broker_certificate_must_be_this_rsus(pki: Path) -> None:
+    def cloud(identity: str) -> dict[str, object]:
+        return {
+            "enabled": True,
+            "mqtt_url": "mqtts://127.0.0.1:8883",
+            "mqtt_auth": {
+                "ca_file": str(pki / "ca.pem"),
+                "cert_file": str(pki / f"{identity}.pem"),
+                "key_file": str(pki / f"{identity}.key"),
+            },
+        }
+
+    config_io.validate(RsuConfig, {"rsu_id": "rsu-a", "cloud": cloud("rsu.rsu-a")}, "rsu.yaml")
+    with pytest.raises(ConfigError) as excinfo:
+        config_io.validate(RsuConfig, {"rsu_id": "rsu-a", "cloud": cloud("rsu.rsu-b")}, "rsu.yaml")
+    assert "its CN 'rsu-b' is not this RSU's id 'rsu-a'" in str(excinfo.value)
+    # TLS files for a plain mqtt:// broker, and half a key pair, are refused naming the fields.
+    plain = {**cloud("rsu.rsu-a"), "mqtt_url": "mqtt://127.0.0.1:1883"}
+    with pytest.raises(ConfigError, match="TLS files for a plain mqtt:// broker"):
+        config_io.validate(RsuConfig, {"rsu_id": "rsu-a", "cloud": plain}, "rsu.yaml")
+    half = cloud("rsu.rsu-a")
+    half["mqtt_auth"] = {"cert_file": str(pki / "rsu.rsu-a.pem")}
+    with pytest.raises(ConfigError, match="cert_file and key_file go together"):
+        config_io.validate(RsuConfig, {"rsu_id": "rsu-a", "cloud": half}, "rsu.yaml")
+
+
+def test_a_password_comes_from_its_file_and_is_never_shown(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("hunter2-very-secret\n")
+    data = {
+        "rsu_id": "rsu-a",
+        "cloud": {
+            "mqtt_url": "mqtt://rsu-a@127.0.0.1:1883",
+            "mqtt_auth": {"password_file": str(secret)},
+        },
+    }
+    config = config_io.validate(RsuConfig, data, "rsu.yaml")
+    credentials = mqtt_credentials(parse_mqtt_url(config.cloud.mqtt_url), config.cloud.mqtt_auth)
+    assert (credentials.username, credentials.password) == ("rsu-a", "hunter2-very-secret")
+    assert "hunter2" not in repr(credentials) and "hunter2" not in repr(config)
+    leaked = {**data, "cloud": {"mqtt_url": "mqtt://rsu-a:hunter2-very-secret@127.0.0.1:1883"}}
+    with pytest.raises(ConfigError) as excinfo:
+        config_io.validate(RsuConfig, leaked, "rsu.yaml")
+    assert "hunter2" not in str(excinfo.value) and "password_file" in str(excinfo.value)
+    missing = {
+        **data,
+        "cloud": {**data["cloud"], "mqtt_auth": {"password_file": str(tmp_path / "x")}},
+    }  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match=r"password_file .*/x: cannot read the file"):
+        config_io.validate(RsuConfig, missing, "rsu.yaml")

@@ -47,3 +47,5 @@ def test_stream_bench_prints_its_figures_and_counts_add_up(tls: tuple[str, ...])
     assert (
         out["latency_p99_ratio"] == out["latency_ms"]["p99"] / out["baseline"]["latency_ms"]["p99"]
     )
+    assert [r["latency_p99_ratio"] for r in out["rounds"]] == [out["latency_p99_ratio"]]
+    assert out["latency_p99_ratio_median"] == out["latency_p99_ratio"]

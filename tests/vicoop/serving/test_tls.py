@@ -4,6 +4,7 @@ servers on free ports, real handshakes. Each attack is what a client on the netw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -206,3 +207,24 @@ def test_a_bad_tls_file_is_one_error_naming_the_field_and_the_file(
         config_io.validate(RsuConfig, data, "rsu.yaml")
     assert str(excinfo.value).startswith("rsu.yaml: server.tls: ")
     assert message.format(d=pki) in str(excinfo.value)
+
+
+async def test_a_connection_that_never_finishes_its_handshake_is_closed(pki: Path) -> None:
+    """Attack: hold the RSU's sockets with connections that never say a word (before: grpc's
+    default gave each 120 s; now ``handshake_timeout_s``)."""
+    limits = ConnectionLimits(handshake_timeout_s=0.5)
+    async with FakeRoadside(tls=server_tls(pki), limits=limits) as rsu:
+        host, port = rsu.target.rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            # The server closes it: EOF (or a reset), long before grpc's default would.
+            try:
+                data = await asyncio.wait_for(reader.read(), 30)
+            except ConnectionResetError:
+                data = b""
+            assert data == b""
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionResetError):
+                await writer.wait_closed()
+        assert await get_site(rsu.target, vehicle_tls(pki)) == "fake-rsu"

@@ -340,3 +340,38 @@ async def test_the_rsu_and_the_twin_work_over_tls_with_their_certificates(
         await until(lambda: "rsu-a" in service.twin.rsus, "rsu-a's status at the twin")
         assert service.ingest is not None
         assert service.ingest.session.stats.connected
+
+
+async def test_twin_workers_of_a_shared_group_get_the_rsus_outbox(
+    peers: dict[str, Peer], broker: Broker
+) -> None:
+    """The ACL lets the twin's shared subscription (``shared_group``) through."""
+    got: list[bytes] = []
+    async with aiomqtt.Client(
+        "127.0.0.1",
+        broker.tls_port,
+        identifier="twin-worker",
+        tls_context=client_context(broker.pki, "twin"),
+        protocol=aiomqtt.ProtocolVersion.V5,
+    ) as twin:
+        await twin.subscribe("$share/workers/vicoop/v1/rsu/+/outbox", qos=1)
+
+        async def receive() -> None:
+            async for message in twin.messages:
+                assert isinstance(message.payload, bytes)
+                got.append(message.payload)
+
+        task = asyncio.create_task(receive())
+        try:
+            await until(
+                lambda: (
+                    peers["rsu.rsu-a"].publish("vicoop/v1/rsu/rsu-a/outbox", b"event") in ACCEPTED
+                    and bool(got)
+                ),
+                "rsu-a's outbox at the shared group",
+            )
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    assert got[0] == b"event"

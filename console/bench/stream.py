@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import math
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -276,7 +277,7 @@ async def run_stream_bench(args: argparse.Namespace) -> dict[str, Any]:
                 ratio = ours["latency_ms"]["p99"] / baseline["latency_ms"]["p99"]
             rounds.append({"ours": ours, "baseline": baseline, "latency_p99_ratio": ratio})
     ours, baseline, ratio = rounds[0]["ours"], rounds[0]["baseline"], rounds[0]["latency_p99_ratio"]
-    ratios = sorted(r["latency_p99_ratio"] for r in rounds if r["latency_p99_ratio"] is not None)
+    ratios = [r["latency_p99_ratio"] for r in rounds if r["latency_p99_ratio"] is not None]
     return {
         "subscribers": args.subscribers,
         "rate_hz": args.rate,
@@ -303,7 +304,7 @@ async def run_stream_bench(args: argparse.Namespace) -> dict[str, Any]:
             }
             for r in rounds
         ],
-        "latency_p99_ratio_median": ratios[len(ratios) // 2] if ratios else None,
+        "latency_p99_ratio_median": statistics.median(ratios) if ratios else None,
     }
 
 

@@ -6,17 +6,22 @@ import asyncio
 import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon, serve
 from tests.conftest import make_pki
-from tests.vicoop.serving.test_tls import get_site, vehicle_tls
+from tests.vicoop.serving.test_tls import get_site, server_tls, vehicle_tls
+from vehicle.testing import FakeRoadside
 from vicoop import config as config_io
 from vicoop.errors import ConfigError
 from vicoop.mqtt import mqtt_credentials, parse_mqtt_url
+
+PROBE = Path(__file__).resolve().parents[2] / "deploy" / "container" / "healthcheck.py"
 
 
 async def test_sighup_reloads_the_certificates_for_new_connections(
@@ -119,3 +124,37 @@ def test_a_password_comes_from_its_file_and_is_never_shown(tmp_path: Path) -> No
     }  # type: ignore[dict-item]
     with pytest.raises(ConfigError, match=r"password_file .*/x: cannot read the file"):
         config_io.validate(RsuConfig, missing, "rsu.yaml")
+
+
+async def test_the_container_probe_speaks_tls_to_a_tls_rsu(pki: Path, tmp_path: Path) -> None:
+    async def run(config: Path, **env: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(PROBE),
+            str(config),
+            env={**os.environ, "VICOOP_HEALTH_TARGET": "", **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 30)
+        return await process.wait(), out.decode()
+
+    for mutual in (False, True):
+        tls = server_tls(pki, mutual=mutual)
+        async with FakeRoadside(tls=tls) as rsu:
+            config = tmp_path / "rsu.yaml"
+            host, port = rsu.target.rsplit(":", 1)
+            files = {k: str(v) for k, v in tls.model_dump().items() if v is not None}
+            config.write_text(
+                yaml.safe_dump({"server": {"host": host, "port": int(port), "tls": files}})
+            )
+            if not mutual:
+                assert await run(config) == (0, f"{rsu.target}: SERVING\n")
+                continue
+            code, out = await run(config)
+            assert code == 1 and "UNAVAILABLE" in out  # mutual TLS: no certificate, no probe
+            vehicle = {
+                "VICOOP_HEALTH_CERT": str(pki / "vehicle.car-1.pem"),
+                "VICOOP_HEALTH_KEY": str(pki / "vehicle.car-1.key"),
+            }
+            assert await run(config, **vehicle) == (0, f"{rsu.target}: SERVING\n")

@@ -7,7 +7,7 @@ TOOLS_STAMP := node_modules/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint protos buf-lint clean browser tshark
+.PHONY: demo test lint protos buf-lint clean browser tshark mosquitto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("vicoop needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -47,10 +47,22 @@ tshark:
 			"skipped (install it with: sudo apt-get install tshark)"; \
 	fi
 
+# The broker security tests run deploy/mosquitto's configuration (TLS, client certificates, ACL)
+# on Debian's Mosquitto. Installed with apt-get when missing and we are root; otherwise they skip.
+mosquitto:
+	@if command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's mosquitto for the broker security tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto; \
+	else \
+		echo "note: mosquitto is missing and this is not root: the broker security tests will be" \
+			"skipped (install it with: sudo apt-get install mosquitto)"; \
+	fi
+
 demo: $(STAMP) browser
 	$(BIN)/vicoop demo $(ARGS)
 
-test: $(STAMP) $(TOOLS_STAMP) browser tshark
+test: $(STAMP) $(TOOLS_STAMP) browser tshark mosquitto
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) $(TOOLS_STAMP)

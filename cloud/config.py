@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from cloud.auth import Role, token_digest
 from cloud.twin import TwinLimits
 from vicoop.config import StrictModel
+from vicoop.mqtt import MqttAuthConfig, check_mqtt_settings
 
 
 class TokenConfig(StrictModel):
@@ -41,8 +42,13 @@ class TokenConfig(StrictModel):
 class CloudConfig(StrictModel):
     """Everything the cloud twin needs; every field has a default for one machine."""
 
-    # mqtt://host:port of the broker; None starts an embedded (amqtt) broker in this process.
-    mqtt_url: str | None = Field(None, pattern=r"^mqtt://[^:/]+(:\d+)?/?$")
+    # mqtt://[user@]host:port of the broker, mqtts:// for TLS (port 8883); None starts an
+    # embedded (amqtt) broker in this process.
+    mqtt_url: str | None = None
+    # The twin's identity at the broker: ca_file, cert_file/key_file (`vicoop certs twin`, CN
+    # vicoop-twin: the broker's ACL lets only it publish commands and receipts), username,
+    # password_file.
+    mqtt_auth: MqttAuthConfig = MqttAuthConfig()
     # SQLAlchemy URL of the system of record (PostgreSQL in production).
     db_url: str = "sqlite:///vicoop-cloud.sqlite3"
     http_host: str = "127.0.0.1"
@@ -120,6 +126,11 @@ class CloudConfig(StrictModel):
 
     # GET /metrics (Prometheus, vicoop_twin_...) on the API's port, behind a viewer token.
     metrics_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _broker_settings_fit(self) -> CloudConfig:
+        check_mqtt_settings(self.mqtt_url, self.mqtt_auth)
+        return self
 
     @field_validator("db_url")
     @classmethod

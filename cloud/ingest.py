@@ -42,7 +42,15 @@ from vicoop import codec_cloud
 from vicoop.cloudmodel import CommandAck, Event, EventKind, OutboxMessage, RsuHealth
 from vicoop.errors import CodecError
 from vicoop.model import NS_PER_S
-from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url, topic_filter
+from vicoop.mqtt import (
+    MqttAuthConfig,
+    MqttSession,
+    Topic,
+    TopicKind,
+    mqtt_credentials,
+    parse_mqtt_url,
+    topic_filter,
+)
 from vicoop.signing import CommandSigner
 
 log = logging.getLogger(__name__)
@@ -93,6 +101,7 @@ class TwinIngest:
         on_unseen: Callable[[], None] = lambda: None,
         alarms: Alarms | None = None,
         signer: CommandSigner | None = None,
+        auth: MqttAuthConfig | None = None,
     ) -> None:
         self.twin = twin
         self.signer = signer
@@ -111,8 +120,9 @@ class TwinIngest:
         self.commands_sent = 0  # zone commands this worker published (the leader's)
         self.is_leader = is_leader
         self.on_unseen = on_unseen
+        url = parse_mqtt_url(mqtt_url)
         self.session = MqttSession(
-            parse_mqtt_url(mqtt_url),
+            url,
             client_id,
             subscribe=subscriptions(shared_group),
             on_message=self._handle,
@@ -120,6 +130,7 @@ class TwinIngest:
             mqtt5=bool(shared_group),
             max_queued_incoming=100_000,
             on_task_failure=self._task_failed,
+            credentials=mqtt_credentials(url, auth),
         )
 
     async def start(self) -> None:

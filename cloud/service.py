@@ -156,6 +156,7 @@ class CloudService:
             is_leader=lambda: leadership.leader,
             alarms=self.alarms,
             signer=self.signer,
+            auth=self.config.mqtt_auth if self.config.mqtt_url is not None else None,
         )
         sync = ZoneSync(
             self.zones,

@@ -7,6 +7,7 @@
     vicoop rsu export-its (--config rsu.yaml | --scenario PATH) --pcap F   MAPEM + SPATEM capture
     vicoop cloud run [--mqtt-url URL] [--db-url URL]   the cloud twin, API, dashboard (extra: cloud)
     vicoop hil run --scenario NAME|PATH    drive the stack from SUMO, inject faults, score it (extra: hil)
+    vicoop certs ca|server|rsu|twin|vehicle --dir DIR ...   a pilot's certificates (extra: roadside)
     vicoop demo [--duration S]             twin, RSU and rig as deployed       (extra: all)
     vicoop bench stream|fusion|tracking|cloud ... --json   hot-path benchmarks  (extra: all, dev)
 
@@ -34,6 +35,12 @@ ROLES: tuple[tuple[str, str, str, str], ...] = (
     ("rsu", "roadside.cli", "roadside", "run and configure a roadside unit"),
     ("cloud", "cloud.cli", "cloud", "the cloud twin, control API and dashboard"),
     ("hil", "hil.cli", "hil", "the hardware-in-the-loop rig on SUMO"),
+    (
+        "certs",
+        "console.certs",
+        "roadside",
+        "a pilot's CA, server, RSU, twin and vehicle certificates",
+    ),
     ("demo", "console.demo", "all", "the twin, an RSU and the rig on one machine"),
     ("bench", "console.bench", "all", "benchmarks of every hot path (JSON on stdout)"),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from roadside.cloudlink.config import CloudLinkConfig
 from roadside.map_config import MapConfig
@@ -17,7 +17,9 @@ from roadside.spat.config import SpatConfig
 from vicoop.config import StrictModel
 from vicoop.metrics import MetricsConfig
 from vicoop.model import GeodeticOrigin
+from vicoop.serving.peers import ConnectionLimits
 from vicoop.serving.reports import ReportLimits
+from vicoop.serving.tls import ServerTlsConfig
 
 
 class OriginConfig(StrictModel):
@@ -43,7 +45,39 @@ class ServerConfig(StrictModel):
     max_subscribers: int = Field(2000, ge=1, le=100_000)
     # Frames waiting per subscriber; when full the oldest is dropped (latest wins) and counted.
     queue_frames: int = Field(4, ge=1, le=1000)
-    reflection: bool = True
+    # gRPC server reflection (grpcurl, grpcui list and call the services): off, since it shows
+    # the API to anyone on the network; turn it on while debugging.
+    reflection: bool = False
+    # TLS: cert_file, key_file, and client_ca_file to require vehicles' client certificates
+    # (mutual TLS); absent: plaintext. The files are read again on SIGHUP.
+    tls: ServerTlsConfig | None = None
+    # Streams one client (its certificate's CN under mutual TLS, else its IP address) may hold
+    # open, StreamPerception, StreamZones, StreamSpat and ReportVehicleState together; more get
+    # RESOURCE_EXHAUSTED.
+    max_streams_per_peer: int = Field(64, ge=1, le=100_000)
+    # The server pings a connection this often (s) and drops it when a ping is unanswered
+    # for keepalive_timeout_s.
+    keepalive_time_s: float = Field(10.0, gt=0, le=3600)
+    keepalive_timeout_s: float = Field(5.0, gt=0, le=600)
+    # A client pinging more often than this (s) without data gets a strike; max_ping_strikes
+    # of them close its connection.
+    min_ping_interval_s: float = Field(5.0, gt=0, le=3600)
+    max_ping_strikes: int = Field(2, ge=0, le=1000)
+    # A connection with no call open for this long (s) is closed.
+    max_connection_idle_s: float = Field(300.0, gt=0, le=86_400)
+    # A connection that has not finished its TLS and HTTP/2 handshake within this (s) is closed.
+    handshake_timeout_s: float = Field(10.0, gt=0, le=300)
+
+    def to_limits(self) -> ConnectionLimits:
+        return ConnectionLimits(
+            max_streams_per_peer=self.max_streams_per_peer,
+            keepalive_time_s=self.keepalive_time_s,
+            keepalive_timeout_s=self.keepalive_timeout_s,
+            min_ping_interval_s=self.min_ping_interval_s,
+            max_ping_strikes=self.max_ping_strikes,
+            max_connection_idle_s=self.max_connection_idle_s,
+            handshake_timeout_s=self.handshake_timeout_s,
+        )
 
 
 class PublishConfig(StrictModel):
@@ -115,3 +149,23 @@ class RsuConfig(StrictModel):
     map: MapConfig = MapConfig()
     # Prometheus /metrics (vicoop_rsu_...); port 0 picks a free one, enabled: false turns it off.
     metrics: MetricsConfig = MetricsConfig()
+
+    @model_validator(mode="after")
+    def _broker_certificate_is_this_rsus(self) -> RsuConfig:
+        """The broker knows an RSU by its certificate's CN (its ACL user): another RSU's
+        certificate would publish under that RSU's id, or be refused on every topic."""
+        path = self.cloud.mqtt_auth.cert_file
+        if path is None:
+            return self
+        from vicoop import certs  # cryptography: the roadside extra
+
+        try:
+            name = certs.common_name(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cloud.mqtt_auth.cert_file {path}: {exc}") from None
+        if name != self.rsu_id:
+            raise ValueError(
+                f"cloud.mqtt_auth.cert_file {path}: its CN {name!r} is not this RSU's id "
+                f"{self.rsu_id!r} (the broker knows the RSU by it: vicoop certs rsu {self.rsu_id})"
+            )
+        return self

@@ -117,6 +117,8 @@ class RoadsideDaemon:
             host=config.server.host,
             port=config.server.port,
             reflection_enabled=config.server.reflection,
+            tls=config.server.tls,
+            limits=config.server.to_limits(),
             zones=self.zones,
             spat=self.spat_feed,
             maps=maps,
@@ -330,8 +332,14 @@ class RoadsideDaemon:
             )
 
 
-async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:
-    """Run an RSU until SIGTERM/SIGINT (or until ``stop`` is set), then shut down gracefully."""
+async def serve(
+    config: RsuConfig,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[RoadsideDaemon], None] | None = None,
+) -> None:
+    """Run an RSU until SIGTERM/SIGINT (or until ``stop`` is set), then shut down gracefully.
+    SIGHUP reads the gRPC server's TLS certificates again. ``on_started`` is called with the
+    running daemon."""
     logs.bind(rsu_id=config.rsu_id)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -339,6 +347,10 @@ async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with RoadsideDaemon(config) as daemon:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, daemon.server.reload_tls)
+        if on_started is not None:
+            on_started(daemon)
         log.info(
             "RSU %s publishing at %.1f Hz on %s",
             config.rsu_id,
@@ -348,6 +360,6 @@ async def serve(config: RsuConfig, stop: asyncio.Event | None = None) -> None:
         log.debug("froze %d start-up objects out of the collector's way", freeze_startup_heap())
         await stop.wait()
         log.info("stopping (grace period %.1f s)", config.server.grace_period_s)
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(sig)

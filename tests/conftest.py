@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -172,3 +172,35 @@ async def killable_broker() -> AsyncIterator[KillableBroker]:
         yield broker
     finally:
         await broker.kill()
+
+
+# ---- certificates ----
+
+
+def make_pki(directory: Path, *, rsus: Sequence[str] = (), vehicles: Sequence[str] = ()) -> Path:
+    """A pilot's certificates made by ``vicoop certs`` in ``directory``: the CAs, a server
+    certificate for 127.0.0.1 and localhost, the twin's, and ``rsus``' and ``vehicles``'."""
+    from console.cli import main  # the roadside extra (cryptography)
+
+    d = str(directory)
+    steps: list[list[str]] = [
+        ["ca", "--dir", d],
+        ["server", "--dir", d, "--dns", "localhost", "--ip", "127.0.0.1"],
+        ["twin", "--dir", d],
+    ]
+    if rsus:
+        steps.append(["rsu", "--dir", d, *rsus])
+    if vehicles:
+        steps.append(["vehicle", "--dir", d, *vehicles])
+    for step in steps:
+        assert main(["certs", *step]) == 0, step
+    return directory
+
+
+@pytest.fixture
+def pki(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A pilot's certificates (``make_pki``) for RSUs rsu-a and rsu-b and vehicles car-1 and
+    car-2, in this test's own folder."""
+    directory = make_pki(tmp_path / "pki", rsus=("rsu-a", "rsu-b"), vehicles=("car-1", "car-2"))
+    capsys.readouterr()  # the files it listed
+    return directory

@@ -43,6 +43,7 @@ from vehicle.geo import (
     wgs84_to_enu,
 )
 from vehicle.sync import SyncPerceptionStream, SyncRoadsideClient, SyncStateReporter, SyncZoneStream
+from vehicle.tls import ClientTls
 from vehicle.zones import PilotZones, RulesHere
 from vicoop.cloudmodel import VehicleReport
 from vicoop.model import (
@@ -65,6 +66,7 @@ __all__ = [
     "Circle",
     "ClientState",
     "ClientStateError",
+    "ClientTls",
     "DetectedObject",
     "EgoObjects",
     "EgoPose",

@@ -36,6 +36,7 @@ from google.protobuf.message import DecodeError
 
 from protos.vicoop.v1 import roadside_pb2
 from vehicle.errors import ClientStateError, RoadsideUnavailable, SubscriptionRejected
+from vehicle.tls import ClientTls
 from vehicle.zones import PilotZones
 from vicoop import codec, codec_cloud, codec_map, codec_spat
 from vicoop.backoff import Backoff
@@ -535,6 +536,10 @@ class RoadsideClient:
     ``target`` is ``host:port``. ``clock`` gives the receive time stamped on each frame (ns since
     the Unix epoch); the default is the system clock, which must be synchronised (PTP/NTP) with
     the RSU's for the latency figures to mean anything.
+
+    ``tls`` (``vehicle.tls.ClientTls``): connect over TLS, checking the RSU's certificate
+    against its CA, with this vehicle's client certificate when it has one; None: plaintext
+    (an RSU on the same machine or a closed network, e.g. ``vicoop demo``).
     """
 
     def __init__(
@@ -545,8 +550,10 @@ class RoadsideClient:
         stale_after_s: float = 1.0,
         clock: Callable[[], int] = time.time_ns,
         channel_options: Sequence[tuple[str, int | str]] = (),
+        tls: ClientTls | None = None,
     ) -> None:
         self.target = target
+        self.tls = tls
         self.reconnect = reconnect or ReconnectPolicy()
         self.stale_after_s = stale_after_s
         self.clock = clock
@@ -558,6 +565,7 @@ class RoadsideClient:
             ("grpc.keepalive_time_ms", 10_000),
             ("grpc.keepalive_timeout_ms", 5_000),
             ("grpc.enable_retries", 0),
+            *(tls.channel_options() if tls is not None else ()),
             *channel_options,
         ]
         self._channel: grpc.aio.Channel | None = None
@@ -565,7 +573,12 @@ class RoadsideClient:
     async def __aenter__(self) -> RoadsideClient:
         if self.state is not ClientState.UNOPENED:
             raise ClientStateError(f"the client is {self.state.value}; open a new one")
-        self._channel = grpc.aio.insecure_channel(self.target, options=self._channel_options)
+        if self.tls is None:
+            self._channel = grpc.aio.insecure_channel(self.target, options=self._channel_options)
+        else:
+            self._channel = grpc.aio.secure_channel(
+                self.target, self.tls.credentials(), options=self._channel_options
+            )
         self.state = ClientState.OPEN
         return self
 

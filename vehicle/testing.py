@@ -17,7 +17,10 @@ holds the reports it accepted (and ``reports.stats`` counts the rejected ones). 
 (``vicoop.spat.Spat``) to ``spat()`` subscribers; ``maps`` (``vicoop.intersection.IntersectionMap``)
 are served to ``map()``. ``restart()``
 stops and starts it on the same port, to test reconnection. ``every(rate_hz)`` publishes the
-last objects periodically in the background, as an RSU does.
+last objects periodically in the background, as an RSU does. ``tls``
+(``vicoop.serving.tls.ServerTlsConfig``) serves TLS, or mutual TLS with its ``client_ca_file``,
+to test a ``RoadsideClient(..., tls=ClientTls(...))``; ``limits`` are the server's stream and
+connection limits; ``reflection`` serves gRPC server reflection.
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ from vicoop.intersection import (
 )
 from vicoop.model import DetectedObject, GeodeticOrigin, PerceptionFrame, SensorStatus, SiteInfo
 from vicoop.serving import PerceptionHub, RoadsideServer, ZoneFeed
+from vicoop.serving.peers import DEFAULT_LIMITS, ConnectionLimits
 from vicoop.serving.reports import ReportBook, ReportLimits
 from vicoop.serving.spatfeed import SpatFeed
+from vicoop.serving.tls import ServerTlsConfig
 from vicoop.spat import Spat
 from vicoop.zones import Zone, ZoneSet
 
@@ -65,7 +70,13 @@ class FakeRoadside:
         report_limits: ReportLimits | None = None,
         intersections: Iterable[str] = (),
         maps: Iterable[IntersectionMap] = (),
+        tls: ServerTlsConfig | None = None,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
+        reflection: bool = False,
     ) -> None:
+        self.tls = tls
+        self.limits = limits
+        self.reflection = reflection
         self.site = SiteInfo(rsu_id, origin, publish_rate_hz)
         self.clock = clock
         self.zones = ZoneFeed()
@@ -100,6 +111,9 @@ class FakeRoadside:
             self.hub,
             self.site,
             port=self._port,
+            reflection_enabled=self.reflection,
+            tls=self.tls,
+            limits=self.limits,
             zones=self.zones,
             spat=self.spat,
             maps=self.maps,

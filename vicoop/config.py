@@ -14,6 +14,7 @@ error, not the embedded defaults: those are what you get by leaving the file out
 
 from __future__ import annotations
 
+import re
 import reprlib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,11 +42,26 @@ class StrictModel(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
 
+# A password in a URL (scheme://user:password@host): never repeated in a message.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@\s]*@")
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with the password of every URL in it replaced by ``***``."""
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\1:***@", value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redacted(v) for v in value)
+    return value
+
+
 def _describe(error: Any) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "(top level)"
     message = error["msg"]
     if error["type"] not in ("missing", "extra_forbidden") and "input" in error:
-        message += f" (got {_short.repr(error['input'])})"
+        message += f" (got {_short.repr(_redacted(error['input']))})"
     return f"{where}: {message}"
 
 

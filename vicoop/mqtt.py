@@ -18,8 +18,16 @@ kind                    direction  payload
 ======================  =========  ================================================
 
 ``Topic`` is that scheme as a type (``str(topic)`` / ``Topic.parse``); ``MqttUrl`` is a broker
-address; ``Backoff`` is the reconnection policy; ``MqttSession`` is a connection that subscribes,
-hands every message to one handler (rejections counted, never fatal) and reconnects by itself.
+address (``mqtt://`` or, over TLS, ``mqtts://``); ``MqttAuthConfig`` is the typed configuration of
+a client's identity at the broker (CA, client certificate, user name, password file) and
+``MqttCredentials`` what it yields; ``Backoff`` is the reconnection policy; ``MqttSession`` is a
+connection that subscribes, hands every message to one handler (rejections counted, never
+fatal) and reconnects by itself.
+
+A secured broker (``deploy/mosquitto``) knows each client by its certificate's CN
+(``use_identity_as_username``): an RSU's is its rsu_id, the twin's ``vicoop-twin``
+(``vicoop.certs``), and its ACL lets an RSU publish only under its own id. Passwords are read
+from a file and never appear in a message, a log line or a ``repr``.
 
 This module imports aiomqtt (the ``roadside`` and ``cloud`` extras): nothing in the base install
 imports it.
@@ -33,24 +41,31 @@ import enum
 import logging
 import random
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiomqtt
+from pydantic import Field, model_validator
 
 from vicoop.backoff import Backoff
-from vicoop.errors import CodecError
+from vicoop.config import StrictModel
+from vicoop.errors import CodecError, ConfigError
 from vicoop.supervise import Supervisor
 
 __all__ = [
     "TOPIC_ROOT",
     "Backoff",
+    "MqttAuthConfig",
+    "MqttCredentials",
     "MqttSession",
     "MqttUrl",
     "SessionStats",
     "Topic",
     "TopicKind",
+    "mqtt_credentials",
     "parse_mqtt_url",
     "topic_filter",
 ]
@@ -147,27 +162,169 @@ def topic_filter(
 
 @dataclass(frozen=True, slots=True)
 class MqttUrl:
-    """A broker's address, ``mqtt://host:port``."""
+    """A broker's address: ``mqtt://[user@]host:port``, or ``mqtts://`` for TLS."""
 
     host: str
     port: int = 1883
+    tls: bool = False
+    username: str | None = None
 
     def __str__(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        user = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+
+def _redacted(url: str) -> str:
+    """``url`` with any password in it replaced by ``***`` (for error messages)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostport = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{hostport}"
 
 
 def parse_mqtt_url(url: str) -> MqttUrl:
-    """``mqtt://host[:port]`` (the port defaults to 1883); ``ValueError`` saying what is wrong."""
+    """``mqtt://[user@]host[:port]`` (port 1883) or ``mqtts://[user@]host[:port]`` (TLS, port
+    8883); ``ValueError`` saying what is wrong. A password in the URL (``user:pass@``) is
+    refused: it would show in process lists, logs and error messages; it goes in a password
+    file (``password_file``). No message repeats a password."""
+    shown = _redacted(url)
     parts = urlsplit(url)
-    if parts.scheme != "mqtt":
-        raise ValueError(f"not an mqtt://host:port URL (scheme {parts.scheme!r}): {url!r}")
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError(
+            f"not an mqtt://host:port URL (nor mqtts:// for TLS; scheme {parts.scheme!r}): "
+            f"{shown!r}"
+        )
+    if parts.password is not None:
+        raise ValueError(
+            f"{shown!r}: a password in the URL is refused (it shows in logs and process "
+            "lists); put it in a file and name the file in password_file"
+        )
     if not parts.hostname:
-        raise ValueError(f"not an mqtt://host:port URL (no host): {url!r}")
+        raise ValueError(f"not an {parts.scheme}://host:port URL (no host): {shown!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"an MQTT URL has no path or query: {shown!r}")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"not an mqtt://host:port URL (bad port): {url!r}") from None
-    return MqttUrl(parts.hostname, port or 1883)
+        raise ValueError(f"not an {parts.scheme}://host:port URL (bad port): {shown!r}") from None
+    tls = parts.scheme == "mqtts"
+    return MqttUrl(parts.hostname, port or (8883 if tls else 1883), tls, parts.username or None)
+
+
+class MqttAuthConfig(StrictModel):
+    """A client's identity at the broker and its trust in the broker (``mqtt_auth`` of the RSU's
+    ``cloud`` section and of the cloud's file). With an ``mqtts://`` URL: ``ca_file`` (None:
+    the system's roots) and, for brokers that require one, ``cert_file`` and ``key_file`` (the
+    broker takes the certificate's CN as the user name). ``username`` (or ``user@`` in the
+    URL) and ``password_file`` for brokers with passwords."""
+
+    # PEM CA certificate(s) the broker's certificate must be signed by (mqtts:// only).
+    ca_file: Path | None = None
+    # PEM client certificate and its key (mode 0600), made by `vicoop certs rsu|twin`.
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    # User name at the broker (or user@ in the URL; not both).
+    username: str | None = Field(None, min_length=1, max_length=128)
+    # File whose first line is the password (keep it mode 0600); never in the URL.
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _usable(self) -> MqttAuthConfig:
+        try:
+            _tls_context(self)
+            _password(self)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class MqttCredentials:
+    """What a session presents to the broker: a user name, a password (never in ``repr``),
+    a TLS context (with the client certificate, when configured; None: plain TCP)."""
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: ssl.SSLContext | None = field(default=None, repr=False)
+
+
+def _tls_context(auth: MqttAuthConfig) -> ssl.SSLContext:
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = getattr(auth, name)
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"{name} {path}: cannot read the file (no such file)")
+    try:
+        context = ssl.create_default_context(cafile=auth.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"ca_file {auth.ca_file}: not a valid PEM certificate ({exc})") from None
+    if (auth.cert_file is None) != (auth.key_file is None):
+        raise ConfigError("cert_file and key_file go together (a certificate and its key)")
+    if auth.cert_file is not None:
+        try:
+            context.load_cert_chain(auth.cert_file, auth.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cert_file {auth.cert_file} / key_file {auth.key_file}: not a PEM certificate "
+                f"and its key ({getattr(exc, 'reason', None) or exc.strerror})"
+            ) from None
+    return context
+
+
+def _password(auth: MqttAuthConfig) -> str | None:
+    if auth.password_file is None:
+        return None
+    try:
+        with open(auth.password_file, "rb") as f:
+            first = f.read(4097).splitlines()
+    except OSError as exc:
+        raise ConfigError(
+            f"password_file {auth.password_file}: cannot read the file: {exc.strerror}"
+        ) from None
+    try:
+        password = first[0].decode("utf-8") if first else ""
+    except UnicodeDecodeError:
+        raise ConfigError(f"password_file {auth.password_file}: not UTF-8 text") from None
+    if not password or len(password) > 4096:
+        raise ConfigError(
+            f"password_file {auth.password_file}: the first line must be the password "
+            "(1 to 4096 characters)"
+        )
+    return password
+
+
+def mqtt_credentials(url: MqttUrl, auth: MqttAuthConfig | None) -> MqttCredentials:
+    """What a session at ``url`` presents, from ``auth`` (None: nothing but the URL's user);
+    ``ConfigError`` naming the field when they do not fit together (a certificate over plain
+    TCP, two user names, a password without a user)."""
+    auth = auth or MqttAuthConfig()
+    tls_fields = [n for n in ("ca_file", "cert_file", "key_file") if getattr(auth, n)]
+    if tls_fields and not url.tls:
+        raise ConfigError(
+            f"{', '.join(tls_fields)}: TLS files for a plain mqtt:// broker (use mqtts://)"
+        )
+    if url.username and auth.username and url.username != auth.username:
+        raise ConfigError(
+            f"username: {auth.username!r} and the URL's user {url.username!r} differ (give one)"
+        )
+    username = auth.username or url.username
+    password = _password(auth)
+    if password is not None and username is None:
+        raise ConfigError("password_file: a password needs a username (or user@ in the URL)")
+    return MqttCredentials(username, password, _tls_context(auth) if url.tls else None)
+
+
+def check_mqtt_settings(url: str | None, auth: MqttAuthConfig) -> None:
+    """``ValueError`` (for a configuration validator) when ``url`` is not a broker URL or does
+    not fit ``auth``; None (an embedded broker) fits no TLS file or password."""
+    if url is None:
+        if auth != MqttAuthConfig():
+            raise ValueError("mqtt_auth is set, but there is no mqtt_url (embedded broker)")
+        return
+    try:
+        mqtt_credentials(parse_mqtt_url(url), auth)
+    except ConfigError as exc:
+        raise ValueError(f"mqtt_auth: {exc}") from None
 
 
 @dataclass(slots=True)
@@ -207,7 +364,9 @@ class MqttSession:
     ``will`` is the last will the broker publishes when the connection drops uncleanly;
     ``mqtt5`` selects MQTT 5 (needed for shared subscriptions), else 3.1.1; ``keepalive_s``
     and ``timeout_s`` (each network operation) are seconds; ``max_queued_incoming`` bounds the
-    messages received and not handled yet (0: unbounded).
+    messages received and not handled yet (0: unbounded). ``credentials`` (from
+    ``mqtt_credentials``): the user name, password and TLS context presented to the broker
+    (default: the URL's user, plain TCP).
     """
 
     def __init__(
@@ -228,8 +387,10 @@ class MqttSession:
         backoff: Backoff = Backoff(),
         rng: random.Random | None = None,
         on_task_failure: Callable[[str, BaseException | None], None] | None = None,
+        credentials: MqttCredentials | None = None,
     ) -> None:
         self.url = url
+        self.credentials = credentials or MqttCredentials(username=url.username)
         self.client_id = client_id
         self.subscribe = tuple(subscribe)
         self.qos = qos
@@ -278,6 +439,9 @@ class MqttSession:
                     self.url.host,
                     self.url.port,
                     identifier=self.client_id,
+                    username=self.credentials.username,
+                    password=self.credentials.password,
+                    tls_context=self.credentials.tls,
                     will=self._will,
                     protocol=aiomqtt.ProtocolVersion.V5 if self._mqtt5 else None,
                     clean_session=self._clean_session,

@@ -6,19 +6,28 @@ publish -> receive latency. Ours is the real RSU path (source snapshot, encoding
 latest-wins queues, the Roadside servicer); the baseline is a minimal grpc.aio server that streams
 one pre-serialized frame (re-stamped with its sequence and publish time each tick) to every
 stream: the transport's own limit.
+
+With ``--tls`` both servers serve TLS with the same certificate (a throwaway pilot CA and server
+certificate made by ``vicoop.certs`` in a temporary folder): ours as the RSU does it
+(``server.tls``, grpc's reloadable credentials), the baseline with ``ssl_server_credentials``;
+the subscribers check the certificate against that CA.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import math
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -27,7 +36,7 @@ from protos.vicoop.v1 import perception_pb2
 from roadside.config import RsuConfig
 from roadside.daemon import RoadsideDaemon
 from roadside.sources import SyntheticTraffic
-from vicoop import codec
+from vicoop import certs, codec
 from vicoop.model import NS_PER_S, PerceptionFrame
 from vicoop.serving.encoding import EncodedFrame, perception_response
 
@@ -42,7 +51,7 @@ def _cpu_s() -> float:
 class _BareServer:
     """The baseline: a grpc.aio server sending the latest pre-serialized bytes to every stream."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Path | None = None) -> None:
         self.streams = 0
         self._data = b""
         self._event = asyncio.Event()
@@ -60,7 +69,13 @@ class _BareServer:
                 ),
             )
         )
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        if tls is None:
+            self.port = self._server.add_insecure_port("127.0.0.1:0")
+        else:
+            key_pair = ((tls / "server.key").read_bytes(), (tls / "server.pem").read_bytes())
+            self.port = self._server.add_secure_port(
+                "127.0.0.1:0", grpc.ssl_server_credentials([key_pair])
+            )
 
     async def _stream(self, request: bytes, context: object) -> AsyncIterator[bytes]:
         self.streams += 1
@@ -108,7 +123,22 @@ async def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float =
         await asyncio.sleep(0.05)
 
 
-def _start_clients(port: int, subscribers: int, warmup_frames: int) -> subprocess.Popen[bytes]:
+def _make_tls(folder: Path) -> Path:
+    """A throwaway CA and a server certificate for 127.0.0.1 in ``folder``."""
+    now = dt.datetime.now(dt.UTC)
+    ca = certs.make_ca("vicoop bench ca", now=now, valid_days=1)
+    certs.write(folder, "ca", ca)
+    server = certs.issue(
+        ca, certs.Role.SERVER, "bench", now=now, ip_addresses=("127.0.0.1",), valid_days=1
+    )
+    certs.write(folder, "server", server)
+    return folder
+
+
+def _start_clients(
+    port: int, subscribers: int, warmup_frames: int, tls: Path | None
+) -> subprocess.Popen[bytes]:
+    ca = ["--ca", str(tls / "ca.pem")] if tls is not None else []
     return subprocess.Popen(
         [
             sys.executable,
@@ -120,6 +150,7 @@ def _start_clients(port: int, subscribers: int, warmup_frames: int) -> subproces
             str(subscribers),
             "--warmup-frames",
             str(warmup_frames),
+            *ca,
         ],
         stdout=subprocess.PIPE,
     )
@@ -147,11 +178,11 @@ def _summary(client: dict[str, Any], published: int, server_cpu_s: float) -> dic
 
 
 async def _run_baseline(
-    args: argparse.Namespace, frame: PerceptionFrame, warmup: int, ticks: int
+    args: argparse.Namespace, frame: PerceptionFrame, warmup: int, ticks: int, tls: Path | None
 ) -> dict[str, Any]:
-    server = _BareServer()
+    server = _BareServer(tls)
     await server.start()
-    clients = _start_clients(server.port, args.subscribers, warmup)
+    clients = _start_clients(server.port, args.subscribers, warmup, tls)
     try:
         await _wait_for(lambda: server.streams == args.subscribers, "baseline subscribers")
         # The frame's fields before the stamp (1) and after it (5-8): joined in field order, the
@@ -181,13 +212,21 @@ async def _run_baseline(
     return _summary(await _collect(clients), ticks, cpu)
 
 
-async def _run_ours(args: argparse.Namespace, warmup: int, ticks: int) -> dict[str, Any]:
+async def _run_ours(
+    args: argparse.Namespace, warmup: int, ticks: int, tls: Path | None
+) -> dict[str, Any]:
+    server_tls = None
+    if tls is not None:
+        server_tls = {"cert_file": str(tls / "server.pem"), "key_file": str(tls / "server.key")}
     config = RsuConfig.model_validate(
         {
             "server": {
                 "port": 0,
                 "max_subscribers": max(args.subscribers, 1),
+                # The subscribers all come from this machine: one client to the limit.
+                "max_streams_per_peer": max(args.subscribers, 1),
                 "grace_period_s": 1.0,
+                "tls": server_tls,
             },
             "publish": {"rate_hz": args.rate},
             "source": {"objects": args.objects},
@@ -195,7 +234,7 @@ async def _run_ours(args: argparse.Namespace, warmup: int, ticks: int) -> dict[s
     )
     daemon = RoadsideDaemon(config)
     port = await daemon.server.start()
-    clients = _start_clients(port, args.subscribers, warmup)
+    clients = _start_clients(port, args.subscribers, warmup, tls)
     try:
         await _wait_for(lambda: daemon.hub.subscriber_count == args.subscribers, "RSU subscribers")
         await _drive(daemon.publish_at, args.rate, warmup)
@@ -221,16 +260,30 @@ async def run_stream_bench(args: argparse.Namespace) -> dict[str, Any]:
         origin=RsuConfig().origin.to_model(),
         objects=SyntheticTraffic(args.objects).snapshot(time.time_ns()).objects,
     )
-    baseline = await _run_baseline(args, frame, warmup, ticks)
-    ours = await _run_ours(args, warmup, ticks)
-    ratio = None
-    if ours["latency_ms"]["p99"] and baseline["latency_ms"]["p99"]:
-        ratio = ours["latency_ms"]["p99"] / baseline["latency_ms"]["p99"]
+    rounds: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="vicoop-bench-tls-") as folder:
+        tls = _make_tls(Path(folder)) if args.tls else None
+        for i in range(args.rounds):
+            # Alternate which server goes first, so that a load that drifts over the run (a
+            # shared machine) weighs on both alike.
+            if i % 2 == 0:
+                baseline = await _run_baseline(args, frame, warmup, ticks, tls)
+                ours = await _run_ours(args, warmup, ticks, tls)
+            else:
+                ours = await _run_ours(args, warmup, ticks, tls)
+                baseline = await _run_baseline(args, frame, warmup, ticks, tls)
+            ratio = None
+            if ours["latency_ms"]["p99"] and baseline["latency_ms"]["p99"]:
+                ratio = ours["latency_ms"]["p99"] / baseline["latency_ms"]["p99"]
+            rounds.append({"ours": ours, "baseline": baseline, "latency_p99_ratio": ratio})
+    ours, baseline, ratio = rounds[0]["ours"], rounds[0]["baseline"], rounds[0]["latency_p99_ratio"]
+    ratios = [r["latency_p99_ratio"] for r in rounds if r["latency_p99_ratio"] is not None]
     return {
         "subscribers": args.subscribers,
         "rate_hz": args.rate,
         "objects": args.objects,
         "duration_s": args.duration,
+        "tls": bool(args.tls),
         "frame_bytes": len(EncodedFrame(frame).all_objects),
         "frames_published": ours["frames_published"],
         "frames_delivered": ours["frames_delivered"],
@@ -242,6 +295,16 @@ async def run_stream_bench(args: argparse.Namespace) -> dict[str, Any]:
         "client_cpu_s": ours["client_cpu_s"],
         "baseline": baseline,
         "latency_p99_ratio": ratio,
+        # Every round's p99 (ms) of both servers, and the median ratio over the rounds.
+        "rounds": [
+            {
+                "p99_ms": r["ours"]["latency_ms"]["p99"],
+                "baseline_p99_ms": r["baseline"]["latency_ms"]["p99"],
+                "latency_p99_ratio": r["latency_p99_ratio"],
+            }
+            for r in rounds
+        ],
+        "latency_p99_ratio_median": statistics.median(ratios) if ratios else None,
     }
 
 
@@ -257,5 +320,14 @@ def add_parser(benches: argparse._SubParsersAction) -> None:  # type: ignore[typ
     stream.add_argument("--rate", type=float, default=20.0, help="publish rate in Hz")
     stream.add_argument("--objects", type=int, default=100, help="objects per frame (M)")
     stream.add_argument("--duration", type=float, default=10.0, help="measured seconds per server")
+    stream.add_argument(
+        "--tls", action="store_true", help="both servers over TLS (a throwaway certificate)"
+    )
+    stream.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure both servers this many times, alternating which goes first (default 1)",
+    )
     stream.add_argument("--json", action="store_true", help="print the result on one line")
     stream.set_defaults(run=_run)

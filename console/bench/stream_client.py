@@ -14,6 +14,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -23,8 +24,16 @@ from protos.vicoop.v1 import roadside_pb2
 METHOD = "/vicoop.v1.Roadside/StreamPerception"
 
 
-async def _subscriber(target: str, warmup_frames: int, latencies: list[int]) -> int:
-    async with grpc.aio.insecure_channel(target) as channel:
+def _channel(target: str, ca: bytes | None) -> grpc.aio.Channel:
+    if ca is None:
+        return grpc.aio.insecure_channel(target)
+    return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca))
+
+
+async def _subscriber(
+    target: str, warmup_frames: int, latencies: list[int], ca: bytes | None
+) -> int:
+    async with _channel(target, ca) as channel:
         call = channel.unary_stream(METHOD, request_serializer=None, response_deserializer=None)(
             roadside_pb2.StreamPerceptionRequest().SerializeToString()
         )
@@ -38,10 +47,13 @@ async def _subscriber(target: str, warmup_frames: int, latencies: list[int]) -> 
         return received
 
 
-async def _main(args: argparse.Namespace) -> dict[str, object]:
+async def _main(args: argparse.Namespace, ca: bytes | None) -> dict[str, object]:
     latencies: list[int] = []
     counts = await asyncio.gather(
-        *(_subscriber(args.target, args.warmup_frames, latencies) for _ in range(args.subscribers))
+        *(
+            _subscriber(args.target, args.warmup_frames, latencies, ca)
+            for _ in range(args.subscribers)
+        )
     )
     lat_ms = np.array(latencies, dtype=np.float64) / 1e6
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -61,7 +73,10 @@ def main() -> None:
     parser.add_argument("--target", required=True)
     parser.add_argument("--subscribers", type=int, required=True)
     parser.add_argument("--warmup-frames", type=int, default=0)
-    result = asyncio.run(_main(parser.parse_args()))
+    parser.add_argument("--ca", help="PEM CA of the server's certificate: connect over TLS")
+    args = parser.parse_args()
+    ca = None if args.ca is None else Path(args.ca).read_bytes()
+    result = asyncio.run(_main(args, ca))
     json.dump(result, sys.stdout)
 
 

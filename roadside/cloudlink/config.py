@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from vicoop.config import StrictModel
+from vicoop.mqtt import MqttAuthConfig, check_mqtt_settings
 
 
 class IntersectionConfig(StrictModel):
@@ -51,8 +52,11 @@ class CloudLinkConfig(StrictModel):
     """The MQTT link to the cloud twin. Off unless ``enabled``."""
 
     enabled: bool = False
-    # mqtt://host:port of the broker the twin listens on.
-    mqtt_url: str = Field("mqtt://127.0.0.1:1883", pattern=r"^mqtt://[^:/]+(:\d+)?/?$")
+    # mqtt://[user@]host:port of the broker the twin listens on; mqtts:// for TLS (port 8883).
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    # The RSU's identity at the broker: ca_file, cert_file/key_file (`vicoop certs rsu`, CN =
+    # rsu_id), username, password_file. See deploy/mosquitto for the broker's side.
+    mqtt_auth: MqttAuthConfig = MqttAuthConfig()
     # Perception summaries per second sent to the cloud (the vehicles' stream is not affected).
     summary_rate_hz: float = Field(2.0, gt=0, le=50)
     # Seconds between status messages (the status is also sent at every change of health).
@@ -92,3 +96,8 @@ class CloudLinkConfig(StrictModel):
     command_max_future_s: float = Field(5.0, ge=0, le=3600)
     # A zone command more than this many versions past the one the RSU holds is refused.
     max_version_step: int = Field(1_000_000, ge=1, le=2**62)
+
+    @model_validator(mode="after")
+    def _broker_settings_fit(self) -> CloudLinkConfig:
+        check_mqtt_settings(self.mqtt_url, self.mqtt_auth)
+        return self

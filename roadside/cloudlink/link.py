@@ -55,7 +55,7 @@ from vicoop.cloudmodel import (
 from vicoop.errors import CodecError
 from vicoop.intersection import IntersectionMap
 from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth, SensorStatus
-from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url
+from vicoop.mqtt import MqttSession, Topic, TopicKind, mqtt_credentials, parse_mqtt_url
 from vicoop.serving.spatfeed import SpatFeed
 from vicoop.signing import CommandRefused, CommandVerifier, load_public_key
 
@@ -166,8 +166,9 @@ class CloudLink:
         self._summary_interval_ns = round(NS_PER_S / config.summary_rate_hz)
         self._next_summary_ns = 0
         self._sensors: tuple[SensorStatus, ...] = ()
+        url = parse_mqtt_url(config.mqtt_url)
         self.session = MqttSession(
-            parse_mqtt_url(config.mqtt_url),
+            url,
             f"vicoop-rsu-{rsu_id}",
             subscribe=[
                 str(self._topic(TopicKind.COMMANDS)),
@@ -183,6 +184,7 @@ class CloudLink:
             ),
             clean_session=True,
             on_task_failure=lambda name, error: self.task_failed(f"cloud-link {name}", error),
+            credentials=mqtt_credentials(url, config.mqtt_auth),
         )
 
     # the RSU's side ------------------------------------------------------------------------

@@ -329,11 +329,18 @@ def test_mosquitto_conf() -> None:
         if line and not line.startswith("#"):
             key, _, value = line.partition(" ")
             directives.setdefault(key, []).append(value.strip())
-    assert directives["listener"] == ["1883"]
+    assert directives["listener"] == ["1883", "8883"]
     assert directives["persistence"] == ["true"]
     assert directives["persistence_location"][0].endswith("/")
     assert directives["allow_anonymous"] == ["false"] and "password_file" in directives
-    repeatable = {"log_type", "listener", "log_dest"}
+    # The TLS listener asks every client for a certificate and knows it by its CN; the ACL and
+    # the client ids follow that name (tests/deploy/test_broker_security.py runs it).
+    assert directives["require_certificate"] == ["true"]
+    assert directives["use_identity_as_username"] == ["true"]
+    assert directives["use_username_as_clientid"] == ["true"]
+    acl = directives["acl_file"][0]
+    assert acl.startswith("/mosquitto/config/") and (MOSQUITTO.parent / Path(acl).name).is_file()
+    repeatable = {"log_type", "listener", "log_dest", "protocol"}
     assert all(len(v) == 1 for k, v in directives.items() if k not in repeatable)
 
 

@@ -88,6 +88,9 @@ def test_topic_filters() -> None:
         ("mqtt://127.0.0.1:1884", MqttUrl("127.0.0.1", 1884)),
         ("mqtt://broker.example", MqttUrl("broker.example", 1883)),
         ("mqtt://broker:1883/", MqttUrl("broker", 1883)),
+        ("mqtts://broker.example", MqttUrl("broker.example", 8883, tls=True)),
+        ("mqtts://rsu-a@broker:8884", MqttUrl("broker", 8884, tls=True, username="rsu-a")),
+        ("mqtt://twin@broker", MqttUrl("broker", 1883, username="twin")),
     ],
 )
 def test_mqtt_urls_parse(url: str, parsed: MqttUrl) -> None:
@@ -108,6 +111,16 @@ def test_a_bad_mqtt_url_is_rejected_saying_why(url: str, says: str) -> None:
     with pytest.raises(ValueError, match="not an mqtt://host:port URL") as caught:
         parse_mqtt_url(url)
     assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["mqtts://rsu-a:s3cret-pw@broker:8883", "mqtt://rsu-a:s3cret-pw@broker:port"]
+)
+def test_a_password_in_the_url_is_refused_and_never_repeated(url: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_mqtt_url(url)
+    assert "s3cret-pw" not in str(caught.value)
+    assert "password_file" in str(caught.value) and "rsu-a:***@broker" in str(caught.value)
 
 
 def test_the_backoff_doubles_up_to_its_maximum() -> None:

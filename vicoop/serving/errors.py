@@ -5,7 +5,8 @@
     VicoopError
     └── ServingError
         ├── TooManySubscribers   the subscriber limit is reached (gRPC RESOURCE_EXHAUSTED)
-        │   └── TooManyFilters   the limit of distinct region/class filters is reached
+        │   ├── TooManyFilters   the limit of distinct region/class filters is reached
+        │   └── TooManyStreams   one client holds as many streams as it may
         └── Unavailable          the RSU cannot take a call now, e.g. its storage is full
                                  (gRPC UNAVAILABLE: try again later)
 """
@@ -26,6 +27,11 @@ class TooManySubscribers(ServingError):
 class TooManyFilters(TooManySubscribers):
     """The RSU already filters frames for as many distinct regions and class sets as it is
     configured for (each costs a test of every object on every publish tick)."""
+
+
+class TooManyStreams(TooManySubscribers):
+    """One client (a certificate's CN, else an address) already holds as many streams of every
+    kind together as one client may."""
 
 
 class Unavailable(ServingError):

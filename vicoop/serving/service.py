@@ -1,4 +1,6 @@
-"""The RSU's gRPC server: the ``vicoop.v1.Roadside`` service, health checking and reflection.
+"""The RSU's gRPC server: the ``vicoop.v1.Roadside`` service, health checking and (when asked
+for) reflection, over TLS or mutual TLS when configured (``vicoop.serving.tls``), with
+per-client stream limits and keepalive, idle and handshake limits (``vicoop.serving.peers``).
 
 The servicer is thin: it validates the request, subscribes to the hub (or the zone feed) and
 forwards the bytes queued there; vehicle reports are parsed by ``encoding`` and judged by the
@@ -29,8 +31,10 @@ from vicoop.model import SiteInfo
 from vicoop.serving.encoding import decode_report_request, encode_report_response, varint
 from vicoop.serving.errors import ServingError, TooManySubscribers, Unavailable
 from vicoop.serving.hub import PerceptionHub
+from vicoop.serving.peers import DEFAULT_LIMITS, ConnectionLimits, PeerStreams, peer_identity
 from vicoop.serving.reports import ReportBook, ReportRejected
 from vicoop.serving.spatfeed import SpatFeed, UnknownIntersection
+from vicoop.serving.tls import ServerTls, ServerTlsConfig
 from vicoop.serving.zonefeed import ZoneFeed
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,12 @@ class RoadsideServer:
     Accepted reports are passed to ``on_report`` (the cloud link forwards them to the twin),
     well-formed but rejected ones to ``on_rejected``.
     ``clock`` (ns since the Unix epoch) is the time reports are judged at.
+
+    ``tls`` (a ``ServerTlsConfig``): serve over TLS, and require client certificates signed by
+    its ``client_ca_file`` when set; None: plaintext. ``reload_tls()`` reads the files again.
+    ``limits``: streams per client and the connections' keepalive, idle and handshake limits.
+    ``reflection_enabled``: serve gRPC server reflection (off by default: it lists the API to
+    anyone who asks).
     """
 
     def __init__(
@@ -56,7 +66,9 @@ class RoadsideServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        reflection_enabled: bool = True,
+        reflection_enabled: bool = False,
+        tls: ServerTlsConfig | None = None,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
         zones: ZoneFeed | None = None,
         spat: SpatFeed | None = None,
         maps: Sequence[IntersectionMap] = (),
@@ -79,6 +91,9 @@ class RoadsideServer:
         self.host = host
         self.requested_port = port
         self.reflection_enabled = reflection_enabled
+        self.tls = ServerTls(tls) if tls is not None else None
+        self.limits = limits
+        self.streams = PeerStreams(limits.max_streams_per_peer)
         self.port: int | None = None
         self.rejected_requests = 0
         self._server: grpc.aio.Server | None = None
@@ -94,14 +109,7 @@ class RoadsideServer:
 
     async def start(self) -> int:
         """Bind and start serving; returns the port."""
-        server = grpc.aio.server(
-            options=[
-                ("grpc.so_reuseport", 0),
-                ("grpc.keepalive_time_ms", 10_000),
-                ("grpc.keepalive_timeout_ms", 5_000),
-                ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
-            ]
-        )
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0), *self.limits.grpc_options()])
         server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(
@@ -147,7 +155,11 @@ class RoadsideServer:
             services.append(reflection.SERVICE_NAME)
             reflection.enable_server_reflection(services, server)
         try:
-            port: int = server.add_insecure_port(f"{self.host}:{self.requested_port}")
+            address = f"{self.host}:{self.requested_port}"
+            if self.tls is None:
+                port: int = server.add_insecure_port(address)
+            else:
+                port = server.add_secure_port(address, self.tls.credentials())
         except RuntimeError:  # grpc's own message says only "Failed to bind"
             port = 0
         if port == 0:
@@ -159,8 +171,20 @@ class RoadsideServer:
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._server, self.port = server, port
-        log.info("RSU %s serving on %s:%d", self.site.rsu_id, self.host, port)
+        security = "plaintext"
+        if self.tls is not None:
+            security = "mutual TLS" if self.tls.mutual else "TLS"
+        log.info("RSU %s serving on %s:%d (%s)", self.site.rsu_id, self.host, port, security)
         return port
+
+    def reload_tls(self) -> bool:
+        """Read the TLS files again (the daemon's SIGHUP): new connections get the new
+        certificates, open ones keep theirs. False when there is no TLS or a file is bad (logged;
+        the old certificates stay)."""
+        if self.tls is None:
+            log.warning("reload asked, but the gRPC server has no TLS configured")
+            return False
+        return self.tls.reload()
 
     async def stop(self, grace_period_s: float = 2.0) -> None:
         """Stop accepting subscriptions, let open streams drain what is queued, then stop.
@@ -216,7 +240,10 @@ class RoadsideServer:
         if self._closing:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
         try:
-            with self.hub.subscribe(subscription) as subscriber:
+            with (
+                self.streams.hold(peer_identity(context), "StreamPerception"),
+                self.hub.subscribe(subscription) as subscriber,
+            ):
                 log.debug(
                     "subscriber %d (%s) from %s",
                     subscriber.id,
@@ -242,8 +269,12 @@ class RoadsideServer:
             return
         if self._closing:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
-        async for data in self.zones.updates():
-            yield data
+        try:
+            with self.streams.hold(peer_identity(context), "StreamZones"):
+                async for data in self.zones.updates():
+                    yield data
+        except TooManySubscribers as exc:
+            await self._reject(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
 
     async def _stream_spat(
         self, request: bytes, context: grpc.aio.ServicerContext
@@ -259,8 +290,12 @@ class RoadsideServer:
             return
         if self._closing:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the RSU is shutting down")
-        async for data in self.spat.updates(wanted):
-            yield data
+        try:
+            with self.streams.hold(peer_identity(context), "StreamSpat"):
+                async for data in self.spat.updates(wanted):
+                    yield data
+        except TooManySubscribers as exc:
+            await self._reject(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
 
     def set_maps(self, maps: Iterable[IntersectionMap]) -> None:
         """The MAP served by ``GetMap`` from now on (each map encoded once, here)."""
@@ -294,6 +329,16 @@ class RoadsideServer:
         )
 
     async def _report_vehicle_state(
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+    ) -> bytes:
+        try:
+            with self.streams.hold(peer_identity(context), "ReportVehicleState"):
+                return await self._take_reports(requests, context)
+        except TooManySubscribers as exc:
+            await self._reject(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+            return b""  # not reached: the call is aborted
+
+    async def _take_reports(
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
     ) -> bytes:
         reporter = object()  # unique to this stream, also across server restarts

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_vicoop
 
 
-def test_stream_bench_prints_its_figures_and_counts_add_up() -> None:
+@pytest.mark.parametrize("tls", [(), ("--tls",)], ids=["plaintext", "tls"])
+def test_stream_bench_prints_its_figures_and_counts_add_up(tls: tuple[str, ...]) -> None:
     result = run_vicoop(
         "bench",
         "stream",
+        *tls,
         "--subscribers",
         "3",
         "--rate",
@@ -27,6 +31,7 @@ def test_stream_bench_prints_its_figures_and_counts_add_up() -> None:
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert (out["subscribers"], out["rate_hz"], out["objects"]) == (3, 20.0, 10)
+    assert out["tls"] is bool(tls)
     assert out["frames_published"] == 20
     assert out["frames_delivered"] + out["frames_lost"] == 60
     assert out["frames_dropped"] >= 0
@@ -42,3 +47,5 @@ def test_stream_bench_prints_its_figures_and_counts_add_up() -> None:
     assert (
         out["latency_p99_ratio"] == out["latency_ms"]["p99"] / out["baseline"]["latency_ms"]["p99"]
     )
+    assert [r["latency_p99_ratio"] for r in out["rounds"]] == [out["latency_p99_ratio"]]
+    assert out["latency_p99_ratio_median"] == out["latency_p99_ratio"]

@@ -107,8 +107,23 @@ async def test_subscriptions_past_the_limit_get_resource_exhausted() -> None:
         first.cancel()
 
 
-async def test_get_site_health_and_reflection(fake_rsu: FakeRoadside) -> None:
+async def test_reflection_is_off_unless_asked_for(fake_rsu: FakeRoadside) -> None:
     async with grpc.aio.insecure_channel(fake_rsu.target) as channel:
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+        responses = reflection.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as excinfo:
+            async for _ in responses:
+                pass
+        assert excinfo.value.code() is grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_get_site_health_and_reflection() -> None:
+    async with (
+        FakeRoadside(reflection=True) as fake_rsu,
+        grpc.aio.insecure_channel(fake_rsu.target) as channel,
+    ):
         site = await roadside_pb2_grpc.RoadsideStub(channel).GetSite(roadside_pb2.GetSiteRequest())
         assert (site.rsu_id, site.origin.latitude_deg, site.publish_rate_hz) == (
             "fake-rsu",

@@ -27,6 +27,8 @@ from cloud.metrics import TwinMetrics
 from cloud.schemas import (
     AlarmOut,
     AlarmPage,
+    CredentialIn,
+    CredentialOut,
     EventKindName,
     EventOut,
     EventPage,
@@ -52,11 +54,12 @@ from cloud.schemas import (
     zone_out,
 )
 from cloud.snapshots import Snapshots
-from cloud.store import Store
+from cloud.store import AuditEntry, Store
 from cloud.twin import Twin
 from cloud.zone_edits import ZoneEditor
 from cloud.zones import ZoneManager
 from vicoop.cloudmodel import EventKind
+from vicoop.signing import CommandSigner, VehicleCredential, issue_credential
 
 STATIC = Path(__file__).resolve().parent / "dashboard"
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
@@ -103,6 +106,7 @@ def create_app(
     feed_tokens: FeedTokens,
     failures: FailureLimit,
     max_body_bytes: int,
+    signer: CommandSigner,
     twin: Twin,
     zone_manager: ZoneManager,
     editor: ZoneEditor,
@@ -319,6 +323,38 @@ def create_app(
     @app.get("/api/v1/whoami", response_model=Principal, responses=responses)
     def whoami(who: Viewer) -> Principal:
         return who
+
+    @app.post(
+        "/api/v1/vehicle-credentials",
+        response_model=CredentialOut,
+        status_code=201,
+        responses=responses,
+    )
+    async def vehicle_credential(body: CredentialIn, who: Operator) -> CredentialOut:
+        """A credential for a connected vehicle, signed by the twin's key: the vehicle id
+        the RSUs will take its reports under and the permits they will believe it holds,
+        until ``expires_at_ns`` (audit-logged)."""
+        now = clock()
+        credential = VehicleCredential(
+            body.vehicle_id, tuple(body.permits), now + int(body.ttl_s * 1e9)
+        )
+        token = issue_credential(signer, credential)
+        entry = AuditEntry(
+            now,
+            who.name,
+            who.role,
+            who.client[:64],
+            "vehicle_credential.issue",
+            body.vehicle_id,
+            {"permits": body.permits, "expires_at_ns": credential.expires_at_ns},
+        )
+        await asyncio.to_thread(store.add_audit, entry)
+        return CredentialOut(
+            credential=token,
+            vehicle_id=body.vehicle_id,
+            permits=body.permits,
+            expires_at_ns=credential.expires_at_ns,
+        )
 
     @app.post("/api/v1/feed-token", response_model=FeedTokenOut, responses=responses)
     def feed_token(who: Viewer) -> FeedTokenOut:

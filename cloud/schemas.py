@@ -291,6 +291,27 @@ class Principal(BaseModel):
     client: str = ""
 
 
+class CredentialIn(BaseModel):
+    """A vehicle credential to issue: the vehicle, the permits it holds, how long (s)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vehicle_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    permits: list[
+        Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    ] = Field(default_factory=list, max_length=32)
+    ttl_s: float = Field(86_400.0, gt=0, le=30 * 86_400)
+
+
+class CredentialOut(BaseModel):
+    """A signed vehicle credential (``RoadsideClient(credential=...)``) and its expiry."""
+
+    credential: str
+    vehicle_id: str
+    permits: list[str]
+    expires_at_ns: int
+
+
 class FeedTokenOut(BaseModel):
     """A token for ``GET /api/v1/feed?feed_token=...`` until ``expires_at_ns``."""
 

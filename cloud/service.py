@@ -192,6 +192,7 @@ class CloudService:
             feed_tokens=self.feed_tokens,
             failures=self.auth_failures,
             max_body_bytes=self.config.max_body_bytes,
+            signer=self.signer,
             twin=self.twin,
             zone_manager=self.zones,
             editor=editor,

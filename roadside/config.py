@@ -119,9 +119,14 @@ class ReportsConfig(StrictModel):
     associate_for_s: float = Field(1.0, gt=0, le=60)
     # Largest distance (m) between a report, predicted to the frame's time, and a track's centre.
     gate_m: float = Field(5.0, gt=0, le=100)
+    # Refuse (UNAUTHENTICATED) a report stream that proves no vehicle identity: neither the
+    # twin's credential (checked with cloud.command_keys) nor a client certificate
+    # (server.tls.client_ca_file). Off: such streams report as before, unchecked, and the RSU
+    # says so at start; a stream that does present one is always held to it.
+    require_vehicle_identity: bool = False
 
     def to_limits(self) -> ReportLimits:
-        return ReportLimits(**self.model_dump())
+        return ReportLimits(**self.model_dump(exclude={"require_vehicle_identity"}))
 
 
 class RsuConfig(StrictModel):

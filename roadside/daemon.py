@@ -27,6 +27,7 @@ from roadside.ingest import IngestStats, JsonSignalDecoder, SignalIngest, UdpEnd
 from roadside.metrics import RsuMetrics
 from roadside.sources import FrameSource, build_source
 from roadside.spat.live import LiveSpat
+from roadside.vehicleauth import CredentialAuthenticator
 from vicoop import logs
 from vicoop.cloudmodel import Event, EventKind, VehicleReport
 from vicoop.errors import StartupError
@@ -37,6 +38,7 @@ from vicoop.serving import PerceptionHub, RoadsideServer, SiteInfo, ZoneFeed
 from vicoop.serving.errors import Unavailable
 from vicoop.serving.reports import RejectionNotices, ReportBook, ReportRejected
 from vicoop.serving.spatfeed import SpatFeed
+from vicoop.signing import load_public_key
 from vicoop.supervise import Supervisor
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,15 @@ class RoadsideDaemon:
             reports=self.reports,
             on_report=self.link.forward_report if self.link is not None else None,
             on_rejected=self._report_rejected if self.link is not None else None,
+            authenticator=CredentialAuthenticator(
+                {
+                    k.key_id: load_public_key(k.public_key_file, f"cloud.command_keys[{i}]")
+                    for i, k in enumerate(config.cloud.command_keys)
+                },
+                certificates=config.server.tls is not None
+                and config.server.tls.client_ca_file is not None,
+                required=config.reports.require_vehicle_identity,
+            ),
             clock=clock,
         )
         self.rejection_notices = RejectionNotices()

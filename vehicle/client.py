@@ -504,7 +504,11 @@ class StateReporter:
             self.stats.connected = True
             self._generation += 1
             try:
-                response = await method(self._requests(self._generation), wait_for_ready=True)
+                response = await method(
+                    self._requests(self._generation),
+                    wait_for_ready=True,
+                    metadata=self._client._report_metadata,
+                )
             except grpc.aio.AioRpcError as exc:
                 self.stats.connected = False
                 if exc.code() in _FINAL_CODES:
@@ -540,6 +544,11 @@ class RoadsideClient:
     ``tls`` (``vehicle.tls.ClientTls``): connect over TLS, checking the RSU's certificate
     against its CA, with this vehicle's client certificate when it has one; None: plaintext
     (an RSU on the same machine or a closed network, e.g. ``vicoop demo``).
+
+    ``credential``: the vehicle credential the twin issued this vehicle (``v1....``; its vehicle
+    id and permits, signed), sent with its reports (``authorization: Bearer`` metadata) so the
+    RSU takes them as this vehicle's; an RSU that requires identities refuses reports without
+    one (``SubscriptionRejected('UNAUTHENTICATED', ...)``).
     """
 
     def __init__(
@@ -551,9 +560,13 @@ class RoadsideClient:
         clock: Callable[[], int] = time.time_ns,
         channel_options: Sequence[tuple[str, int | str]] = (),
         tls: ClientTls | None = None,
+        credential: str | None = None,
     ) -> None:
         self.target = target
         self.tls = tls
+        self._report_metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {credential}"),) if credential else ()
+        )
         self.reconnect = reconnect or ReconnectPolicy()
         self.stale_after_s = stale_after_s
         self.clock = clock
@@ -636,7 +649,12 @@ class RoadsideClient:
             response_deserializer=roadside_pb2.ReportVehicleStateResponse.FromString,
         )
         payloads = [_encode_report(r) for r in reports]
-        response = await method(iter(payloads), timeout=timeout_s, wait_for_ready=True)
+        response = await method(
+            iter(payloads),
+            timeout=timeout_s,
+            wait_for_ready=True,
+            metadata=self._report_metadata,
+        )
         return ReportSummary(response.accepted, response.rejected, tuple(response.rejections))
 
     async def site(self, timeout_s: float = 5.0) -> SiteInfo:

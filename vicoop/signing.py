@@ -25,7 +25,10 @@ Needs ``cryptography`` (the ``roadside`` and ``cloud`` extras).
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -39,8 +42,11 @@ __all__ = [
     "CommandRefused",
     "CommandSigner",
     "CommandVerifier",
+    "VehicleCredential",
+    "issue_credential",
     "load_private_key",
     "load_public_key",
+    "open_credential",
     "signed_bytes",
     "write_key_pair",
 ]
@@ -168,3 +174,68 @@ def load_public_key(path: Path, field: str) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ConfigError(f"{field}: {path} is not an Ed25519 key")
     return key
+
+
+# -- vehicle credentials ---------------------------------------------------------------------
+
+_CREDENTIAL_DOMAIN = b"vicoop.v1.VehicleCredential\x00"
+MAX_CREDENTIAL_CHARS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleCredential:
+    """What the twin vouches for: a vehicle id, its automated-driving permits, until when."""
+
+    vehicle_id: str
+    permits: tuple[str, ...]
+    expires_at_ns: int
+
+
+def issue_credential(signer: CommandSigner, credential: VehicleCredential) -> str:
+    """``v1.KEY_ID.PAYLOAD.SIGNATURE`` (base64url): the credential signed by the twin's key
+    (another domain tag than commands', so neither passes for the other)."""
+    payload = json.dumps(
+        {
+            "vehicle_id": credential.vehicle_id,
+            "permits": list(credential.permits),
+            "expires_at_ns": credential.expires_at_ns,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+    signature = signer.key.sign(_CREDENTIAL_DOMAIN + payload)
+    return f"v1.{signer.key_id}.{_b64(payload)}.{_b64(signature)}"
+
+
+def open_credential(
+    token: str, keys: Mapping[str, Ed25519PublicKey], now_ns: int
+) -> VehicleCredential:
+    """The credential in ``token`` once its signature and expiry hold; ``CommandRefused``
+    (``malformed``, ``unknown_key``, ``bad_signature``, ``expired``) otherwise."""
+    parts = token.split(".")
+    if len(token) > MAX_CREDENTIAL_CHARS or len(parts) != 4 or parts[0] != "v1":
+        raise CommandRefused("malformed", "not a v1.KEY_ID.PAYLOAD.SIGNATURE credential")
+    _, key_id, payload_b64, signature_b64 = parts
+    key = keys.get(key_id)
+    if key is None:
+        raise CommandRefused("unknown_key", f"signed by key {key_id[:64]!r}, not one held here")
+    try:
+        payload, signature = _unb64(payload_b64), _unb64(signature_b64)
+        key.verify(signature, _CREDENTIAL_DOMAIN + payload)
+    except (ValueError, InvalidSignature):
+        raise CommandRefused("bad_signature", f"not signed by key {key_id!r}") from None
+    doc = json.loads(payload)  # signed by the twin: its own JSON
+    credential = VehicleCredential(
+        str(doc["vehicle_id"]), tuple(str(p) for p in doc["permits"]), int(doc["expires_at_ns"])
+    )
+    if now_ns >= credential.expires_at_ns:
+        raise CommandRefused("expired", f"the credential of {credential.vehicle_id!r} expired")
+    return credential
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -411,6 +411,11 @@ class Store:
             return FileLock(Path(f"{database}.leader.lock"))
         return ProcessLock()
 
+    def add_audit(self, entry: AuditEntry) -> None:
+        """Store an audit record of a change that is not a zone (a credential issued)."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(AuditRow).values(**dataclasses.asdict(entry)))
+
     def audit_log(self, limit: int = 100, after_id: int = 0) -> list[dict[str, Any]]:
         with Session(self.engine) as s:
             rows = s.scalars(

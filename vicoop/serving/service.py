@@ -31,6 +31,12 @@ from vicoop.model import SiteInfo
 from vicoop.serving.encoding import decode_report_request, encode_report_response, varint
 from vicoop.serving.errors import ServingError, TooManySubscribers, Unavailable
 from vicoop.serving.hub import PerceptionHub
+from vicoop.serving.identity import (
+    IdentityRefused,
+    VehicleAuthenticator,
+    VehicleIdentity,
+    check_identity,
+)
 from vicoop.serving.peers import DEFAULT_LIMITS, ConnectionLimits, PeerStreams, peer_identity
 from vicoop.serving.reports import ReportBook, ReportRejected
 from vicoop.serving.spatfeed import SpatFeed, UnknownIntersection
@@ -75,6 +81,7 @@ class RoadsideServer:
         reports: ReportBook | None = None,
         on_report: Callable[[VehicleReport], None] | None = None,
         on_rejected: Callable[[VehicleReport, ReportRejected], None] | None = None,
+        authenticator: VehicleAuthenticator | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.hub = hub
@@ -85,6 +92,7 @@ class RoadsideServer:
         self._map_entries: dict[str, bytes] = {}
         self.set_maps(maps)
         self.reports = reports if reports is not None else ReportBook(site.origin)
+        self.authenticator = authenticator
         self.on_report = on_report
         self.on_rejected = on_rejected
         self.clock = clock
@@ -342,13 +350,14 @@ class RoadsideServer:
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
     ) -> bytes:
         reporter = object()  # unique to this stream, also across server restarts
+        identity = await self._identify(context)
         accepted = rejected = 0
         reasons: list[str] = []
         index = 0
         try:
             async for data in requests:
                 try:
-                    reason = self._one_report(data, f"report[{index}]", reporter)
+                    reason = self._one_report(data, f"report[{index}]", reporter, identity)
                 except Unavailable as exc:  # e.g. a full disk: the vehicle may try again
                     await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
                 index += 1
@@ -363,11 +372,46 @@ class RoadsideServer:
             self.reports.release(reporter)
         return encode_report_response(accepted, rejected, reasons)
 
-    def _one_report(self, data: bytes, name: str, reporter: object) -> str | None:
+    async def _identify(self, context: grpc.aio.ServicerContext) -> VehicleIdentity | None:
+        """The vehicle identity the stream proves (``vicoop.serving.identity``); the call is
+        aborted UNAUTHENTICATED when its credential does not hold, or when it proves none and
+        identities are required."""
+        if self.authenticator is None:
+            return None
+        metadata = {
+            k.lower(): v for k, v in context.invocation_metadata() or () if isinstance(v, str)
+        }
+        names = context.auth_context().get("x509_common_name")
+        cn = names[0].decode("utf-8", "replace") if names else None
+        try:
+            identity = self.authenticator.identify(metadata, cn, self.clock())
+        except IdentityRefused as exc:
+            self.reports.reject(f"credential_{exc.reason}")
+            await self._reject(context, grpc.StatusCode.UNAUTHENTICATED, str(exc))
+            return None  # not reached: the call is aborted
+        if identity is None and self.authenticator.required:
+            self.reports.reject("no_identity")
+            await self._reject(
+                context,
+                grpc.StatusCode.UNAUTHENTICATED,
+                "this RSU takes reports only from identified vehicles: present the twin's "
+                "credential (authorization: Bearer ...) or a vehicle certificate",
+            )
+        return identity
+
+    def _one_report(
+        self, data: bytes, name: str, reporter: object, identity: VehicleIdentity | None = None
+    ) -> str | None:
         """Take one report; None when accepted, else why it was rejected. ``Unavailable``
         from the callbacks ends the stream."""
         try:
             report = decode_report_request(data, name)
+            if identity is not None:
+                try:
+                    check_identity(identity, report)
+                except ReportRejected as exc:
+                    self.reports.reject(exc.kind)
+                    raise
             self.reports.submit(report, reporter, self.clock())
         except CodecError as exc:
             self.reports.reject("malformed")

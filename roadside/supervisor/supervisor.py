@@ -266,10 +266,13 @@ class SafetySupervisor:
         module); call it every control step, after the controller was read."""
         if self._last_ns is not None and now_ns > self._last_ns:
             self._dt_ns = now_ns - self._last_ns
+        first = self._last_ns is None
         self._last_ns = now_ns
         command = self.active(now_ns)
         plan_id = command.plan_id if command is not None else ""
         pos = self._pos.get(observed.stage)
+        if first and pos is not None:  # what was shown before: the controller's word
+            self.shadow.assume(min(observed.since_ns, now_ns), self._states[pos])
         if not self.supervised:
             if pos is None:  # the controller runs something else: nothing to supervise
                 return Decision(observed.stage, False, False)

@@ -153,7 +153,7 @@ class SafetySupervisor:
         """Check ``command`` at ``now_ns``; None when accepted (it applies in its window),
         else the refusal (counted and logged). The same command again is accepted and counts
         as heard."""
-        self.heard_ns = now_ns
+        self.heard(now_ns)
         if command in self.commands:
             return None
         refusal = self.check(command, now_ns)
@@ -242,6 +242,10 @@ class SafetySupervisor:
             if greens <= set(req.stages):
                 return Refusal(R.SKIPS_EVERY_STAGE, f"stages {req.stages} are every green stage")
         return None
+
+    def heard(self, now_ns: int) -> None:
+        """The coordinator spoke at ``now_ns`` (a command resent): not silent yet."""
+        self.heard_ns = now_ns
 
     def link(self, up: bool, now_ns: int) -> None:
         """The cloud link is ``up`` (or down) since ``now_ns``: down means the site program."""

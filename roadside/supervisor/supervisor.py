@@ -263,6 +263,11 @@ class SafetySupervisor:
                 return c
         return None
 
+    def engaged(self, now_ns: int) -> bool:
+        """Whether the controller's times are not (or may soon not be) its program's: it is
+        supervised now, or a command accepted is still to come or running."""
+        return self.supervised or any(c.end_ns > now_ns for c in self.commands)
+
     # -- the step ------------------------------------------------------------------------
 
     def step(self, now_ns: int, observed: StageState) -> Decision:
@@ -281,8 +286,8 @@ class SafetySupervisor:
             if pos is None:  # the controller runs something else: nothing to supervise
                 return Decision(observed.stage, False, False)
             self._cur, self._since_ns = pos, observed.since_ns
+            self._feed(now_ns)  # what the controller shows now, before any decision on it
             if command is None:
-                self._feed(now_ns)
                 return Decision(observed.stage, False, False)
             self.supervised = True
         elif pos != self._cur:

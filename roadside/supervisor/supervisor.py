@@ -105,7 +105,8 @@ class Refusal:
 @dataclass
 class SupervisorStats:
     """Commands accepted, refused by reason, the last refusal, stage switches it made, times it
-    handed the controller back, times the controller was not where the supervisor put it."""
+    handed the controller back, times the controller was not where the supervisor put it (it
+    then follows the controller from there), times max red ended a green early."""
 
     accepted: int = 0
     refused: collections.Counter[RefusalReason] = field(default_factory=collections.Counter)
@@ -291,7 +292,14 @@ class SafetySupervisor:
                 return Decision(observed.stage, False, False)
             self.supervised = True
         elif pos != self._cur:
+            # Someone else moved the controller (a technician, the cabinet's own conflict
+            # monitor): follow it from what it shows rather than jump it back.
             self.stats.mismatches += 1
+            if pos is None:
+                self.supervised = False
+                return Decision(observed.stage, False, False)
+            self._cur, self._since_ns = pos, observed.since_ns
+            self._feed(now_ns)
         assert self._cur is not None
         k = self._cur
         elapsed_s = (now_ns - self._since_ns) / NS

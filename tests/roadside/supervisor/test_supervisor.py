@@ -219,3 +219,19 @@ def test_taking_over_as_a_green_begins_still_serves_its_minimum(crossing: Site) 
     out = run(sup, PureController(program), 60, monitor, resend=cmd)
     assert out[0] == (50, 3, True)
     assert not monitor.violations
+
+
+def test_a_controller_moved_by_someone_else_is_followed_not_jumped_back(crossing: Site) -> None:
+    the_map, program = crossing
+    sup = SafetySupervisor(the_map, program)
+    monitor = SafetyMonitor(sup.limits)
+    ctl = PureController(program)
+    hold = command(program.intersection_id, PhaseRequest(RequestKind.HOLD, (0,)), 0, 100)
+    assert sup.submit(hold, T0) is None
+    run(sup, ctl, 20, monitor)
+    ctl.pos, ctl.since_ns = 1, ctl.now_ns  # a technician ends stage 0 (its amber begins)
+    out = run(sup, ctl, 30, monitor)
+    assert sup.stats.mismatches == 1
+    # The supervisor follows: amber served in full (3 s), then stage 2, never back to 0 first.
+    assert out[0] == (23, 2, True)
+    assert not monitor.violations

@@ -36,6 +36,8 @@ EventKindName = Literal[
     "zone_permit_not_accepted",
     "outbox_overflow",
     "task_failed",
+    "signal_command_refused",
+    "command_refused",
 ]
 
 

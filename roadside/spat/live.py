@@ -4,7 +4,8 @@ vehicles (``StreamSpat``) at every change and at least ``refresh_hz`` times a se
 ``SpatSource`` is the pure core for one intersection (time passed in): a reading in, the SPaT to
 send now out (or None: nothing changed and the last one is recent). It times states with the
 SPaT predictor when the controller gives a program of stages (SUMO; a site's own program), else
-sends the controller's states with the controller's own bounds only (an NTCIP controller's
+sends the controller's states with the controller's own bounds only (so does a controller
+COORDINATED by the cloud through the RSU's safety supervisor; an NTCIP controller's
 phase timing, a JSON feed whose ``next_change_ns`` is exact), never a guessed time. A stale
 controller's groups are UNAVAILABLE (the adapter's ``StalePolicy``), and so is their SPaT.
 
@@ -25,19 +26,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from roadside.controllers import ControllerAdapter, ControllerError, ControllerProgram
+from roadside.controllers.base import ControllerWriter
 from roadside.spat.demand import arrivals
 from roadside.spat.predict import SpatPredictor
 from roadside.spat.program import Phase, ProgramError, SignalProgram
+from roadside.supervisor import SafetySupervisor, SupervisorConfig
 from vicoop.intersection import IntersectionMap
 from vicoop.model import PerceptionFrame
 from vicoop.serving.spatfeed import SpatFeed
-from vicoop.spat import ControllerReading, MovementEvent, MovementPhaseState, Spat
+from vicoop.spat import ControllerReading, ControlMode, MovementEvent, MovementPhaseState, Spat
 
 __all__ = ["LiveSpat", "SpatSource", "signal_program"]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], int]
+
+
+_PROGRAMMED = (ControlMode.FIXED_TIME, ControlMode.ACTUATED, ControlMode.COORDINATED)
 
 
 def _ns(seconds: float) -> int:
@@ -102,9 +108,11 @@ class SpatSource:
     ) -> Spat | None:
         """``demand``: per signal group, when its road users reach the detection point (s from
         ``now_ns``; ``roadside.spat.demand.arrivals``), or None when the RSU sees none."""
+        # A coordinated controller's stage times are the coordinator's (through the safety
+        # supervisor), not its program's: its SPaT carries its own bounds only.
         spat = (
             self.predictor.predict(reading, now_ns, demand)
-            if self.predictor is not None
+            if self.predictor is not None and reading.mode is not ControlMode.COORDINATED
             else self._as_read(reading, now_ns)
         )
         key = spat.states
@@ -155,6 +163,13 @@ class LiveSpat:
     # The RSU's latest published frame (None before the first): whose road users are demand.
     frame: Callable[[], PerceptionFrame | None] = lambda: None
     sources: dict[str, SpatSource] = field(default_factory=dict)
+    # With a supervisor config: a ``SafetySupervisor`` for each intersection with a MAP whose
+    # adapter is a ``ControllerWriter`` and whose program has stages, stepped after every read
+    # (its decision applied on the adapter); ``on_supervisor`` is told of each one built (the
+    # cloud link's ``SignalPlanBook.add``).
+    supervisor_config: SupervisorConfig | None = None
+    on_supervisor: Callable[[SafetySupervisor], None] = lambda s: None
+    supervisors: dict[str, SafetySupervisor] = field(default_factory=dict)
     _next_program_ns: int | None = None
 
     def __post_init__(self) -> None:
@@ -181,7 +196,9 @@ class LiveSpat:
     async def _load_program(self, adapter: ControllerAdapter) -> None:
         source = self.sources[adapter.intersection_id]
         try:
-            source.use_program(signal_program(await adapter.program()))
+            program = await adapter.program()
+            source.use_program(signal_program(program))
+            self._supervise(adapter, program)
         except (ControllerError, ProgramError, OSError, TimeoutError) as exc:
             log.warning(
                 "intersection %s: the controller's program could not be read (%s); its SPaT "
@@ -190,6 +207,26 @@ class LiveSpat:
                 exc,
             )
             source.use_program(None)
+
+    def _supervise(self, adapter: ControllerAdapter, program: ControllerProgram) -> None:
+        """Build (or, when the program changed, rebuild) the intersection's supervisor."""
+        iid = adapter.intersection_id
+        the_map = self.maps.get(iid)
+        if (
+            self.supervisor_config is None
+            or not self.supervisor_config.enabled
+            or the_map is None
+            or not program.stages
+            or not isinstance(adapter, ControllerWriter)
+        ):
+            return
+        old = self.supervisors.get(iid)
+        if old is not None and old.program == program:
+            return
+        if old is not None:
+            log.warning("intersection %s: the program changed, its supervisor starts again", iid)
+        self.supervisors[iid] = sup = SafetySupervisor(the_map, program, self.supervisor_config)
+        self.on_supervisor(sup)
 
     def demand(
         self, intersection_id: str, frame: PerceptionFrame | None, now_ns: int
@@ -223,6 +260,21 @@ class LiveSpat:
         for adapter in self.adapters:
             reading = await adapter.read()
             now = self.clock() if now_ns is None else now_ns
+            sup = self.supervisors.get(adapter.intersection_id)
+            if sup is not None and isinstance(adapter, ControllerWriter):
+                state = await adapter.stage()
+                if state is not None:
+                    await adapter.apply(sup.step(now, state))
+                if sup.engaged(now) and reading.mode in _PROGRAMMED:
+                    # The coordinator's times, not the program's: no end to promise.
+                    reading = dataclasses.replace(
+                        reading,
+                        mode=ControlMode.COORDINATED,
+                        groups=tuple(
+                            dataclasses.replace(g, min_end_ns=None, max_end_ns=None)
+                            for g in reading.groups
+                        ),
+                    )
             spat = self.sources[adapter.intersection_id].update(
                 reading, now, self.demand(adapter.intersection_id, frame, now)
             )

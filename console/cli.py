@@ -7,6 +7,7 @@
     vicoop rsu export-its (--config rsu.yaml | --scenario PATH) --pcap F   MAPEM + SPATEM capture
     vicoop cloud run [--mqtt-url URL] [--db-url URL]   the cloud twin, API, dashboard (extra: cloud)
     vicoop hil run --scenario NAME|PATH    drive the stack from SUMO, inject faults, score it (extra: hil)
+    vicoop signals eval --scenario PATH --controller NAME,... [--duration S] --json   (extra: hil)
     vicoop demo [--duration S]             twin, RSU and rig as deployed       (extra: all)
     vicoop bench stream|fusion|tracking|cloud ... --json   hot-path benchmarks  (extra: all, dev)
 
@@ -34,6 +35,7 @@ ROLES: tuple[tuple[str, str, str, str], ...] = (
     ("rsu", "roadside.cli", "roadside", "run and configure a roadside unit"),
     ("cloud", "cloud.cli", "cloud", "the cloud twin, control API and dashboard"),
     ("hil", "hil.cli", "hil", "the hardware-in-the-loop rig on SUMO"),
+    ("signals", "hil.signals_eval.cli", "hil", "signal coordination judged closed loop on SUMO"),
     ("demo", "console.demo", "all", "the twin, an RSU and the rig on one machine"),
     ("bench", "console.bench", "all", "benchmarks of every hot path (JSON on stdout)"),
 )

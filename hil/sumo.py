@@ -9,6 +9,7 @@ rig advance SUMO and the stack in lock-step without a socket in between.
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,41 @@ def sumo_binary() -> str:
     import sumo
 
     return str(Path(sumo.SUMO_HOME) / "bin" / "sumo")
+
+
+def netconvert_binary() -> str:
+    """The ``netconvert`` executable of the eclipse-sumo package."""
+    import sumo
+
+    return str(Path(sumo.SUMO_HOME) / "bin" / "netconvert")
+
+
+def rebuilt_net(net: Path, workdir: Path, tls_type: str) -> Path:
+    """``net`` with its traffic lights rebuilt as SUMO programs of ``tls_type`` (``actuated``,
+    ``delay_based``, ``static``: ``netconvert --tls.rebuild --tls.default-type TYPE``, which
+    gives the programs SUMO's own timing and detectors), written into ``workdir``."""
+    out = workdir / (net.name.removesuffix(".net.xml") + f".{tls_type}.net.xml")
+    done = subprocess.run(
+        [
+            netconvert_binary(),
+            "-s",
+            str(net),
+            "--tls.rebuild",
+            "--tls.default-type",
+            tls_type,
+            "-o",
+            str(out),
+            "--no-warnings",
+            "true",
+        ],
+        capture_output=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise ScenarioError(
+            f"{net}: netconvert --tls.rebuild failed: {done.stderr.decode()[-300:]}"
+        )
+    return out
 
 
 def read_sumocfg(path: Path) -> dict[str, str]:

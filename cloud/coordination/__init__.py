@@ -12,26 +12,35 @@ package). Chosen by name from ``REGISTRY``:
 
 from __future__ import annotations
 
+from cloud.coordination.adaptive import AdaptiveCoordinator
 from cloud.coordination.base import (
+    CommandIssuer,
     Coordinator,
     Observation,
     SiteProgram,
     StageView,
 )
 from cloud.coordination.fixed import FixedCoordinator
+from cloud.coordination.max_pressure import MaxPressureCoordinator, stage_pressures
 
 __all__ = [
     "REGISTRY",
+    "AdaptiveCoordinator",
+    "CommandIssuer",
     "Coordinator",
     "FixedCoordinator",
+    "MaxPressureCoordinator",
     "Observation",
     "SiteProgram",
     "StageView",
     "make_coordinator",
+    "stage_pressures",
 ]
 
 REGISTRY: dict[str, type[Coordinator]] = {
     "fixed": FixedCoordinator,
+    "max_pressure": MaxPressureCoordinator,
+    "adaptive": AdaptiveCoordinator,
 }
 
 

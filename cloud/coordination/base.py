@@ -18,9 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vicoop.cloudmodel import MovementMeasure
-from vicoop.signalplan import SignalCommand
+from vicoop.signalplan import PhaseRequest, RequestKind, SignalCommand
 
-__all__ = ["Coordinator", "Observation", "SiteProgram", "StageView"]
+__all__ = ["CommandIssuer", "Coordinator", "Observation", "SiteProgram", "StageView"]
+
+NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +44,14 @@ class StageView:
 
 @dataclass(frozen=True, slots=True)
 class SiteProgram:
-    """An intersection's own program (its stages in order) and its neighbours' ids along a
-    corridor (intersections whose egress feeds this one's ingress), with the free-flow travel
-    time (s) from each to this one."""
+    """An intersection's own program (its stages in order), the number of ingress lanes of
+    each signal group (``(group, lanes)``: what bounds its discharge), and its neighbours' ids
+    along a corridor (intersections whose egress feeds this one's ingress), with the
+    free-flow travel time (s) from each to this one."""
 
     intersection_id: str
     stages: tuple[StageView, ...]
+    ingress_lanes: tuple[tuple[int, int], ...] = ()
     neighbours: tuple[tuple[str, float], ...] = ()
 
     @property
@@ -80,6 +84,44 @@ class Observation:
     @property
     def stage_elapsed_s(self) -> float:
         return (self.now_ns - self.stage_since_ns) / 1e9
+
+
+class CommandIssuer:
+    """Turns a coordinator's wish for each intersection (hold or force off a stage) into
+    ``SignalCommand``\\ s: a new command when the wish changes, and the same wish renewed
+    before its window ends (windows of ``window_s``, renewed ``renew_s`` before their end),
+    so that a coordinator that stops deciding lets the site's program take over within a
+    window. ``plan_id``\\ s are ``NAME/INTERSECTION/N``."""
+
+    def __init__(self, name: str, window_s: float = 6.0, renew_s: float = 2.0) -> None:
+        self.name = name
+        self.window_ns = round(window_s * NS_PER_S)
+        self.renew_ns = round(renew_s * NS_PER_S)
+        self._issued: dict[str, tuple[RequestKind, int, int]] = {}
+        self._count = 0
+
+    def request(
+        self, intersection_id: str, kind: RequestKind, stage: int, now_ns: int
+    ) -> SignalCommand | None:
+        """The command for ``kind`` of ``stage`` at ``intersection_id`` now, None when the one
+        issued already says so and is not about to end."""
+        last = self._issued.get(intersection_id)
+        if last is not None and last[:2] == (kind, stage) and now_ns < last[2] - self.renew_ns:
+            return None
+        self._count += 1
+        end = now_ns + self.window_ns
+        self._issued[intersection_id] = (kind, stage, end)
+        return SignalCommand(
+            intersection_id,
+            f"{self.name}/{intersection_id}/{self._count}",
+            now_ns,
+            end,
+            PhaseRequest(kind, (stage,)),
+        )
+
+    def forget(self, intersection_id: str) -> None:
+        """The intersection's command is over (its stage ended): the next wish is new."""
+        self._issued.pop(intersection_id, None)
 
 
 class Coordinator(ABC):

@@ -1,0 +1,66 @@
+"""``max_pressure``: Varaiya's max-pressure control (Varaiya, "Max pressure control of a network
+of signalized intersections", Transportation Research C 36, 2013), on the stages of each site's
+own program.
+
+A movement's pressure is its upstream queue minus its downstream queue: the vehicles the RSU
+counts on the signal group's ingress lanes minus those on its egress lanes
+(``MovementMeasure.vehicle_count - downstream_vehicles``). A stage's pressure is the sum over
+the groups it gives green. Once the running green stage has served its minimum green, at every
+observation: the stage with the largest pressure should be served, so the running stage is
+held (``HOLD``) while it has the largest pressure and ended (``FORCE_OFF``) as soon as another
+stage has more. The controller then moves on through its program's stages in order (the
+supervisor serves a stage the coordinator does not want at its minimum green, since a fixed
+stage sequence has no safe way around it), so a stage with little pressure is passed quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cloud.coordination.base import CommandIssuer, Coordinator, Observation, SiteProgram
+from vicoop.cloudmodel import MovementMeasure
+from vicoop.signalplan import RequestKind, SignalCommand
+
+__all__ = ["MaxPressureCoordinator", "stage_pressures"]
+
+
+def stage_pressures(site: SiteProgram, measures: Sequence[MovementMeasure]) -> dict[int, float]:
+    """Each green stage's pressure (vehicles): the sum over the groups it gives green of
+    upstream minus downstream vehicles."""
+    pressure = {m.signal_group: float(m.vehicle_count - m.downstream_vehicles) for m in measures}
+    return {s.index: sum(pressure.get(g, 0.0) for g in s.green_groups) for s in site.green_stages}
+
+
+class MaxPressureCoordinator(Coordinator):
+    """Max-pressure control (see the module); ``min_green_s``: the shortest green it lets a
+    stage run before deciding (the stage's own green where that is shorter)."""
+
+    name = "max_pressure"
+
+    def __init__(self, sites: tuple[SiteProgram, ...], min_green_s: float = 5.0) -> None:
+        super().__init__(sites)
+        self.min_green_s = min_green_s
+        self.issuer = CommandIssuer(self.name)
+
+    def decide(self, observations: Sequence[Observation], now_ns: int) -> list[SignalCommand]:
+        out = []
+        for obs in observations:
+            site = self.sites.get(obs.intersection_id)
+            if site is None:
+                continue
+            try:
+                stage = site.stage(obs.stage)
+            except KeyError:
+                continue
+            if not stage.is_green:
+                self.issuer.forget(obs.intersection_id)
+                continue
+            if obs.stage_elapsed_s < min(self.min_green_s, stage.duration_s):
+                continue
+            pressures = stage_pressures(site, obs.measures)
+            best = max(pressures.values())
+            kind = RequestKind.HOLD if pressures[stage.index] >= best else RequestKind.FORCE_OFF
+            command = self.issuer.request(obs.intersection_id, kind, stage.index, now_ns)
+            if command is not None:
+                out.append(command)
+        return out

@@ -145,6 +145,41 @@ def unknown_reading(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StageState:
+    """The stage a controller shows (a ``ControllerProgram`` stage index) and since when (ns
+    since the Unix epoch, the RSU's clock)."""
+
+    stage: int
+    since_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the safety supervisor (``roadside.supervisor``) tells a controller to do now:
+    show ``stage`` (a program stage index) and never switch on its own while ``supervised``;
+    when not ``supervised``, run its own program (from ``stage``'s beginning when
+    ``switched``: the supervisor hands it back at a stage switch). ``plan_id`` names the
+    command being served ("" for none)."""
+
+    stage: int
+    supervised: bool
+    switched: bool
+    plan_id: str = ""
+
+
+@runtime_checkable
+class ControllerWriter(Protocol):
+    """The write side of an adapter: where the controller is, and the supervisor's decisions
+    executed. Only the safety supervisor's ``Decision``s reach it, never a command."""
+
+    async def stage(self) -> StageState | None:
+        """The stage the controller shows and since when (None: not known now)."""
+
+    async def apply(self, decision: Decision) -> None:
+        """Make the controller do what ``decision`` says (see ``Decision``)."""
+
+
 @runtime_checkable
 class ControllerAdapter(Protocol):
     """Reads one intersection's signal controller (see the module)."""

@@ -37,9 +37,11 @@ from roadside.controllers.base import (
     AdapterStats,
     ControllerError,
     ControllerProgram,
+    Decision,
     GroupTiming,
     S,
     Stage,
+    StageState,
     StalePolicy,
 )
 from roadside.controllers.config import SumoControllerConfig
@@ -55,6 +57,7 @@ LETTERS = {
     "O": MovementPhaseState.DARK,
 }
 STATIC = 0  # libsumo.constants.TRAFFICLIGHT_TYPE_STATIC
+HOLD_S = 86_400.0  # a supervised phase's duration: SUMO never ends it, the supervisor does
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +239,7 @@ class SumoAdapter:
         # The groups an UNAVAILABLE reading lists: configured, or learnt from the first read.
         self.signal_groups = tuple(g.signal_group for g in config.groups)
         self._source = f"{config.intersection_id} (SUMO {config.tls_id})"
+        self.holding = False  # a supervised phase is held (SUMO does not switch on its own)
 
     async def start(self) -> None:
         if self.traci is not None:
@@ -363,3 +367,52 @@ class SumoAdapter:
         if not phases:
             return ControllerProgram(self.intersection_id, mode, ())
         return program_of(self.intersection_id, phases, self._groups(phases[0].state), mode)
+
+    # -- the write side (``ControllerWriter``): the safety supervisor's decisions ----------
+
+    def stage_state(self) -> StageState | None:
+        """The phase SUMO shows (its index in the running program) and since when (RSU
+        clock, from ``getSpentDuration``); None if SUMO cannot say (counted)."""
+        try:
+            tl = self.traci.trafficlight
+            tls = self.config.tls_id
+            phase = int(tl.getPhase(tls))
+            spent = float(tl.getSpentDuration(tls))
+        except Exception as exc:  # libsumo's TraCIException: no such light, SUMO closed
+            self.stats.reject("sumo_error", f"{type(exc).__name__}: {exc}", self._source)
+            return None
+        return StageState(phase, self.clock() - round(spent * S))
+
+    def execute(self, decision: Decision) -> None:
+        """Do what the supervisor decided: while ``supervised``, show ``decision.stage``
+        (``setPhase`` when it is not the current one) held (``setPhaseDuration`` of a day, so
+        SUMO never ends it on its own); when handed back, restart ``decision.stage`` for its
+        nominal duration (``setPhase`` + ``setPhaseDuration``: SUMO keeps a duration set on an
+        actuated program's later phases otherwise), SUMO running its program from there. Errors are
+        counted (``sumo_error``), never raised."""
+        tl = self.traci.trafficlight
+        tls = self.config.tls_id
+        try:
+            if decision.supervised:
+                if int(tl.getPhase(tls)) != decision.stage:
+                    tl.setPhase(tls, decision.stage)
+                    self.holding = False
+                if not self.holding:
+                    tl.setPhaseDuration(tls, HOLD_S)
+                    self.holding = True
+            elif self.holding:
+                # setPhaseDuration outlives setPhase in an actuated program: the released
+                # phase gets its own nominal duration, the phases after it the program's.
+                _, phases, _ = self._phases()
+                tl.setPhase(tls, decision.stage)
+                if decision.stage < len(phases):
+                    tl.setPhaseDuration(tls, phases[decision.stage].duration_s)
+                self.holding = False
+        except Exception as exc:
+            self.stats.reject("sumo_error", f"{type(exc).__name__}: {exc}", self._source)
+
+    async def stage(self) -> StageState | None:
+        return self.stage_state()
+
+    async def apply(self, decision: Decision) -> None:
+        self.execute(decision)

@@ -16,10 +16,13 @@ import pytest
 from hil.geo import NetToEnu
 from hil.intersection import SumoIntersection, build_intersection, read_net
 from roadside.controllers import SumoControllerConfig, build_adapter
+from roadside.controllers.base import Decision
 from roadside.controllers.config import SumoGroupMap
 from roadside.controllers.sumo import LETTERS, SumoAdapter
 from roadside.spat import SpatChecker, SpatPredictor
+from roadside.supervisor import SafetyMonitor, SafetySupervisor, SupervisorConfig
 from tests.sumo_nets import four_arm_crossing
+from vicoop.signalplan import PhasePlan, PhaseRequest, RequestKind, SignalCommand, StageSplit
 from vicoop.spat import ControllerReading, ControlMode, MovementPhaseState
 
 libsumo = pytest.importorskip("libsumo")
@@ -201,3 +204,53 @@ async def test_the_adapter_reads_a_sumo_server_through_traci(tmp_path: Path) -> 
     assert first.min_end_ns == first.max_end_ns == T0 + 42 * NS
     assert readings[39].groups[1].min_end_ns == T0 + (42 - 39) * NS
     assert program.mode is ControlMode.FIXED_TIME and program.cycle_s == 90.0
+
+
+async def test_the_write_side_executes_the_supervisors_decisions_in_sumo(sumo_run: Run) -> None:
+    """A force-off, then a coordination plan, then the site program again: SUMO shows what the
+    supervisor decided each step, the states SUMO shows (read back by the adapter) break no
+    invariant, and after the command's window SUMO runs its own program again."""
+    run, tl = sumo_run, libsumo.trafficlight
+    await run.adapter.start()
+    program = await run.adapter.program()
+    sup = SafetySupervisor(run.si.map, program, SupervisorConfig(fallback_after_s=300.0))
+    monitor = SafetyMonitor(sup.limits)
+    force_off = SignalCommand(
+        "C", "f", T0 + 10 * NS, T0 + 60 * NS, PhaseRequest(RequestKind.FORCE_OFF, (0,))
+    )
+    plan = SignalCommand(
+        "C",
+        "p",
+        T0 + 60 * NS,
+        T0 + 240 * NS,
+        PhasePlan(50.0, 20.0, (StageSplit(0, 14.0), StageSplit(3, 14.0))),
+    )
+    assert sup.submit(force_off, run.clock()) is None
+    assert sup.submit(plan, run.clock()) is None
+    switches: list[tuple[float, Decision]] = []
+    for _ in range(420):
+        now = run.clock()
+        monitor.observe(await run.adapter.read())
+        state = await run.adapter.stage()
+        assert state is not None
+        decision = sup.step(now, state)
+        await run.adapter.apply(decision)
+        assert int(tl.getPhase("C")) == decision.stage
+        if decision.switched:
+            switches.append((float(libsumo.simulation.getTime()), decision))
+        libsumo.simulationStep()
+    await run.adapter.stop()
+    assert not monitor.violations
+    # The force-off ends stage 0 (green since 0 s, its minimum served) as its window opens
+    # (the actuated program had left it already, and its next stage had run its time).
+    assert switches[0][0] == 10.0 and switches[0][1].plan_id == "f"
+    if program.mode is ControlMode.FIXED_TIME:
+        assert switches[0][1] == Decision(1, True, True, "f")
+    # The plan's cycle (50 s): stage 0 begins on the plan's offset once it has caught up.
+    starts = [t for t, d in switches if d.stage == 0 and d.plan_id == "p"]
+    assert len(starts) >= 3 and [(t - 20.0) % 50.0 for t in starts[-2:]] == [0.0, 0.0]
+    # Handed back within a cycle of the window's end; SUMO runs its own program again.
+    released = [t for t, d in switches if not d.supervised]
+    assert released and 240.0 <= released[0] <= 240.0 + 90.0
+    assert sup.stats.released >= 1 and not sup.supervised
+    assert float(tl.getNextSwitch("C")) < float(libsumo.simulation.getTime()) + 60

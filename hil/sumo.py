@@ -141,7 +141,8 @@ class SumoSim:
     """One SUMO run of ``sumocfg`` with steps of ``step_length_s``.
 
     ``net_only`` loads just the network (to convert coordinates while generating a site file);
-    ``net`` runs the scenario on another net than its own (its lights rebuilt, say).
+    ``net`` runs the scenario on another net than its own (its lights rebuilt, say);
+    ``extra_args`` are more SUMO options (outputs, an end time).
     """
 
     def __init__(
@@ -151,9 +152,11 @@ class SumoSim:
         seed: int = 1,
         net_only: bool = False,
         net: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.sumocfg = sumocfg
         self.net = net
+        self.extra_args = extra_args
         self.step_length_s = step_length_s
         self.seed = seed
         self.net_only = net_only
@@ -177,6 +180,7 @@ class SumoSim:
             ]
             if self.net is not None:
                 args += ["-n", str(self.net)]
+            args += self.extra_args
         try:
             libsumo.start(
                 [
@@ -254,6 +258,13 @@ class SumoSim:
         import libsumo
 
         libsumo.simulationStep()
+        return self.time_s
+
+    def run_until(self, time_s: float) -> float:
+        """Advance to ``time_s`` (SUMO time, s) without stopping between; the time then."""
+        import libsumo
+
+        libsumo.simulationStep(time_s)
         return self.time_s
 
     def expected_remaining(self) -> int:

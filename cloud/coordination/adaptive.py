@@ -33,18 +33,19 @@ from vicoop.signalplan import RequestKind, SignalCommand
 __all__ = ["AdaptiveCoordinator", "predicted_cost"]
 
 SAT_FLOW_PER_LANE = 0.5  # veh/s a lane discharges while green (1800 veh/h)
+PERMISSIVE_SHARE = 0.4  # of it while the green is permissive (gaps in the oncoming traffic)
 
 
 def predicted_cost(
     queues: npt.NDArray[np.float64],
     arrivals: npt.NDArray[np.float64],
     discharge: npt.NDArray[np.float64],
-    green: npt.NDArray[np.bool_],
+    green: npt.NDArray[np.float64],
     tail_wait_s: npt.NDArray[np.float64],
 ) -> float:
     """Vehicle-seconds queued when groups (G,) with ``queues`` (veh), ``arrivals`` (veh/s) and
-    ``discharge`` (veh/s while green) see the green schedule ``green`` (T, G), one row a
-    second, plus each queue left at the end times ``tail_wait_s`` (G,) s."""
+    ``discharge`` (veh/s while green) see the green schedule ``green`` (T, G: the share of the
+    discharge each second), plus each queue left at the end times ``tail_wait_s`` (G,) s."""
     q = queues.astype(np.float64).copy()
     total = 0.0
     for row in green:
@@ -82,13 +83,18 @@ class AdaptiveCoordinator(Coordinator):
         queues: npt.NDArray[np.float64],
         arrivals: npt.NDArray[np.float64],
         discharge: npt.NDArray[np.float64],
-    ) -> npt.NDArray[np.bool_]:
-        """(T, G) green of each group per second: the running stage (at ``position`` in the
-        program) ``first_s`` more seconds, then the program's stages in order (see the
-        module)."""
-        rows: list[npt.NDArray[np.bool_]] = []
+    ) -> npt.NDArray[np.float64]:
+        """(T, G) share of each group's discharge per second: the running stage (at
+        ``position`` in the program) ``first_s`` more seconds, then the program's stages in
+        order (see the module); 1 for a protected green, ``PERMISSIVE_SHARE`` for a
+        permissive one, 0 for red."""
+        rows: list[npt.NDArray[np.float64]] = []
         stages = site.stages
-        mask = [np.isin(groups, s.green_groups) for s in stages]
+        mask = [
+            np.where(np.isin(groups, s.permissive), PERMISSIVE_SHARE, 1.0)
+            * np.isin(groups, s.green_groups)
+            for s in stages
+        ]
         rows += [mask[position]] * first_s
         q = queues + arrivals * first_s - discharge * mask[position] * first_s
         k = position
@@ -100,13 +106,15 @@ class AdaptiveCoordinator(Coordinator):
                 continue
             served = mask[k]
             need = np.max(
-                np.divide(np.maximum(q, 0.0), discharge, out=np.zeros_like(q), where=served)
+                np.divide(
+                    np.maximum(q, 0.0), discharge * served, out=np.zeros_like(q), where=served > 0
+                )
             )
             low = min(self.min_green_s, s.duration_s)
             length = max(1, round(min(max(need, low), max(s.duration_s, low))))
             rows += [served] * length
             q = np.maximum(0.0, q + arrivals * length - discharge * served * length)
-        return np.array(rows[: self.horizon], dtype=bool).reshape(-1, len(groups))
+        return np.array(rows[: self.horizon], dtype=np.float64).reshape(-1, len(groups))
 
     def decide(self, observations: Sequence[Observation], now_ns: int) -> list[SignalCommand]:
         out = []
@@ -122,7 +130,7 @@ class AdaptiveCoordinator(Coordinator):
                 self.issuer.forget(obs.intersection_id)
                 continue
             elapsed = obs.stage_elapsed_s
-            if elapsed < min(self.min_green_s, stage.duration_s):
+            if elapsed < self.min_green(site, stage):
                 continue
             kind = self._choose(site, obs, position, elapsed)
             command = self.issuer.request(obs.intersection_id, kind, stage.index, now_ns)

@@ -28,18 +28,25 @@ NS_PER_S = 1_000_000_000
 @dataclass(frozen=True, slots=True)
 class StageView:
     """One stage of a site's program: its index (the controller's, ``SignalCommand``'s stage
-    numbers), the signal groups it gives green (empty: an amber or all-red stage), its
-    programmed duration and its min/max (s; ``min_s == max_s`` in a fixed-time program)."""
+    numbers), the signal groups it gives green (or lets proceed: a permissive turn that stays
+    green through another group's amber), whether it is a clearance (some group shows an amber:
+    the supervisor always serves it in full, a coordinator cannot time it), its programmed
+    duration and its min/max (s; ``min_s == max_s`` in a fixed-time program), and which of its
+    green groups are only permissive (they yield to conflicting traffic: a left turn across
+    oncoming traffic)."""
 
     index: int
     green_groups: tuple[int, ...]
     duration_s: float
     min_s: float
     max_s: float
+    clearance: bool = False
+    permissive: tuple[int, ...] = ()
 
     @property
     def is_green(self) -> bool:
-        return bool(self.green_groups)
+        """A stage a coordinator may time: some group green, none in an amber."""
+        return bool(self.green_groups) and not self.clearance
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,13 @@ class SiteProgram:
     @property
     def green_stages(self) -> tuple[StageView, ...]:
         return tuple(s for s in self.stages if s.is_green)
+
+    def starts_green(self, index: int) -> bool:
+        """Whether stage ``index`` begins some group's green (a stage whose greens all ran in
+        the stage before has no minimum green of its own: it may end at once)."""
+        k = next(i for i, s in enumerate(self.stages) if s.index == index)
+        before = self.stages[k - 1].green_groups
+        return any(g not in before for g in self.stages[k].green_groups)
 
     def stage(self, index: int) -> StageView:
         """The stage ``index`` (KeyError if there is none)."""
@@ -128,9 +142,18 @@ class Coordinator(ABC):
     """Decides signal commands for a set of intersections (see the module)."""
 
     name: str = ""
+    min_green_s: float = 5.0
 
     def __init__(self, sites: tuple[SiteProgram, ...]) -> None:
         self.sites = {s.intersection_id: s for s in sites}
+
+    def min_green(self, site: SiteProgram, stage: StageView) -> float:
+        """How long (s) green stage ``stage`` runs before the coordinator decides about it:
+        ``min_green_s`` (the stage's own duration where shorter), none for a stage that begins
+        no group's green."""
+        if not site.starts_green(stage.index):
+            return 0.0
+        return min(self.min_green_s, stage.duration_s)
 
     @abstractmethod
     def decide(self, observations: Sequence[Observation], now_ns: int) -> list[SignalCommand]:

@@ -7,8 +7,9 @@ counts on the signal group's ingress lanes minus those on its egress lanes
 (``MovementMeasure.vehicle_count - downstream_vehicles``). A stage's pressure is the sum over
 the groups it gives green. Once the running green stage has served its minimum green, at every
 observation: the stage with the largest pressure should be served, so the running stage is
-held (``HOLD``) while it has the largest pressure and ended (``FORCE_OFF``) as soon as another
-stage has more. The controller then moves on through its program's stages in order (the
+held (``HOLD``) for a slot of ``slot_s`` while it has the largest pressure and ended
+(``FORCE_OFF``) as soon as another stage has more at a slot's end (Varaiya's control is
+time-slotted: a slot shorter than the lost time of a switch only wastes green). The controller then moves on through its program's stages in order (the
 supervisor serves a stage the coordinator does not want at its minimum green, since a fixed
 stage sequence has no safe way around it), so a stage with little pressure is passed quickly.
 """
@@ -33,14 +34,19 @@ def stage_pressures(site: SiteProgram, measures: Sequence[MovementMeasure]) -> d
 
 class MaxPressureCoordinator(Coordinator):
     """Max-pressure control (see the module); ``min_green_s``: the shortest green it lets a
-    stage run before deciding (the stage's own green where that is shorter)."""
+    stage run before deciding (the stage's own green where that is shorter); ``slot_s``: how
+    long a decision to hold stands."""
 
     name = "max_pressure"
 
-    def __init__(self, sites: tuple[SiteProgram, ...], min_green_s: float = 5.0) -> None:
+    def __init__(
+        self, sites: tuple[SiteProgram, ...], min_green_s: float = 5.0, slot_s: float = 5.0
+    ) -> None:
         super().__init__(sites)
         self.min_green_s = min_green_s
-        self.issuer = CommandIssuer(self.name)
+        self.slot_ns = round(slot_s * 1e9)
+        self.issuer = CommandIssuer(self.name, window_s=slot_s + 2.0, renew_s=1.0)
+        self._held_until: dict[str, int] = {}
 
     def decide(self, observations: Sequence[Observation], now_ns: int) -> list[SignalCommand]:
         out = []
@@ -54,12 +60,20 @@ class MaxPressureCoordinator(Coordinator):
                 continue
             if not stage.is_green:
                 self.issuer.forget(obs.intersection_id)
+                self._held_until.pop(obs.intersection_id, None)
                 continue
-            if obs.stage_elapsed_s < min(self.min_green_s, stage.duration_s):
+            if obs.stage_elapsed_s < self.min_green(site, stage):
                 continue
-            pressures = stage_pressures(site, obs.measures)
-            best = max(pressures.values())
-            kind = RequestKind.HOLD if pressures[stage.index] >= best else RequestKind.FORCE_OFF
+            if now_ns < self._held_until.get(obs.intersection_id, 0):
+                kind = RequestKind.HOLD
+            else:
+                pressures = stage_pressures(site, obs.measures)
+                best = max(pressures.values())
+                if pressures[stage.index] >= best:
+                    kind = RequestKind.HOLD
+                    self._held_until[obs.intersection_id] = now_ns + self.slot_ns
+                else:
+                    kind = RequestKind.FORCE_OFF
             command = self.issuer.request(obs.intersection_id, kind, stage.index, now_ns)
             if command is not None:
                 out.append(command)

@@ -29,7 +29,7 @@ from typing import Any
 from hil.errors import ScenarioError
 from hil.signals_eval.loop import closed_loop
 from hil.signals_eval.metrics import TripFigures, read_tripinfo
-from hil.signals_eval.sim import SUMO_DEFAULT_SEED, scenario_window, simulate, sumo_args
+from hil.signals_eval.sim import SUMO_DEFAULT_SEED, eval_sim, scenario_window
 from hil.site import find_sumocfg
 from hil.sumo import net_file, rebuilt_net
 
@@ -140,17 +140,17 @@ def run_eval(options: EvalOptions) -> EvalResult:
         tripinfo = options.workdir / f"{name}.tripinfo.xml"
         if name in BASELINES:
             net = rebuilt_net(own_net, options.workdir, BASELINES[name])
-            simulate(sumo_args(sumocfg, net, end, tripinfo, options.seed), end)
-            results[name] = ControllerResult(read_tripinfo(tripinfo), time.monotonic() - t0)
+            sim = eval_sim(sumocfg, net, end, tripinfo, options.seed)
+            stats = closed_loop(None, sim, end, options.workdir, options.seed)
         else:
-            args = sumo_args(sumocfg, own_net, end, tripinfo, options.seed)
-            stats = closed_loop(name, own_net, args, end)
-            results[name] = ControllerResult(
-                read_tripinfo(tripinfo),
-                time.monotonic() - t0,
-                commands=stats.commands,
-                refused_commands=stats.refused,
-                safety_violations=stats.safety_violations,
-            )
+            sim = eval_sim(sumocfg, own_net, end, tripinfo, options.seed)
+            stats = closed_loop(name, sim, end, options.workdir, options.seed)
+        results[name] = ControllerResult(
+            read_tripinfo(tripinfo),
+            time.monotonic() - t0,
+            commands=stats.commands,
+            refused_commands=stats.refused,
+            safety_violations=stats.safety_violations,
+        )
         log.info("signals eval: %s done in %.1f s", name, time.monotonic() - t0)
     return EvalResult(str(options.scenario), end - begin, results, time.monotonic() - started)

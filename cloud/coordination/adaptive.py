@@ -6,11 +6,12 @@ From the RSU's per-movement measures (``MovementMeasure``): each signal group's 
 vehicles towards the stop line), and its discharge while green ``s = sat_flow * lanes``.
 Candidates, once the running green stage has served its minimum green: end it now, or extend it
 by each of ``extensions_s``. For each, the queues are predicted second by second over
-``horizon_s`` (vertical queues: ``q <- max(0, q + a - s * green)``) with the program's stages
-in its order after the running one: each clearance stage for its programmed time, each later
-green stage until its predicted queue is served (between the minimum green and its programmed
-time). The cost is the vehicle-seconds queued over the horizon, plus each queue left at its end
-times the time it would still wait (its red to come: the cycle's other stages). The cheapest
+``horizon_s`` (vertical queues: ``q <- max(0, q + a - s * green)``; a permissive green
+discharges ``PERMISSIVE_SHARE`` of ``s``) with the program's stages in its order after the
+running one: each clearance stage for its programmed time, each later green stage until its
+predicted queue is served (between the minimum green and its programmed time). The horizon
+(150 s: more than a city cycle) lets every candidate serve every group again, so the cost, the
+vehicle-seconds queued over the horizon, needs no guess of what is left after it. The cheapest
 candidate wins: an extension holds the stage (``HOLD``), ending it now forces it off
 (``FORCE_OFF``). The stage is never held past ``max_green_s`` (and the RSU's supervisor bounds
 every red by its max red whatever is asked).
@@ -41,17 +42,16 @@ def predicted_cost(
     arrivals: npt.NDArray[np.float64],
     discharge: npt.NDArray[np.float64],
     green: npt.NDArray[np.float64],
-    tail_wait_s: npt.NDArray[np.float64],
 ) -> float:
     """Vehicle-seconds queued when groups (G,) with ``queues`` (veh), ``arrivals`` (veh/s) and
     ``discharge`` (veh/s while green) see the green schedule ``green`` (T, G: the share of the
-    discharge each second), plus each queue left at the end times ``tail_wait_s`` (G,) s."""
+    discharge each second)."""
     q = queues.astype(np.float64).copy()
     total = 0.0
     for row in green:
         q = np.maximum(0.0, q + arrivals - discharge * row)
         total += float(q.sum())
-    return total + float(q @ tail_wait_s)
+    return total
 
 
 class AdaptiveCoordinator(Coordinator):
@@ -64,7 +64,7 @@ class AdaptiveCoordinator(Coordinator):
         sites: tuple[SiteProgram, ...],
         min_green_s: float = 5.0,
         max_green_s: float = 60.0,
-        horizon_s: float = 60.0,
+        horizon_s: float = 150.0,
         extensions_s: tuple[float, ...] = (2.0, 5.0, 10.0),
     ) -> None:
         super().__init__(sites)
@@ -148,18 +148,12 @@ class AdaptiveCoordinator(Coordinator):
         discharge = np.array(
             [SAT_FLOW_PER_LANE * max(1, lanes.get(g, 1)) for g in groups], dtype=np.float64
         )
-        stage = site.stages[position]
-        serving = np.isin(groups, stage.green_groups)
-        # A queue left at the horizon waits about the red it still has: the cycle's other
-        # stages for a group the running stage serves, half the cycle otherwise.
-        cycle = site.cycle_s
-        tail = np.where(serving, cycle - stage.duration_s, cycle / 2)
         best_kind, best_cost = RequestKind.FORCE_OFF, np.inf
         for extend in (0, *self.extensions):
             if extend and elapsed_s + extend > self.max_green_s:
                 break
             green = self._schedule(site, groups, position, extend, queues, arrivals, discharge)
-            cost = predicted_cost(queues, arrivals, discharge, green, tail)
+            cost = predicted_cost(queues, arrivals, discharge, green)
             if cost < best_cost - 1e-9:
                 best_cost = cost
                 best_kind = RequestKind.HOLD if extend else RequestKind.FORCE_OFF

@@ -9,7 +9,9 @@ the groups it gives green. Once the running green stage has served its minimum g
 observation: the stage with the largest pressure should be served, so the running stage is
 held (``HOLD``) for a slot of ``slot_s`` while it has the largest pressure and ended
 (``FORCE_OFF``) as soon as another stage has more at a slot's end (Varaiya's control is
-time-slotted: a slot shorter than the lost time of a switch only wastes green). The controller then moves on through its program's stages in order (the
+time-slotted: a slot shorter than the lost time of a switch only wastes green; 10 s, as in
+the RESCO benchmark's max-pressure, measured on cologne1 over 900 s: 39.9 s mean delay against
+55.9 s with 5 s slots). The controller then moves on through its program's stages in order (the
 supervisor serves a stage the coordinator does not want at its minimum green, since a fixed
 stage sequence has no safe way around it), so a stage with little pressure is passed quickly.
 """
@@ -40,7 +42,7 @@ class MaxPressureCoordinator(Coordinator):
     name = "max_pressure"
 
     def __init__(
-        self, sites: tuple[SiteProgram, ...], min_green_s: float = 5.0, slot_s: float = 5.0
+        self, sites: tuple[SiteProgram, ...], min_green_s: float = 5.0, slot_s: float = 10.0
     ) -> None:
         super().__init__(sites)
         self.min_green_s = min_green_s

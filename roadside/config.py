@@ -14,6 +14,7 @@ from roadside.cloudlink.config import CloudLinkConfig
 from roadside.map_config import MapConfig
 from roadside.sources.fused_config import SensorsSourceConfig, kind_or
 from roadside.spat.config import SpatConfig
+from roadside.supervisor.config import SupervisorConfig
 from vicoop.config import StrictModel
 from vicoop.metrics import MetricsConfig
 from vicoop.model import GeodeticOrigin
@@ -113,5 +114,8 @@ class RsuConfig(StrictModel):
     # The MAP of the site's intersections (lanes, stop lines, connections, signal groups,
     # conflicts, crosswalks), served to vehicles (GetMap); none by default.
     map: MapConfig = MapConfig()
+    # The safety supervisor between the cloud's signal commands and the controllers (floors,
+    # max red, fallback to the site programs); off by default.
+    supervisor: SupervisorConfig = SupervisorConfig()
     # Prometheus /metrics (vicoop_rsu_...); port 0 picks a free one, enabled: false turns it off.
     metrics: MetricsConfig = MetricsConfig()

@@ -106,6 +106,8 @@ class RoadsideDaemon:
                 poll_hz=config.spat.poll_hz,
                 refresh_hz=config.spat.refresh_hz,
                 program_refresh_s=config.spat.program_refresh_s,
+                supervisor_config=config.supervisor,
+                on_supervisor=self.link.plans.add if self.link is not None else lambda s: None,
                 maps={m.intersection_id: m for m in maps},
                 frame=lambda: self.last_frame,
             )

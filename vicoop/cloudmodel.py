@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from vicoop.model import DetectedObject, GeodeticOrigin, ObjectClass, SensorStatus, Size3
+from vicoop.signalplan import SignalCommand
 from vicoop.zones import Zone
 
 
@@ -41,6 +42,8 @@ class EventKind(enum.IntEnum):
     ZONE_PERMIT_NOT_ACCEPTED = 7
     OUTBOX_OVERFLOW = 8
     TASK_FAILED = 9
+    # The RSU's safety supervisor refused a signal command; detail: intersection, plan, why.
+    SIGNAL_COMMAND_REFUSED = 10
 
 
 class AckStatus(enum.IntEnum):
@@ -197,9 +200,10 @@ class DeleteZone:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """An order to one RSU; the RSU ignores a ``version`` at or below the one it holds."""
+    """An order to one RSU; the RSU ignores a ``version`` at or below the one it holds (a
+    zone's version; for a ``SignalCommand``, the version of its intersection's plan)."""
 
     command_id: str
     version: int
     issued_at_ns: int
-    body: UpsertZone | DeleteZone
+    body: UpsertZone | DeleteZone | SignalCommand

@@ -47,6 +47,14 @@ from vicoop.cloudmodel import (
 from vicoop.errors import CodecError
 from vicoop.intersection import IntersectionMap
 from vicoop.model import ObjectClass, SensorHealth, SensorKind, SensorStatus, Size3
+from vicoop.signalplan import (
+    PhasePlan,
+    PhaseRequest,
+    RequestKind,
+    SignalCommand,
+    SignalPlanError,
+    StageSplit,
+)
 from vicoop.spat import Spat
 from vicoop.zones import TimeWindow, Zone, ZoneRules
 
@@ -575,6 +583,83 @@ def decode_receipt(data: bytes) -> list[int]:
     return list(pb.sequences)
 
 
+MAX_STAGES = 64  # stages a signal plan or request may name
+_PLAN_ID = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
+MAX_STAGE_INDEX = 1023  # a program's stage index (SUMO phase index, NTCIP phase)
+
+
+def signal_command_to_proto(command: SignalCommand) -> cloud_pb2.SignalCommand:
+    pb = cloud_pb2.SignalCommand(
+        intersection_id=command.intersection_id,
+        plan_id=command.plan_id,
+        start_ns=command.start_ns,
+        end_ns=command.end_ns,
+    )
+    action = command.action
+    if isinstance(action, PhasePlan):
+        pb.plan.cycle_s = action.cycle_s
+        pb.plan.offset_s = action.offset_s
+        pb.plan.splits.extend(
+            cloud_pb2.StageSplit(stage=s.stage, green_s=s.green_s) for s in action.splits
+        )
+    else:
+        pb.request.kind = int(action.kind)  # type: ignore[assignment]
+        pb.request.stages.extend(action.stages)
+    return pb
+
+
+def _stages(values: list[int], name: str) -> tuple[int, ...]:
+    if len(values) > MAX_STAGES:
+        raise CodecError(f"{name}: at most {MAX_STAGES} stages, got {len(values)}")
+    for i, v in enumerate(values):
+        if v > MAX_STAGE_INDEX:
+            raise CodecError(f"{name}[{i}] must be in 0..{MAX_STAGE_INDEX}, got {v}")
+    return tuple(values)
+
+
+def signal_command_from_proto(
+    pb: cloud_pb2.SignalCommand, name: str = "signal_command"
+) -> SignalCommand:
+    """The kernel's ``SignalCommand``; ``CodecError`` naming the field when malformed (the
+    kernel's own checks included: a zero green, a window that ends before it starts...)."""
+    iid = _ident(pb.intersection_id, f"{name}.intersection_id")
+    if not _PLAN_ID.match(pb.plan_id):
+        raise CodecError(
+            f"{name}.plan_id must be 1 to 128 of A-Z a-z 0-9 _ . : / -, got {pb.plan_id[:80]!r}"
+        )
+    plan_id = pb.plan_id
+    start = _timestamp(pb.start_ns, f"{name}.start_ns")
+    end = _timestamp(pb.end_ns, f"{name}.end_ns")
+    which = pb.WhichOneof("action")
+    action: PhasePlan | PhaseRequest
+    where = name
+    try:
+        if which == "plan":
+            where = f"{name}.plan"
+            stages = _stages([s.stage for s in pb.plan.splits], f"{where}.splits.stage")
+            splits = tuple(
+                StageSplit(stage, _finite(s.green_s, f"{where}.splits[{i}].green_s"))
+                for i, (stage, s) in enumerate(zip(stages, pb.plan.splits, strict=True))
+            )
+            action = PhasePlan(
+                _finite(pb.plan.cycle_s, f"{where}.cycle_s"),
+                _finite(pb.plan.offset_s, f"{where}.offset_s"),
+                splits,
+            )
+        elif which == "request":
+            where = f"{name}.request"
+            if pb.request.kind == 0:
+                raise CodecError(f"{where}.kind is missing")
+            kind = _enum(RequestKind, pb.request.kind, f"{where}.kind")
+            action = PhaseRequest(kind, _stages(list(pb.request.stages), f"{where}.stages"))
+        else:
+            raise CodecError(f"{name}.action is missing")
+        where = name
+        return SignalCommand(iid, plan_id, start, end, action)
+    except SignalPlanError as exc:
+        raise CodecError(f"{where}.{exc}") from None
+
+
 def encode_command(command: Command) -> bytes:
     pb = cloud_pb2.Command(
         command_id=command.command_id, version=command.version, issued_at_ns=command.issued_at_ns
@@ -582,6 +667,8 @@ def encode_command(command: Command) -> bytes:
     body = command.body
     if isinstance(body, UpsertZone):
         pb.upsert_zone.zone.CopyFrom(zone_to_proto(body.zone))
+    elif isinstance(body, SignalCommand):
+        pb.signal_command.CopyFrom(signal_command_to_proto(body))
     else:
         pb.delete_zone.zone_id = body.zone_id
         pb.delete_zone.version = body.version
@@ -593,7 +680,7 @@ def decode_command(data: bytes) -> Command:
     assert isinstance(pb, cloud_pb2.Command)
     version = _version(pb.version, "command.version")
     which = pb.WhichOneof("body")
-    body: UpsertZone | DeleteZone
+    body: UpsertZone | DeleteZone | SignalCommand
     if which == "upsert_zone":
         body = UpsertZone(zone_from_proto(pb.upsert_zone.zone, "command.upsert_zone.zone"))
     elif which == "delete_zone":
@@ -601,6 +688,8 @@ def decode_command(data: bytes) -> Command:
             _ident(pb.delete_zone.zone_id, "command.delete_zone.zone_id"),
             _version(pb.delete_zone.version, "command.delete_zone.version"),
         )
+    elif which == "signal_command":
+        body = signal_command_from_proto(pb.signal_command, "command.signal_command")
     else:
         raise CodecError("command.body is missing")
     return Command(

@@ -5,7 +5,10 @@ retained, with a retained last will saying OFFLINE, so the twin sees the RSU dro
 acknowledgements go through the on-disk ``Outbox`` and are sent again until the cloud's receipt
 names them: nothing is lost across a broker outage or an RSU restart, and the twin applies each
 sequence number once.
-Commands are applied by the ``ZoneBook``, idempotently, and acknowledged through the outbox.
+Commands are applied by the ``ZoneBook`` (zones) and the ``SignalPlanBook`` (signal commands,
+each through its intersection's safety supervisor: a refusal is also a
+``SIGNAL_COMMAND_REFUSED`` event), idempotently, and acknowledged through the outbox. The
+supervisors are told when the link goes up or down (down: the site's own programs).
 Signal states (retained, topic ``signal``) come from the ``SignalBook``: each as soon as it
 changes (at most ten a second per intersection) and all at every status interval.
 
@@ -30,6 +33,7 @@ import aiomqtt
 from roadside.cloudlink.config import CloudLinkConfig
 from roadside.cloudlink.monitor import ZoneMonitor
 from roadside.cloudlink.outbox import Outbox
+from roadside.cloudlink.signalplans import SignalPlanBook
 from roadside.cloudlink.signals import SignalBook
 from roadside.cloudlink.spat import SpatRelay
 from roadside.cloudlink.summary import approach_measures
@@ -54,6 +58,7 @@ from vicoop.intersection import IntersectionMap
 from vicoop.model import NS_PER_S, GeodeticOrigin, PerceptionFrame, SensorHealth, SensorStatus
 from vicoop.mqtt import MqttSession, Topic, TopicKind, parse_mqtt_url
 from vicoop.serving.spatfeed import SpatFeed
+from vicoop.signalplan import SignalCommand
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,8 @@ class CloudLink:
             ZoneLimits(config.max_zones, config.max_vertices_per_zone, config.max_total_vertices),
         )
         self.monitor = ZoneMonitor()
+        # The daemon adds a safety supervisor per intersection whose controller takes commands.
+        self.plans = SignalPlanBook()
         self.intersections = tuple(
             Intersection(i.intersection_id, i.center_x_m, i.center_y_m)
             for i in config.intersections
@@ -283,6 +290,13 @@ class CloudLink:
         """The sender, run while connected. What was sent on an earlier connection may not
         have arrived: the outbox sends it all again."""
         self.outbox.mark_all_unsent()
+        self.plans.link(True, self.clock())
+        try:
+            await self._send_while_connected()
+        finally:
+            self.plans.link(False, self.clock())
+
+    async def _send_while_connected(self) -> None:
         status_every_ns = round(self.config.status_interval_s * NS_PER_S)
         next_status = 0
         last_health: RsuHealth | None = None
@@ -392,7 +406,12 @@ class CloudLink:
                 )
                 self._wake.set()
             raise
-        ack = self.zones.apply(command, self.clock())
+        if isinstance(command.body, SignalCommand):
+            ack, event = self.plans.apply(command, self.clock())
+            if event is not None:
+                self.emit(event)
+        else:
+            ack = self.zones.apply(command, self.clock())
         if ack.status is AckStatus.APPLIED:
             self.stats.commands_applied += 1
         elif ack.status is AckStatus.ALREADY_APPLIED:

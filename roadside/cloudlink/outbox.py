@@ -95,6 +95,7 @@ PRIORITY: dict[EventKind, Priority] = {
     EventKind.ZONE_PERMIT_NOT_ACCEPTED: Priority.SAFETY,
     EventKind.SENSOR_HEALTH: Priority.SAFETY,
     EventKind.TASK_FAILED: Priority.SAFETY,
+    EventKind.SIGNAL_COMMAND_REFUSED: Priority.SAFETY,
     EventKind.OUTBOX_OVERFLOW: Priority.KEEP,
 }
 COMMAND_ACK = "command_ack"  # the kind name of acknowledgements in ``dropped``

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from roadside.cloudlink.outbox import Outbox
 from vicoop.cloudmodel import AckStatus, Command, CommandAck, UpsertZone
 from vicoop.codec_cloud import MAX_VERSION
+from vicoop.signalplan import SignalCommand
 from vicoop.zones import Zone, ZoneSet
 
 
@@ -52,6 +53,8 @@ class ZoneBook:
     def apply(self, command: Command, now_ns: int) -> CommandAck:
         """Apply ``command`` once; the acknowledgement says whether anything changed."""
         body = command.body
+        if isinstance(body, SignalCommand):  # the link gives those to the SignalPlanBook
+            raise TypeError("a signal command is not a zone command")
         zone_id = body.zone.zone_id if isinstance(body, UpsertZone) else body.zone_id
         version = body.zone.version if isinstance(body, UpsertZone) else body.version
         if version != command.version:

@@ -66,6 +66,10 @@ Oid = tuple[int, ...]
 ASC: Oid = (1, 3, 6, 1, 4, 1, 1206, 4, 2, 1)
 PHASE_ENTRY: Oid = (*ASC, 1, 2, 1)
 STATUS_ENTRY: Oid = (*ASC, 1, 4, 1)
+PHASE_CONTROL_ENTRY: Oid = (*ASC, 1, 5, 1)
+# phaseControlGroupTable columns the write side sets (bit masks of 8 phases, as the status).
+CONTROL_COLUMNS = {2: "phaseControlGroupPhaseOmit", 4: "phaseControlGroupHold"}
+CONTROL_COLUMNS |= {5: "phaseControlGroupForceOff"}
 UNIT_CONTROL_STATUS: Oid = (*ASC, 3, 5, 0)
 UNIT_FLASH_STATUS: Oid = (*ASC, 3, 6, 0)
 
@@ -107,6 +111,8 @@ def _name(oid: Oid) -> str:
         return "unitFlashStatus.0"
     if oid[:-2] == STATUS_ENTRY and oid[-2] in STATUS_COLUMNS:
         return f"{STATUS_COLUMNS[oid[-2]]}.{oid[-1]}"
+    if oid[:-2] == PHASE_CONTROL_ENTRY and oid[-2] in CONTROL_COLUMNS:
+        return f"{CONTROL_COLUMNS[oid[-2]]}.{oid[-1]}"
     if oid[:-2] == PHASE_ENTRY and oid[-2] in PHASE_COLUMNS:
         return f"{PHASE_COLUMNS[oid[-2]][0]}.{oid[-1]}"
     return ".".join(map(str, oid))
@@ -358,6 +364,37 @@ class Ntcip1202Decoder:
         return ControllerProgram(self.intersection_id, mode, tuple(groups))
 
 
+@dataclass(frozen=True, slots=True)
+class PhaseControl:
+    """What the write side asks of an NTCIP controller's own sequencing, by NTCIP phase
+    number: ``hold`` (do not end these greens), ``force_off`` (end these greens as the
+    controller's own minimums allow), ``omit`` (do not serve these phases). The controller
+    keeps its own minimum greens, clearances and conflict monitor; the supervisor bounds how
+    long a hold or an omit lasts."""
+
+    hold: frozenset[int] = frozenset()
+    force_off: frozenset[int] = frozenset()
+    omit: frozenset[int] = frozenset()
+
+
+def phase_control_values(control: PhaseControl, phases: Iterable[int]) -> dict[Oid, int]:
+    """The phaseControlGroupTable values (OID -> bit mask) that set ``control`` on every
+    group of 8 phases holding one of ``phases`` (bits of phases not in ``control`` cleared);
+    ``ValueError`` for a phase outside 1..255."""
+    wanted = set(phases) | control.hold | control.force_off | control.omit
+    for p in wanted:
+        if not 1 <= p <= 255:
+            raise ValueError(f"phase {p} is not an NTCIP phase (1..255)")
+    values: dict[Oid, int] = {}
+    for group in sorted({status_group_of(p) for p in wanted}):
+        for column, chosen in ((2, control.omit), (4, control.hold), (5, control.force_off)):
+            mask = sum(
+                1 << (p - 8 * (group - 1) - 1) for p in chosen if status_group_of(p) == group
+            )
+            values[(*PHASE_CONTROL_ENTRY, column, group)] = mask
+    return values
+
+
 class Ntcip1202Adapter:
     """Polls an NTCIP 1202 controller (see the module); ``start`` begins the poll loop."""
 
@@ -381,6 +418,7 @@ class Ntcip1202Adapter:
         self._target: Any = None
         self._task: asyncio.Task[None] | None = None
         self._source = f"{config.intersection_id} ({config.host}:{config.port})"
+        self.control = PhaseControl()  # the last phase control the controller took
 
     async def _connect(self) -> None:
         if self._dispatcher is not None:
@@ -417,6 +455,48 @@ class Ntcip1202Adapter:
             what = _name(oids[at - 1]) if 0 < at <= len(oids) else "the request"
             raise ControllerError("snmp_error", f"{status.prettyPrint()} at {what}")
         return integer_values(oids, varbinds, ranges)
+
+    async def set_phase_control(self, control: PhaseControl) -> bool:
+        """The write side: one SET of the phase control groups of the configured phases
+        (``phase_control_values``; each write also restarts the controller's backup timer, so
+        a controller whose RSU stops writing returns to its own program by itself, NTCIP
+        1202's unitBackupTime). True when the controller took it; a failure is counted by
+        reason (``timeout``, ``snmp_error``, ``wrong_oid``...) and logged, never raised."""
+        from pysnmp.hlapi.v1arch.asyncio import CommunityData, set_cmd
+        from pysnmp.proto import errind
+
+        try:
+            values = phase_control_values(control, (m.phase for m in self.config.phases))
+        except ValueError as exc:
+            self.stats.reject("bad_control", str(exc), self._source)
+            return False
+        await self._connect()
+        auth = CommunityData(self.config.community, mpModel=0 if self.config.version == "v1" else 1)
+        oids = list(values)
+        binds = [(".".join(map(str, o)), univ.Integer(values[o])) for o in oids]
+        try:
+            error, status, index, varbinds = await set_cmd(
+                self._dispatcher, auth, self._target, *binds
+            )
+            if isinstance(error, errind.RequestTimedOut):
+                raise ControllerError("timeout", f"no reply within {self.config.timeout_s} s")
+            if error:
+                raise ControllerError("snmp_error", str(error))
+            if int(status):
+                at = int(index)
+                what = _name(oids[at - 1]) if 0 < at <= len(oids) else "the request"
+                raise ControllerError("snmp_error", f"SET {status.prettyPrint()} at {what}")
+            echoed = integer_values(oids, varbinds, {o: (0, 255) for o in oids})
+            if echoed != values:
+                raise ControllerError("snmp_error", f"SET answered {echoed}, not {values}")
+        except ControllerError as exc:
+            self.stats.reject(exc.reason, exc.detail, self._source)
+            return False
+        except Exception as exc:  # pysnmp's own errors for replies it cannot decode
+            self.stats.reject("snmp_error", f"{type(exc).__name__}: {exc}", self._source)
+            return False
+        self.control = control
+        return True
 
     async def read_program(self) -> ControllerProgram | None:
         """Read the phase table now; None (counted) if the controller's reply was bad."""

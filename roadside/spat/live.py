@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from roadside.controllers import ControllerAdapter, ControllerError, ControllerProgram
+from roadside.controllers.base import ControllerWriter
 from roadside.spat.demand import arrivals
 from roadside.spat.predict import SpatPredictor
 from roadside.spat.program import Phase, ProgramError, SignalProgram
+from roadside.supervisor import SafetySupervisor, SupervisorConfig
 from vicoop.intersection import IntersectionMap
 from vicoop.model import PerceptionFrame
 from vicoop.serving.spatfeed import SpatFeed
@@ -155,6 +157,13 @@ class LiveSpat:
     # The RSU's latest published frame (None before the first): whose road users are demand.
     frame: Callable[[], PerceptionFrame | None] = lambda: None
     sources: dict[str, SpatSource] = field(default_factory=dict)
+    # With a supervisor config: a ``SafetySupervisor`` for each intersection with a MAP whose
+    # adapter is a ``ControllerWriter`` and whose program has stages, stepped after every read
+    # (its decision applied on the adapter); ``on_supervisor`` is told of each one built (the
+    # cloud link's ``SignalPlanBook.add``).
+    supervisor_config: SupervisorConfig | None = None
+    on_supervisor: Callable[[SafetySupervisor], None] = lambda s: None
+    supervisors: dict[str, SafetySupervisor] = field(default_factory=dict)
     _next_program_ns: int | None = None
 
     def __post_init__(self) -> None:
@@ -181,7 +190,9 @@ class LiveSpat:
     async def _load_program(self, adapter: ControllerAdapter) -> None:
         source = self.sources[adapter.intersection_id]
         try:
-            source.use_program(signal_program(await adapter.program()))
+            program = await adapter.program()
+            source.use_program(signal_program(program))
+            self._supervise(adapter, program)
         except (ControllerError, ProgramError, OSError, TimeoutError) as exc:
             log.warning(
                 "intersection %s: the controller's program could not be read (%s); its SPaT "
@@ -190,6 +201,26 @@ class LiveSpat:
                 exc,
             )
             source.use_program(None)
+
+    def _supervise(self, adapter: ControllerAdapter, program: ControllerProgram) -> None:
+        """Build (or, when the program changed, rebuild) the intersection's supervisor."""
+        iid = adapter.intersection_id
+        the_map = self.maps.get(iid)
+        if (
+            self.supervisor_config is None
+            or not self.supervisor_config.enabled
+            or the_map is None
+            or not program.stages
+            or not isinstance(adapter, ControllerWriter)
+        ):
+            return
+        old = self.supervisors.get(iid)
+        if old is not None and old.program == program:
+            return
+        if old is not None:
+            log.warning("intersection %s: the program changed, its supervisor starts again", iid)
+        self.supervisors[iid] = sup = SafetySupervisor(the_map, program, self.supervisor_config)
+        self.on_supervisor(sup)
 
     def demand(
         self, intersection_id: str, frame: PerceptionFrame | None, now_ns: int
@@ -223,6 +254,11 @@ class LiveSpat:
         for adapter in self.adapters:
             reading = await adapter.read()
             now = self.clock() if now_ns is None else now_ns
+            sup = self.supervisors.get(adapter.intersection_id)
+            if sup is not None and isinstance(adapter, ControllerWriter):
+                state = await adapter.stage()
+                if state is not None:
+                    await adapter.apply(sup.step(now, state))
             spat = self.sources[adapter.intersection_id].update(
                 reading, now, self.demand(adapter.intersection_id, frame, now)
             )

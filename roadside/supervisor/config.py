@@ -3,6 +3,7 @@
 ::
 
     supervisor:
+      enabled: true           # take the cloud's signal commands (off by default)
       min_green_s: 5.0        # no green shorter (unless the site program's own is)
       ped_walk_s: 7.0         # a crosswalk's walk, where the program's is longer
       ped_clearance_s: 5.0    # a crosswalk's clearance before a conflicting green
@@ -24,6 +25,11 @@ __all__ = ["SupervisorConfig"]
 
 class SupervisorConfig(StrictModel):
     """The safety supervisor's floors and bounds (see the module), seconds."""
+
+    # Take the cloud's signal commands, each through a supervisor, at every intersection with
+    # a MAP whose controller can be written (the sumo adapter); off: the site programs run
+    # untouched and signal commands are rejected.
+    enabled: bool = False
 
     # The shortest green a command may give a group (the program's own, if shorter, stands).
     min_green_s: float = Field(5.0, ge=1.0, le=60.0)

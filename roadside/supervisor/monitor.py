@@ -100,6 +100,19 @@ class SafetyMonitor:
             self._last_ns,
         )
 
+    def assume(self, since_ns: int, states: dict[int, MovementPhaseState]) -> None:
+        """Take ``states`` as shown since ``since_ns`` (a controller's word for its current
+        stage, before anything was seen): greens begun then, the other groups' greens ended
+        then at the latest. The next observation judges from there."""
+        for g, state in states.items():
+            if g not in self.limits.min_green_s:
+                continue
+            kind = _kind(state)
+            known = kind is not _Kind.UNKNOWN
+            end = since_ns if known and kind is not _Kind.GREEN else None
+            self._groups[g] = _Group(kind, since_ns if known else None, end)
+        self._last_ns = since_ns
+
     def red_since_ns(self, group: int) -> int | None:
         """When ``group``'s green last ended, if it is not green now and that was seen."""
         st = self._groups.get(group)
@@ -137,7 +150,8 @@ class SafetyMonitor:
             if kind is st.kind:
                 continue
             changed.append(g)
-            self._ended(g, st, now_ns, report)
+            if kind is not _Kind.UNKNOWN:  # an end not seen is not judged
+                self._ended(g, st, now_ns, report)
             if st.kind is _Kind.GREEN and kind is not _Kind.UNKNOWN:
                 st.green_end_ns = now_ns
                 st.red_reported = False

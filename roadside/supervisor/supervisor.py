@@ -153,7 +153,7 @@ class SafetySupervisor:
         """Check ``command`` at ``now_ns``; None when accepted (it applies in its window),
         else the refusal (counted and logged). The same command again is accepted and counts
         as heard."""
-        self.heard_ns = now_ns
+        self.heard(now_ns)
         if command in self.commands:
             return None
         refusal = self.check(command, now_ns)
@@ -243,6 +243,10 @@ class SafetySupervisor:
                 return Refusal(R.SKIPS_EVERY_STAGE, f"stages {req.stages} are every green stage")
         return None
 
+    def heard(self, now_ns: int) -> None:
+        """The coordinator spoke at ``now_ns`` (a command resent): not silent yet."""
+        self.heard_ns = now_ns
+
     def link(self, up: bool, now_ns: int) -> None:
         """The cloud link is ``up`` (or down) since ``now_ns``: down means the site program."""
         self.link_up = up
@@ -266,10 +270,13 @@ class SafetySupervisor:
         module); call it every control step, after the controller was read."""
         if self._last_ns is not None and now_ns > self._last_ns:
             self._dt_ns = now_ns - self._last_ns
+        first = self._last_ns is None
         self._last_ns = now_ns
         command = self.active(now_ns)
         plan_id = command.plan_id if command is not None else ""
         pos = self._pos.get(observed.stage)
+        if first and pos is not None:  # what was shown before: the controller's word
+            self.shadow.assume(min(observed.since_ns, now_ns), self._states[pos])
         if not self.supervised:
             if pos is None:  # the controller runs something else: nothing to supervise
                 return Decision(observed.stage, False, False)

@@ -41,6 +41,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: _ClassVar[EventKind]
     EVENT_KIND_OUTBOX_OVERFLOW: _ClassVar[EventKind]
     EVENT_KIND_TASK_FAILED: _ClassVar[EventKind]
+    EVENT_KIND_SIGNAL_COMMAND_REFUSED: _ClassVar[EventKind]
 
 class AckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +49,13 @@ class AckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACK_STATUS_APPLIED: _ClassVar[AckStatus]
     ACK_STATUS_ALREADY_APPLIED: _ClassVar[AckStatus]
     ACK_STATUS_REJECTED: _ClassVar[AckStatus]
+
+class PhaseRequestKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PHASE_REQUEST_KIND_UNSPECIFIED: _ClassVar[PhaseRequestKind]
+    PHASE_REQUEST_KIND_HOLD: _ClassVar[PhaseRequestKind]
+    PHASE_REQUEST_KIND_FORCE_OFF: _ClassVar[PhaseRequestKind]
+    PHASE_REQUEST_KIND_SKIP: _ClassVar[PhaseRequestKind]
 RSU_HEALTH_UNSPECIFIED: RsuHealth
 RSU_HEALTH_OK: RsuHealth
 RSU_HEALTH_DEGRADED: RsuHealth
@@ -68,10 +76,15 @@ EVENT_KIND_OTHER: EventKind
 EVENT_KIND_ZONE_PERMIT_NOT_ACCEPTED: EventKind
 EVENT_KIND_OUTBOX_OVERFLOW: EventKind
 EVENT_KIND_TASK_FAILED: EventKind
+EVENT_KIND_SIGNAL_COMMAND_REFUSED: EventKind
 ACK_STATUS_UNSPECIFIED: AckStatus
 ACK_STATUS_APPLIED: AckStatus
 ACK_STATUS_ALREADY_APPLIED: AckStatus
 ACK_STATUS_REJECTED: AckStatus
+PHASE_REQUEST_KIND_UNSPECIFIED: PhaseRequestKind
+PHASE_REQUEST_KIND_HOLD: PhaseRequestKind
+PHASE_REQUEST_KIND_FORCE_OFF: PhaseRequestKind
+PHASE_REQUEST_KIND_SKIP: PhaseRequestKind
 
 class Intersection(_message.Message):
     __slots__ = ("intersection_id", "center_m")
@@ -260,16 +273,60 @@ class DeleteZone(_message.Message):
     version: int
     def __init__(self, zone_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
+class StageSplit(_message.Message):
+    __slots__ = ("stage", "green_s")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    GREEN_S_FIELD_NUMBER: _ClassVar[int]
+    stage: int
+    green_s: float
+    def __init__(self, stage: _Optional[int] = ..., green_s: _Optional[float] = ...) -> None: ...
+
+class PhasePlan(_message.Message):
+    __slots__ = ("cycle_s", "offset_s", "splits")
+    CYCLE_S_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_S_FIELD_NUMBER: _ClassVar[int]
+    SPLITS_FIELD_NUMBER: _ClassVar[int]
+    cycle_s: float
+    offset_s: float
+    splits: _containers.RepeatedCompositeFieldContainer[StageSplit]
+    def __init__(self, cycle_s: _Optional[float] = ..., offset_s: _Optional[float] = ..., splits: _Optional[_Iterable[_Union[StageSplit, _Mapping]]] = ...) -> None: ...
+
+class PhaseRequest(_message.Message):
+    __slots__ = ("kind", "stages")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    kind: PhaseRequestKind
+    stages: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, kind: _Optional[_Union[PhaseRequestKind, str]] = ..., stages: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SignalCommand(_message.Message):
+    __slots__ = ("intersection_id", "plan_id", "start_ns", "end_ns", "plan", "request")
+    INTERSECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    END_NS_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    intersection_id: str
+    plan_id: str
+    start_ns: int
+    end_ns: int
+    plan: PhasePlan
+    request: PhaseRequest
+    def __init__(self, intersection_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ..., plan: _Optional[_Union[PhasePlan, _Mapping]] = ..., request: _Optional[_Union[PhaseRequest, _Mapping]] = ...) -> None: ...
+
 class Command(_message.Message):
-    __slots__ = ("command_id", "version", "issued_at_ns", "upsert_zone", "delete_zone")
+    __slots__ = ("command_id", "version", "issued_at_ns", "upsert_zone", "delete_zone", "signal_command")
     COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ISSUED_AT_NS_FIELD_NUMBER: _ClassVar[int]
     UPSERT_ZONE_FIELD_NUMBER: _ClassVar[int]
     DELETE_ZONE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_COMMAND_FIELD_NUMBER: _ClassVar[int]
     command_id: str
     version: int
     issued_at_ns: int
     upsert_zone: UpsertZone
     delete_zone: DeleteZone
-    def __init__(self, command_id: _Optional[str] = ..., version: _Optional[int] = ..., issued_at_ns: _Optional[int] = ..., upsert_zone: _Optional[_Union[UpsertZone, _Mapping]] = ..., delete_zone: _Optional[_Union[DeleteZone, _Mapping]] = ...) -> None: ...
+    signal_command: SignalCommand
+    def __init__(self, command_id: _Optional[str] = ..., version: _Optional[int] = ..., issued_at_ns: _Optional[int] = ..., upsert_zone: _Optional[_Union[UpsertZone, _Mapping]] = ..., delete_zone: _Optional[_Union[DeleteZone, _Mapping]] = ..., signal_command: _Optional[_Union[SignalCommand, _Mapping]] = ...) -> None: ...

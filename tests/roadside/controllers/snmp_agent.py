@@ -29,6 +29,7 @@ from pysnmp.proto import api, rfc1902
 ASC = (1, 3, 6, 1, 4, 1, 1206, 4, 2, 1)
 PHASE_ENTRY = (*ASC, 1, 2, 1)
 STATUS_ENTRY = (*ASC, 1, 4, 1)
+PHASE_CONTROL_ENTRY = (*ASC, 1, 5, 1)  # phaseControlGroupTable: SET (and GET) columns 2..7
 UNIT_CONTROL_STATUS = (*ASC, 3, 5, 0)
 UNIT_FLASH_STATUS = (*ASC, 3, 6, 0)
 
@@ -55,6 +56,19 @@ class SimulatedController:
     control_status: int = 6  # timebase
     flash_status: int = 2  # notFlash
     overrides: dict[tuple[int, ...], Any] = field(default_factory=dict)
+    # phaseControlGroupTable as last SET: (column, group) -> bit mask (omit 2, ped omit 3,
+    # hold 4, force-off 5, vehicle call 6, ped call 7); every SET is also kept in ``sets``.
+    control: dict[tuple[int, int], int] = field(default_factory=dict)
+    sets: list[dict[tuple[int, int], int]] = field(default_factory=list)
+
+    def writable(self, oid: tuple[int, ...]) -> bool:
+        """Whether ``oid`` is a phase control object (group 1..32) a SET may write."""
+        return (
+            oid[: len(PHASE_CONTROL_ENTRY)] == PHASE_CONTROL_ENTRY
+            and len(oid) == len(PHASE_CONTROL_ENTRY) + 2
+            and 2 <= oid[-2] <= 7
+            and 1 <= oid[-1] <= 32
+        )
 
     def colour(self, phase: int) -> str | None:
         t = self.now_s % CYCLE_S
@@ -70,6 +84,8 @@ class SimulatedController:
         """The value of ``oid``, or None if this controller has no such object."""
         if oid in self.overrides:
             return self.overrides[oid]
+        if self.writable(oid):
+            return rfc1902.Integer32(self.control.get((oid[-2], oid[-1]), 0))
         if oid == UNIT_CONTROL_STATUS:
             return rfc1902.Integer32(self.control_status)
         if oid == UNIT_FLASH_STATUS:
@@ -89,7 +105,7 @@ class SimulatedController:
 
 
 class SnmpAgent:
-    """Answers GET requests (v1 and v2c, community ``community``) from ``controller`` on
+    """Answers GET and SET (phase control) requests (v1 and v2c, community ``community``) from ``controller`` on
     127.0.0.1 (a free port: ``port`` after ``start``); ``silent`` drops every request;
     ``error_status`` answers every request with that SNMP error (e.g. 5, genErr)."""
 
@@ -139,6 +155,8 @@ class SnmpAgent:
         response = p_mod.apiMessage.get_response(request)
         request_pdu = p_mod.apiMessage.get_pdu(request)
         response_pdu = p_mod.apiMessage.get_pdu(response)
+        if request_pdu.isSameTypeWith(p_mod.SetRequestPDU()):
+            return self._set(p_mod, request_pdu, response, response_pdu)
         if not request_pdu.isSameTypeWith(p_mod.GetRequestPDU()):
             p_mod.apiPDU.set_error_status(response_pdu, 5)
             return bytes(encoder.encode(response))
@@ -157,4 +175,31 @@ class SnmpAgent:
         elif missing:
             p_mod.apiPDU.set_error_status(response_pdu, 2)  # noSuchName (v1 style)
             p_mod.apiPDU.set_error_index(response_pdu, missing)
+        return bytes(encoder.encode(response))
+
+    def _set(self, p_mod: Any, request_pdu: Any, response: Any, response_pdu: Any) -> bytes:
+        """A SET: all of it taken (values echoed) or none (the first bad varbind's error:
+        noSuchName 2 for an object that is not writable, badValue 3 for a value that is not an
+        INTEGER 0..255)."""
+        binds = list(p_mod.apiPDU.get_varbinds(request_pdu))
+        taken: dict[tuple[int, int], int] = {}
+        error = index = 0
+        for i, (oid, value) in enumerate(binds, start=1):
+            oid = tuple(oid)
+            if not self.controller.writable(oid):
+                error, index = 2, i
+                break
+            if not isinstance(value, rfc1902.Integer32 | p_mod.Integer) or not (
+                0 <= int(value) <= 255
+            ):
+                error, index = 3, i
+                break
+            taken[(oid[-2], oid[-1])] = int(value)
+        p_mod.apiPDU.set_varbinds(response_pdu, binds)
+        if self.error_status or error:
+            p_mod.apiPDU.set_error_status(response_pdu, self.error_status or error)
+            p_mod.apiPDU.set_error_index(response_pdu, index or 1)
+        else:
+            self.controller.control |= taken
+            self.controller.sets.append(taken)
         return bytes(encoder.encode(response))

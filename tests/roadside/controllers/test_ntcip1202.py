@@ -16,15 +16,18 @@ from roadside.controllers import Ntcip1202ControllerConfig, build_adapter
 from roadside.controllers.base import ControllerError
 from roadside.controllers.config import NtcipPhaseMap
 from roadside.controllers.ntcip1202 import (
+    PHASE_CONTROL_ENTRY,
     PHASE_ENTRY,
     STATUS_ENTRY,
     UNIT_CONTROL_STATUS,
     UNIT_FLASH_STATUS,
     Ntcip1202Adapter,
+    PhaseControl,
     StatusGroup,
     indication,
     integer_values,
     movement_state,
+    phase_control_values,
 )
 from tests.conftest import until
 from tests.roadside.controllers.snmp_agent import SimulatedController, SnmpAgent
@@ -300,3 +303,60 @@ def test_a_reply_for_other_objects_is_rejected() -> None:
         integer_values(asked, binds, {UNIT_CONTROL_STATUS: (1, 8)})
     assert err.value.reason == "wrong_oid"
     assert "asked unitControlStatus.0, got unitFlashStatus.0" in str(err.value)
+
+
+async def test_the_write_side_sets_the_phase_control_groups(
+    agent: SnmpAgent, adapter: tuple[Ntcip1202Adapter, Clock]
+) -> None:
+    """Hold, force-off and omit reach the controller as one SET of its phase control groups
+    (bit masks, bits of other phases cleared), which it reflects on GET; a SET it refuses is
+    counted by reason and changes nothing."""
+    a, _ = adapter
+    hold = PhaseControl(hold=frozenset({2}), omit=frozenset({4}))
+    assert await a.set_phase_control(hold)
+    assert agent.controller.control == {(2, 1): 0b1000, (4, 1): 0b10, (5, 1): 0}
+    assert a.control == hold
+    values = await a._get(
+        [(*PHASE_CONTROL_ENTRY, c, 1) for c in (2, 4, 5)],
+        {(*PHASE_CONTROL_ENTRY, c, 1): (0, 255) for c in (2, 4, 5)},
+    )
+    assert list(values.values()) == [0b1000, 0b10, 0]
+    assert await a.set_phase_control(PhaseControl(force_off=frozenset({2})))
+    assert agent.controller.control == {(2, 1): 0, (4, 1): 0, (5, 1): 0b10}
+    # Phase 10 lives in group 2: both groups are written.
+    assert await a.set_phase_control(PhaseControl(hold=frozenset({10})))
+    assert agent.controller.sets[-1] == {
+        (2, 1): 0,
+        (4, 1): 0,
+        (5, 1): 0,
+        (2, 2): 0,
+        (4, 2): 0b10,
+        (5, 2): 0,
+    }
+    agent.error_status = 5  # genErr
+    assert not await a.set_phase_control(PhaseControl())
+    assert a.stats.rejected["snmp_error"] == 1 and "SET genErr" in a.stats.last_error
+    assert agent.controller.control[(4, 2)] == 0b10  # unchanged
+    agent.error_status = 0
+    agent.silent = True
+    assert not await a.set_phase_control(PhaseControl())
+    assert a.stats.rejected["timeout"] == 1
+    assert not await a.set_phase_control(PhaseControl(hold=frozenset({300})))
+    assert a.stats.rejected["bad_control"] == 1
+
+
+def test_phase_control_values_cover_every_group_of_the_phases() -> None:
+    values = phase_control_values(
+        PhaseControl(hold=frozenset({1}), force_off=frozenset({8, 9}), omit=frozenset({16})),
+        [2, 4],
+    )
+    assert values == {
+        (*PHASE_CONTROL_ENTRY, 2, 1): 0,
+        (*PHASE_CONTROL_ENTRY, 4, 1): 0b1,
+        (*PHASE_CONTROL_ENTRY, 5, 1): 0b1000_0000,
+        (*PHASE_CONTROL_ENTRY, 2, 2): 0b1000_0000,
+        (*PHASE_CONTROL_ENTRY, 4, 2): 0,
+        (*PHASE_CONTROL_ENTRY, 5, 2): 0b1,
+    }
+    with pytest.raises(ValueError, match="phase 0"):
+        phase_control_values(PhaseControl(omit=frozenset({0})), [2])

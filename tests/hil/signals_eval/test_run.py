@@ -1,4 +1,6 @@
-"""``vicoop signals eval`` on the bundled crossing, every controller, a short real SUMO run."""
+"""``vicoop signals eval`` on the bundled crossing, every controller, a short real SUMO run: the
+JSON has every controller with sane figures, no safety violation at any step, and the
+coordinators' commands went through the RSU's supervisor."""
 
 from __future__ import annotations
 
@@ -41,6 +43,13 @@ def test_eval_gives_every_controller_sane_figures(
         assert figures["mean_stops"] >= 0, name
         assert figures["throughput"] > 0, name
         assert figures["co2_g_per_vehicle"] > 0, name
+        # Every step of every run is judged by the RSU's safety monitor.
+        assert figures["safety_violations"] == 0, name
+        assert figures["refused_commands"] == 0, name
+    # The coordinators that act did act, through the supervisor; fixed never does.
+    assert out["controllers"]["fixed"]["commands"] == 0
+    assert out["controllers"]["max_pressure"]["commands"] > 0
+    assert out["controllers"]["adaptive"]["commands"] > 0
     # SUMO's actuated program is another program than the city's: other figures.
     fixed, actuated = out["controllers"]["fixed"], out["controllers"]["sumo_actuated"]
     assert (fixed["mean_delay_s"], fixed["throughput"]) != (

@@ -36,6 +36,7 @@ EventKindName = Literal[
     "zone_permit_not_accepted",
     "outbox_overflow",
     "task_failed",
+    "signal_command_refused",
 ]
 
 

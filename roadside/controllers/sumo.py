@@ -22,7 +22,9 @@ current phase ends at ``getNextSwitch`` in a static program (exact, so ``min_end
 max_end_ns``), and between start + minDur and start + maxDur (start = now - spent) in an
 actuated one; each later phase the state runs through adds its duration (static) or its
 [minDur, maxDur]. A program whose phases branch (``next``) is only bounded to the end of the
-current phase. SUMO's simulation seconds are mapped to the RSU clock at the read (the reading's
+current phase. While the safety supervisor holds the light (the write side, ``execute``), the
+mode is COORDINATED and no end is given (the supervisor, not SUMO, ends the phase: SUMO's own
+next switch is a day away). SUMO's simulation seconds are mapped to the RSU clock at the read (the reading's
 ``read_at_ns`` is the clock, ends are ``read_at_ns + (end - now) s``).
 """
 
@@ -342,9 +344,14 @@ class SumoAdapter:
             if not timed:
                 groups.append(GroupReading(group, s))
                 continue
-            lo, hi = end_window(phases, current, links, static, now_s, spent, next_switch)
             began = since_s(phases, current, links, static, now_s, spent)
+            if self.holding:  # the supervisor ends the phase: its end is not SUMO's to say
+                groups.append(GroupReading(group, s, at(began)))
+                continue
+            lo, hi = end_window(phases, current, links, static, now_s, spent, next_switch)
             groups.append(GroupReading(group, s, at(began), at(lo), at(hi)))
+        if self.holding:
+            mode = ControlMode.COORDINATED
         return ControllerReading(self.intersection_id, read_at, mode, tuple(groups))
 
     async def read(self) -> ControllerReading:

@@ -4,7 +4,8 @@ vehicles (``StreamSpat``) at every change and at least ``refresh_hz`` times a se
 ``SpatSource`` is the pure core for one intersection (time passed in): a reading in, the SPaT to
 send now out (or None: nothing changed and the last one is recent). It times states with the
 SPaT predictor when the controller gives a program of stages (SUMO; a site's own program), else
-sends the controller's states with the controller's own bounds only (an NTCIP controller's
+sends the controller's states with the controller's own bounds only (so does a controller
+COORDINATED by the cloud through the RSU's safety supervisor; an NTCIP controller's
 phase timing, a JSON feed whose ``next_change_ns`` is exact), never a guessed time. A stale
 controller's groups are UNAVAILABLE (the adapter's ``StalePolicy``), and so is their SPaT.
 
@@ -33,13 +34,16 @@ from roadside.supervisor import SafetySupervisor, SupervisorConfig
 from vicoop.intersection import IntersectionMap
 from vicoop.model import PerceptionFrame
 from vicoop.serving.spatfeed import SpatFeed
-from vicoop.spat import ControllerReading, MovementEvent, MovementPhaseState, Spat
+from vicoop.spat import ControllerReading, ControlMode, MovementEvent, MovementPhaseState, Spat
 
 __all__ = ["LiveSpat", "SpatSource", "signal_program"]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], int]
+
+
+_PROGRAMMED = (ControlMode.FIXED_TIME, ControlMode.ACTUATED, ControlMode.COORDINATED)
 
 
 def _ns(seconds: float) -> int:
@@ -104,9 +108,11 @@ class SpatSource:
     ) -> Spat | None:
         """``demand``: per signal group, when its road users reach the detection point (s from
         ``now_ns``; ``roadside.spat.demand.arrivals``), or None when the RSU sees none."""
+        # A coordinated controller's stage times are the coordinator's (through the safety
+        # supervisor), not its program's: its SPaT carries its own bounds only.
         spat = (
             self.predictor.predict(reading, now_ns, demand)
-            if self.predictor is not None
+            if self.predictor is not None and reading.mode is not ControlMode.COORDINATED
             else self._as_read(reading, now_ns)
         )
         key = spat.states
@@ -259,6 +265,16 @@ class LiveSpat:
                 state = await adapter.stage()
                 if state is not None:
                     await adapter.apply(sup.step(now, state))
+                if sup.engaged(now) and reading.mode in _PROGRAMMED:
+                    # The coordinator's times, not the program's: no end to promise.
+                    reading = dataclasses.replace(
+                        reading,
+                        mode=ControlMode.COORDINATED,
+                        groups=tuple(
+                            dataclasses.replace(g, min_end_ns=None, max_end_ns=None)
+                            for g in reading.groups
+                        ),
+                    )
             spat = self.sources[adapter.intersection_id].update(
                 reading, now, self.demand(adapter.intersection_id, frame, now)
             )

@@ -105,7 +105,8 @@ class Refusal:
 @dataclass
 class SupervisorStats:
     """Commands accepted, refused by reason, the last refusal, stage switches it made, times it
-    handed the controller back, times the controller was not where the supervisor put it."""
+    handed the controller back, times the controller was not where the supervisor put it (it
+    then follows the controller from there), times max red ended a green early."""
 
     accepted: int = 0
     refused: collections.Counter[RefusalReason] = field(default_factory=collections.Counter)
@@ -263,6 +264,11 @@ class SafetySupervisor:
                 return c
         return None
 
+    def engaged(self, now_ns: int) -> bool:
+        """Whether the controller's times are not (or may soon not be) its program's: it is
+        supervised now, or a command accepted is still to come or running."""
+        return self.supervised or any(c.end_ns > now_ns for c in self.commands)
+
     # -- the step ------------------------------------------------------------------------
 
     def step(self, now_ns: int, observed: StageState) -> Decision:
@@ -281,12 +287,19 @@ class SafetySupervisor:
             if pos is None:  # the controller runs something else: nothing to supervise
                 return Decision(observed.stage, False, False)
             self._cur, self._since_ns = pos, observed.since_ns
+            self._feed(now_ns)  # what the controller shows now, before any decision on it
             if command is None:
-                self._feed(now_ns)
                 return Decision(observed.stage, False, False)
             self.supervised = True
         elif pos != self._cur:
+            # Someone else moved the controller (a technician, the cabinet's own conflict
+            # monitor): follow it from what it shows rather than jump it back.
             self.stats.mismatches += 1
+            if pos is None:
+                self.supervised = False
+                return Decision(observed.stage, False, False)
+            self._cur, self._since_ns = pos, observed.since_ns
+            self._feed(now_ns)
         assert self._cur is not None
         k = self._cur
         elapsed_s = (now_ns - self._since_ns) / NS

@@ -14,12 +14,14 @@ from hil.intersection import build_intersection, read_net
 from roadside.cloudlink.signalplans import SignalPlanBook
 from roadside.controllers import SumoControllerConfig, build_adapter
 from roadside.controllers.config import SumoGroupMap
+from roadside.spat import SpatChecker
 from roadside.spat.live import LiveSpat
 from roadside.supervisor import SafetyMonitor, SupervisorConfig
 from tests.sumo_nets import four_arm_crossing
 from vicoop.cloudmodel import AckStatus, Command
 from vicoop.serving.spatfeed import SpatFeed
 from vicoop.signalplan import PhaseRequest, RequestKind, SignalCommand
+from vicoop.spat import ControlMode
 
 libsumo = pytest.importorskip("libsumo")
 sumo = pytest.importorskip("sumo")
@@ -69,6 +71,7 @@ async def test_live_spat_supervises_the_sumo_controller(tmp_path: Path) -> None:
         ack, _ = plans.apply(Command("c1", 1, T0, body), clock())
         assert ack.status is AckStatus.APPLIED
         phases = []
+        checker, modes = SpatChecker(), set()
         for step in range(200):
             if step % 10 == 0:  # the coordinator resends its command: it is still meant
                 again, _ = plans.apply(Command("c1", 1, T0, body), clock())
@@ -76,11 +79,20 @@ async def test_live_spat_supervises_the_sumo_controller(tmp_path: Path) -> None:
             libsumo.simulationStep()
             await live.poll()
             phases.append(int(libsumo.trafficlight.getPhase("C")))
-            monitor.observe(await live.adapters[0].read())
+            reading = await live.adapters[0].read()
+            monitor.observe(reading)
+            checker.observe(reading)
+            checker.record(live.feed.latest["C"])
+            modes.add(live.feed.latest["C"].mode)
         await live.stop()
     finally:
         libsumo.close()
     assert not monitor.violations
+    # Vehicles were told the truth once the command was taken (a promise made before it came
+    # is the site program's): while coordinated, no end the supervisor might break.
+    assert ControlMode.COORDINATED in modes and ControlMode.FIXED_TIME in modes
+    report = checker.report()
+    assert report.changes > 5 and report.predictions_outside == 0, report.defects
     # Forced off at 10 s, stage 0 lasts its minimum in every cycle of the window: the walk of
     # its crosswalks (7 s, longer than the 5 s minimum green).
     starts = [k for k in range(1, 120) if phases[k] == 0 and phases[k - 1] != 0]

@@ -66,12 +66,15 @@ def commands(draw: st.DrawFn, iid: str, n_stages: int) -> tuple[int, SignalComma
     return at, cmd, draw(st.booleans()) or draw(st.booleans())
 
 
+@pytest.mark.parametrize("dt_ns", [NS, NS // 4], ids=["1s", "0.25s"])
 @pytest.mark.parametrize("net", nets())
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_no_command_sequence_breaks_an_invariant(net: Path, data: st.DataObject) -> None:
+def test_no_command_sequence_breaks_an_invariant(
+    net: Path, dt_ns: int, data: st.DataObject
+) -> None:
     the_map, program = data.draw(st.sampled_from(sites(net)))
     n = len(program.stages)
     arrivals = data.draw(st.lists(commands(program.intersection_id, n), max_size=12))
@@ -82,9 +85,9 @@ def test_no_command_sequence_breaks_an_invariant(net: Path, data: st.DataObject)
     for at, cmd, up in arrivals:
         by_step.setdefault(at, []).append((cmd, up))
     refused = 0
-    for step in range(STEPS):
+    for step in range(STEPS * NS // dt_ns):
         now = ctl.now_ns
-        for cmd, up in by_step.get(step, []):
+        for cmd, up in by_step.get(step * dt_ns // NS if (step * dt_ns) % NS == 0 else -1, []):
             sup.link(up, now)
             if cmd is not None:
                 refusal = sup.submit(cmd, now)
@@ -95,7 +98,7 @@ def test_no_command_sequence_breaks_an_invariant(net: Path, data: st.DataObject)
         assert not monitor.observe(ctl.reading()), monitor.violations
         ctl.apply(sup.step(now, ctl.stage()))
         assert not monitor.observe(ctl.reading()), monitor.violations
-        ctl.advance(DT_NS)
+        ctl.advance(dt_ns)
     assert sum(sup.stats.refused.values()) == refused  # every refusal counted by reason
 
 

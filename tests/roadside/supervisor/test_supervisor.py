@@ -205,3 +205,33 @@ def test_fallback_to_the_site_program_within_a_cycle_and_back(crossing: Site, wh
         assert not any(t < 400 for t in resumed if t > released[0])
     else:
         assert all(not s for t, _, s in out if t > released[0])
+
+
+def test_taking_over_as_a_green_begins_still_serves_its_minimum(crossing: Site) -> None:
+    """A force-off whose window opens the very step the controller (on its own) enters stage
+    2: the supervisor judges the stage it sees now, so stage 2 gets its 5 s (it ended at once,
+    a 0 s green, before the fix)."""
+    the_map, program = crossing
+    sup = SafetySupervisor(the_map, program)
+    monitor = SafetyMonitor(sup.limits)
+    cmd = command(program.intersection_id, PhaseRequest(RequestKind.FORCE_OFF, (2,)), 45, 200)
+    assert sup.submit(cmd, T0) is None
+    out = run(sup, PureController(program), 60, monitor, resend=cmd)
+    assert out[0] == (50, 3, True)
+    assert not monitor.violations
+
+
+def test_a_controller_moved_by_someone_else_is_followed_not_jumped_back(crossing: Site) -> None:
+    the_map, program = crossing
+    sup = SafetySupervisor(the_map, program)
+    monitor = SafetyMonitor(sup.limits)
+    ctl = PureController(program)
+    hold = command(program.intersection_id, PhaseRequest(RequestKind.HOLD, (0,)), 0, 100)
+    assert sup.submit(hold, T0) is None
+    run(sup, ctl, 20, monitor)
+    ctl.pos, ctl.since_ns = 1, ctl.now_ns  # a technician ends stage 0 (its amber begins)
+    out = run(sup, ctl, 30, monitor)
+    assert sup.stats.mismatches == 1
+    # The supervisor follows: amber served in full (3 s), then stage 2, never back to 0 first.
+    assert out[0] == (23, 2, True)
+    assert not monitor.violations

@@ -8,6 +8,7 @@
     vicoop cloud run [--mqtt-url URL] [--db-url URL]   the cloud twin, API, dashboard (extra: cloud)
     vicoop hil run --scenario NAME|PATH    drive the stack from SUMO, inject faults, score it (extra: hil)
     vicoop certs ca|server|rsu|twin|vehicle --dir DIR ...   a pilot's certificates (extra: roadside)
+    vicoop signals eval --scenario PATH --controller NAME,... [--duration S] --json   (extra: hil)
     vicoop demo [--duration S]             twin, RSU and rig as deployed       (extra: all)
     vicoop bench stream|fusion|tracking|cloud ... --json   hot-path benchmarks  (extra: all, dev)
 
@@ -41,6 +42,7 @@ ROLES: tuple[tuple[str, str, str, str], ...] = (
         "roadside",
         "a pilot's CA, server, RSU, twin and vehicle certificates",
     ),
+    ("signals", "hil.signals_eval.cli", "hil", "signal coordination judged closed loop on SUMO"),
     ("demo", "console.demo", "all", "the twin, an RSU and the rig on one machine"),
     ("bench", "console.bench", "all", "benchmarks of every hot path (JSON on stdout)"),
 )

@@ -13,7 +13,6 @@ one. ``actuated=True`` rebuilds the net's lights with ``netconvert --tls.rebuild
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from hil.geo import NetToEnu
 from hil.intersection import build_intersection, read_net, signalised_junctions
 from hil.site import find_sumocfg
 from hil.spat import SumoSignalController
-from hil.sumo import net_file, sumo_binary
+from hil.sumo import net_file, rebuilt_net, sumo_binary
 from roadside.spat import SpatChecker, SpatPredictor
 
 __all__ = ["actuated_net", "spat_check"]
@@ -31,37 +30,10 @@ __all__ = ["actuated_net", "spat_check"]
 T0_NS = 1_700_000_000_000_000_000  # the run's clock at SUMO time 0 (any fixed epoch will do)
 
 
-def _netconvert() -> Path:
-    import sumo
-
-    return Path(sumo.SUMO_HOME) / "bin" / "netconvert"
-
-
 def actuated_net(net: Path, workdir: Path) -> Path:
     """``net`` with its traffic lights rebuilt as SUMO actuated programs (``netconvert
     --tls.rebuild --tls.default-type actuated``), written into ``workdir``."""
-    out = workdir / (net.name.removesuffix(".net.xml") + ".actuated.net.xml")
-    done = subprocess.run(
-        [
-            str(_netconvert()),
-            "-s",
-            str(net),
-            "--tls.rebuild",
-            "--tls.default-type",
-            "actuated",
-            "-o",
-            str(out),
-            "--no-warnings",
-            "true",
-        ],
-        capture_output=True,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        raise ScenarioError(
-            f"{net}: netconvert --tls.rebuild failed: {done.stderr.decode()[-300:]}"
-        )
-    return out
+    return rebuilt_net(net, workdir, "actuated")
 
 
 def spat_check(

@@ -9,6 +9,7 @@ rig advance SUMO and the stack in lock-step without a socket in between.
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,41 @@ def sumo_binary() -> str:
     return str(Path(sumo.SUMO_HOME) / "bin" / "sumo")
 
 
+def netconvert_binary() -> str:
+    """The ``netconvert`` executable of the eclipse-sumo package."""
+    import sumo
+
+    return str(Path(sumo.SUMO_HOME) / "bin" / "netconvert")
+
+
+def rebuilt_net(net: Path, workdir: Path, tls_type: str) -> Path:
+    """``net`` with its traffic lights rebuilt as SUMO programs of ``tls_type`` (``actuated``,
+    ``delay_based``, ``static``: ``netconvert --tls.rebuild --tls.default-type TYPE``, which
+    gives the programs SUMO's own timing and detectors), written into ``workdir``."""
+    out = workdir / (net.name.removesuffix(".net.xml") + f".{tls_type}.net.xml")
+    done = subprocess.run(
+        [
+            netconvert_binary(),
+            "-s",
+            str(net),
+            "--tls.rebuild",
+            "--tls.default-type",
+            tls_type,
+            "-o",
+            str(out),
+            "--no-warnings",
+            "true",
+        ],
+        capture_output=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise ScenarioError(
+            f"{net}: netconvert --tls.rebuild failed: {done.stderr.decode()[-300:]}"
+        )
+    return out
+
+
 def read_sumocfg(path: Path) -> dict[str, str]:
     """The ``value`` of each option in a ``.sumocfg`` (``net-file``, ``begin``, ...)."""
     try:
@@ -105,7 +141,8 @@ class SumoSim:
     """One SUMO run of ``sumocfg`` with steps of ``step_length_s``.
 
     ``net_only`` loads just the network (to convert coordinates while generating a site file);
-    ``net`` runs the scenario on another net than its own (its lights rebuilt, say).
+    ``net`` runs the scenario on another net than its own (its lights rebuilt, say);
+    ``extra_args`` are more SUMO options (outputs, an end time).
     """
 
     def __init__(
@@ -115,9 +152,11 @@ class SumoSim:
         seed: int = 1,
         net_only: bool = False,
         net: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.sumocfg = sumocfg
         self.net = net
+        self.extra_args = extra_args
         self.step_length_s = step_length_s
         self.seed = seed
         self.net_only = net_only
@@ -141,6 +180,7 @@ class SumoSim:
             ]
             if self.net is not None:
                 args += ["-n", str(self.net)]
+            args += self.extra_args
         try:
             libsumo.start(
                 [
@@ -218,6 +258,13 @@ class SumoSim:
         import libsumo
 
         libsumo.simulationStep()
+        return self.time_s
+
+    def run_until(self, time_s: float) -> float:
+        """Advance to ``time_s`` (SUMO time, s) without stopping between; the time then."""
+        import libsumo
+
+        libsumo.simulationStep(time_s)
         return self.time_s
 
     def expected_remaining(self) -> int:

@@ -88,6 +88,29 @@ class ApproachMeasure:
     mean_speed_mps: float
 
 
+@dataclass(frozen=True, slots=True)
+class MovementMeasure:
+    """Traffic of one movement of an intersection's MAP (one signal group: the connections it
+    releases), from the RSU's tracks at one instant (``roadside.cloudlink.summary``).
+
+    Upstream (the group's ingress lanes, within the MAP's lane reach): ``vehicle_count``
+    vehicles, ``queued_vehicles`` of them slower than 1 m/s, ``queue_length_m`` from the stop
+    line to the farthest queued one, ``arrivals_per_s`` the flow of moving vehicles towards the
+    stop line (sum of their speeds over the lanes' length: q = k v, veh/s), ``mean_speed_mps``.
+    Downstream: ``downstream_vehicles`` on the group's egress lanes (what max-pressure
+    subtracts).
+    """
+
+    intersection_id: str
+    signal_group: int
+    vehicle_count: int
+    queued_vehicles: int
+    queue_length_m: float
+    arrivals_per_s: float
+    mean_speed_mps: float
+    downstream_vehicles: int
+
+
 @dataclass(frozen=True)
 class PerceptionSummary:
     rsu_id: str

@@ -271,6 +271,7 @@ def test_the_road_users_the_rsu_tracks_hold_an_actuated_green() -> None:
     assert held is not None and nominal is not None
     green = held.movements[0]
     assert (green.min_end_ns, green.max_end_ns) == (T0 + 5 * S, T0 + 40 * S)
-    # The last car at 14 s (27.78 m before the stop line, not 27.8), then a 3 s gap.
-    assert green.likely_end_ns == pytest.approx(T0 + 17 * S, abs=S // 100)
+    # The last car just after 14 s (27.78 m before the stop line, not 27.8), then a 3 s gap:
+    # the first whole second of green with no passage in the 3 s before it is 18 s.
+    assert green.likely_end_ns == T0 + 18 * S
     assert nominal.movements[0].likely_end_ns == T0 + 20 * S

@@ -310,7 +310,9 @@ def test_demand_moves_an_actuated_greens_likely_end_inside_its_window() -> None:
         assert (e1.min_end_ns, e1.max_end_ns) == (at, c2 + 50 * NS)
         ends[name] = e1.likely_end_ns
     assert ends == {
-        "none seen": at,  # the minimum is over and nobody comes: it gaps out now
+        # The minimum is over and it is still on: held by a user gone out of sight (passed
+        # the detection point at least 2 s ago), so it gaps out at the next whole second.
+        "none seen": at + NS,
         "steady": c2 + 50 * NS,  # held to its maximum
         "gap after 2 s": at + 5 * NS,  # users 2 s apart hold it, then 6 s: 3 s after 2 s
     }

@@ -157,6 +157,10 @@ class UdpSender:
             self.sock.sendto(data, (self.host, port))
             self.sent += 1
 
+    def send(self, port: int, data: bytes) -> None:
+        """Send ``data`` to ``port`` now (a datagram that leaves when it is made)."""
+        self._send(port, data)
+
     def submit(self, arrive_ns: int, port: int, data: bytes) -> None:
         if self.realtime:
             loop = asyncio.get_running_loop()

@@ -371,7 +371,10 @@ class Rig:
                         for r in self.rsus
                         for p in r.probes
                         if isinstance(p, Probe)
-                    ]
+                    ],
+                    # The SPaT clients too, timed there (not held up by SUMO and the sensors);
+                    # the rig's own only read the MAP (lane matching) and follow along.
+                    [(r.spat.probe.name, r.spat.probe.target) for r in self.rsus if r.spat],
                 )
                 await self.vehicles.start()
             self.t0_ns = (time.time_ns() + NS_PER_S // 2) if self.realtime else LOCKSTEP_EPOCH_NS
@@ -413,6 +416,8 @@ class Rig:
                 data = {d.name: d for d in await self.vehicles.stop()}
                 for r in self.rsus:
                     r.probes = [data[p.name] for p in r.probes]
+                    if r.spat is not None and r.spat.probe.name in self.vehicles.spat_data:
+                        r.spat.probe.adopt(self.vehicles.spat_data[r.spat.probe.name])
         finally:
             if self.vehicles is not None and self.vehicles.proc.is_alive():
                 self.vehicles.proc.kill()

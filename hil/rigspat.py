@@ -181,6 +181,15 @@ class SpatProbe:
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"spat-probe-{self.name}")
 
+    def adopt(self, data: Any) -> None:
+        """What the same client received in the vehicle process (real time:
+        ``hil.participants.SpatProbeData``), in place of this one's."""
+        self.received, self.received_wall, self.updates = (
+            list(data.received),
+            list(data.received_wall),
+            data.updates,
+        )
+
     async def stop(self) -> None:
         if self.task is None:
             return

@@ -185,6 +185,7 @@ class Rig:
         self.barrier = LockstepBarrier()
         self.stalled: Probe | None = None
         self.vehicles: VehicleProcess | None = None
+        self.spat_vehicles: VehicleProcess | None = None  # real time: the SPaT clients
         self._background: set[asyncio.Future[Any]] = set()
         self._rsu_op: asyncio.Future[None] | None = None
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
@@ -371,18 +372,24 @@ class Rig:
                         for r in self.rsus
                         for p in r.probes
                         if isinstance(p, Probe)
-                    ],
-                    # The SPaT clients too, timed there (not held up by SUMO and the sensors);
-                    # the rig's own only read the MAP (lane matching) and follow along.
-                    [(r.spat.probe.name, r.spat.probe.target) for r in self.rsus if r.spat],
+                    ]
                 )
                 await self.vehicles.start()
+                # The SPaT clients in a vehicle process of their own: their receive times held
+                # up neither by SUMO and the sensors nor by the frame clients' decoding. The
+                # rig's own SPaT clients only read the MAP (lane matching) and follow along.
+                spat_specs = [(r.spat.probe.name, r.spat.probe.target) for r in self.rsus if r.spat]
+                if spat_specs:
+                    self.spat_vehicles = VehicleProcess([], spat_specs)
+                    await self.spat_vehicles.start()
             self.t0_ns = (time.time_ns() + NS_PER_S // 2) if self.realtime else LOCKSTEP_EPOCH_NS
             self.t0_ns -= self.t0_ns % step_ns
             for r in self.rsus:
                 r.feed.start_ns = self.t0_ns
                 for st in r.feed.state.values():
                     st.next_ns = self.t0_ns
+            if self.spat_vehicles is not None:
+                self.spat_vehicles.begin(self.t0_ns)
             if self.vehicles is not None:
                 self.vehicles.begin(self.t0_ns)
             else:
@@ -416,11 +423,16 @@ class Rig:
                 data = {d.name: d for d in await self.vehicles.stop()}
                 for r in self.rsus:
                     r.probes = [data[p.name] for p in r.probes]
-                    if r.spat is not None and r.spat.probe.name in self.vehicles.spat_data:
-                        r.spat.probe.adopt(self.vehicles.spat_data[r.spat.probe.name])
+            if self.spat_vehicles is not None:
+                await self.spat_vehicles.stop()
+                spat_data = self.spat_vehicles.spat_data
+                for r in self.rsus:
+                    if r.spat is not None and r.spat.probe.name in spat_data:
+                        r.spat.probe.adopt(spat_data[r.spat.probe.name])
         finally:
-            if self.vehicles is not None and self.vehicles.proc.is_alive():
-                self.vehicles.proc.kill()
+            for process in (self.vehicles, self.spat_vehicles):
+                if process is not None and process.proc.is_alive():
+                    process.proc.kill()
             await asyncio.gather(
                 *(p.stop() for r in self.rsus for p in r.probes if isinstance(p, Probe)),
                 *(r.spat.probe.stop() for r in self.rsus if r.spat is not None),

@@ -229,9 +229,14 @@ class LiveSpat:
         for adapter in self.adapters:
             reading = await adapter.read()
             now = self.clock() if now_ns is None else now_ns
-            spat = self.sources[adapter.intersection_id].update(
-                reading, now, self.demand(adapter.intersection_id, frame, now)
+            source = self.sources[adapter.intersection_id]
+            # Demand only times a program's greens: none to compute without one.
+            demand = (
+                self.demand(adapter.intersection_id, frame, now)
+                if source.predictor is not None
+                else None
             )
+            spat = source.update(reading, now, demand)
             if spat is not None:
                 out.append(spat)
         if not out:

@@ -9,6 +9,7 @@ import heapq
 import logging
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from roadside.ingest import camera as camera_format
 from roadside.ingest import udp_radar
 from vehicle import ReconnectPolicy, RoadsideClient
 from vicoop.model import NS_PER_S, SensorHealth, SensorKind
+from vicoop.spat import Spat
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +158,10 @@ class UdpSender:
         ):  # nobody listening (RSU restarting): the datagram is lost
             self.sock.sendto(data, (self.host, port))
             self.sent += 1
+
+    def send(self, port: int, data: bytes) -> None:
+        """Send ``data`` to ``port`` now (a datagram that leaves when it is made)."""
+        self._send(port, data)
 
     def submit(self, arrive_ns: int, port: int, data: bytes) -> None:
         if self.realtime:
@@ -329,18 +335,33 @@ class ProbeData:
     last_sequence: int
 
 
-def _vehicle_process(conn: Any, specs: list[ProbeSpec]) -> None:
+@dataclass
+class SpatProbeData:
+    """What a SPaT client in the vehicle process recorded (``hil.rigspat.SpatProbe``'s)."""
+
+    name: str
+    received: list[Spat]
+    received_wall: list[int]
+    updates: int
+
+
+def _vehicle_process(conn: Any, specs: list[ProbeSpec], spat_specs: list[tuple[str, str]]) -> None:
     logging.basicConfig(level=logging.WARNING)
     # Reconnections are counted in the result; one line per client and attempt is noise here.
     logging.getLogger("vehicle.client").setLevel(logging.ERROR)
-    asyncio.run(_vehicle_main(conn, specs))
+    asyncio.run(_vehicle_main(conn, specs, spat_specs))
 
 
-async def _vehicle_main(conn: Any, specs: list[ProbeSpec]) -> None:
+async def _vehicle_main(
+    conn: Any, specs: list[ProbeSpec], spat_specs: list[tuple[str, str]]
+) -> None:
+    from hil.rigspat import SpatProbe
+
     probes = {
         s.name: Probe(s.name, s.target, s.period_ns, 1 << 62, s.keep_tracks, realtime=True)
         for s in specs
     }
+    spat_probes = [SpatProbe(name, target, {}, time.time_ns) for name, target in spat_specs]
     for s in specs:
         probes[s.name].record.stalled = s.stalled
     conn.send(("ready",))
@@ -350,17 +371,25 @@ async def _vehicle_main(conn: Any, specs: list[ProbeSpec]) -> None:
             for p in probes.values():
                 p.t0_ns = cmd[1]
                 p.start()
+            for sp in spat_probes:
+                sp.start()
         elif cmd[0] == "stall":
             reading = probes[cmd[1]].reading
             reading.clear() if cmd[2] else reading.set()
         elif cmd[0] == "stop":
             break
-    await asyncio.gather(*(p.stop() for p in probes.values()))
+    await asyncio.gather(*(p.stop() for p in probes.values()), *(sp.stop() for sp in spat_probes))
     conn.send(
-        [
-            ProbeData(p.name, p.record, p.frames, p.health, p.newest, p.split, p.last_sequence)
-            for p in probes.values()
-        ]
+        (
+            [
+                ProbeData(p.name, p.record, p.frames, p.health, p.newest, p.split, p.last_sequence)
+                for p in probes.values()
+            ],
+            [
+                SpatProbeData(sp.name, sp.received, sp.received_wall, sp.updates)
+                for sp in spat_probes
+            ],
+        )
     )
 
 
@@ -368,14 +397,20 @@ class VehicleProcess:
     """The vehicle clients of a real-time run in a process of their own (as vehicles are other
     machines): their receive times are not held up by SUMO and the sensor models."""
 
-    def __init__(self, specs: list[ProbeSpec]) -> None:
+    def __init__(self, specs: list[ProbeSpec], spat_specs: Sequence[tuple[str, str]] = ()) -> None:
+        """``spat_specs``: (name, target) of the SPaT clients (``StreamSpat``) to run too; what
+        they received is ``spat_data`` after ``stop``."""
         import multiprocessing
 
         self.specs = specs
+        self.spat_data: dict[str, SpatProbeData] = {}
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
-            target=_vehicle_process, args=(child, specs), name="hil-vehicles", daemon=True
+            target=_vehicle_process,
+            args=(child, specs, list(spat_specs)),
+            name="hil-vehicles",
+            daemon=True,
         )
 
     async def start(self) -> None:
@@ -398,6 +433,9 @@ class VehicleProcess:
         if not await asyncio.to_thread(self.conn.poll, 60.0):
             self.proc.kill()
             raise RuntimeError("the vehicle process did not report within 60 s of being stopped")
-        data: list[ProbeData] = await asyncio.to_thread(self.conn.recv)
+        data: list[ProbeData]
+        spat: list[SpatProbeData]
+        data, spat = await asyncio.to_thread(self.conn.recv)
+        self.spat_data = {d.name: d for d in spat}
         await asyncio.to_thread(self.proc.join, 10.0)
         return data

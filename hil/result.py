@@ -97,8 +97,9 @@ class RsuResult:
 
 @dataclass(frozen=True)
 class SpatFigures:
-    """The SPaT as a vehicle received it (lock-step; ``hil.rigspat``): latency from the rig's
-    SPaT publish call to the client, the signal changes SUMO made (judged per intersection by
+    """The SPaT as a vehicle received it (``hil.rigspat``): latency from the rig's SPaT publish
+    call to the client (lock-step) or from the SUMO step that changed a light to the client
+    (real time), the signal changes SUMO made (judged per intersection by
     ``roadside.spat.SpatChecker``), how many fell outside a ``[min_end, max_end]`` predicted
     for them, the ``likely_end`` error (s) by control type (``fixed_time``, ``actuated``: p50,
     p90), and the share of SUMO's vehicles on the MAP's ingress lanes that ``match_lane`` put on
@@ -115,6 +116,8 @@ class SpatFigures:
     lane_match_rate: float | None
     lane_match_samples: int
     client_wait_timeouts: int
+    # Real time: changes no SPaT the client received showed within hil.rigspat.LOST_AFTER_S.
+    changes_not_received: int = 0
 
 
 @dataclass(frozen=True)

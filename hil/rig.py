@@ -18,10 +18,11 @@ In both, when an RSU's cloud link takes its signal states from a controller
 junction's traffic lights from SUMO (``hil.signals``) and sends their state to the RSU's signal
 input like a sensor datagram; a junction without a traffic light gets nothing.
 
-In lock-step the rig also measures SPaT (``hil.rigspat``): an RSU at a signalised junction gets
-the junction's MAP and its traffic light as a ``sumo`` controller, reads it once a step after
-SUMO has advanced (``spat_at``), and a vehicle client's ``StreamSpat`` updates are judged
-against SUMO's light; the result's ``spat``. In real time ``spat`` is null, with the reason.
+The rig also measures SPaT (``hil.rigspat``): an RSU at a signalised junction gets the
+junction's MAP and its traffic light as a controller, and a vehicle client's ``StreamSpat``
+updates are judged against SUMO's light; the result's ``spat``. In lock-step the controller is
+``sumo`` (libsumo), read once a step after SUMO has advanced (``spat_at``); in real time it is
+``udp_json``, the rig sending the light's state as a controller would, right after each step.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from hil.participants import (
     UdpSender,
     VehicleProcess,
 )
-from hil.ports import rsu_config
+from hil.ports import free_port, rsu_config
 from hil.result import (
     LatencySplit,
     MapData,
@@ -184,6 +185,7 @@ class Rig:
         self.barrier = LockstepBarrier()
         self.stalled: Probe | None = None
         self.vehicles: VehicleProcess | None = None
+        self.spat_vehicles: VehicleProcess | None = None  # real time: the SPaT clients
         self._background: set[asyncio.Future[Any]] = set()
         self._rsu_op: asyncio.Future[None] | None = None
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
@@ -264,12 +266,15 @@ class Rig:
         else:
             to_enu = NetToEnu.translation(site_rsu.junction_xy_m)
         spat = None
-        if not self.realtime:
-            # Lock-step: the in-process RSU reads SUMO's light itself (the libsumo adapter).
+        if not self.mode.remote:
+            # Lock-step: the in-process RSU reads SUMO's light itself (the libsumo adapter);
+            # real time: the rig sends it to the RSU's udp_json controller input.
             if self._net is None:
                 self._net = read_net(o.net or net_file(o.sumocfg))
+            feed_port = free_port() if self.realtime else None
+            junction = site_rsu.junction
             spat = with_spat(
-                config, self._net, site_rsu.junction, intersection_id(site_rsu.junction), to_enu
+                config, self._net, junction, intersection_id(junction), to_enu, feed_port
             )
             if spat is not None:
                 config = spat[0]
@@ -282,8 +287,9 @@ class Rig:
             run.spat = RigSpat(
                 spat[1],
                 SumoSignalController(spat[1], step_ns=round(o.site.step_length_s * NS_PER_S)),
-                SpatProbe(f"vehicle-spat-{index + 1}", run.vehicle_target, wall, self._clock),
+                SpatProbe(f"vehicle-spat-{index + 1}", run.vehicle_target, wall, clock),
                 wall,
+                feed_port=feed_port or 0,
             )
         links = sumo.signal_links(site_rsu.junction) if ports.signal else []
         if links:
@@ -369,12 +375,21 @@ class Rig:
                     ]
                 )
                 await self.vehicles.start()
+                # The SPaT clients in a vehicle process of their own: their receive times held
+                # up neither by SUMO and the sensors nor by the frame clients' decoding. The
+                # rig's own SPaT clients only read the MAP (lane matching) and follow along.
+                spat_specs = [(r.spat.probe.name, r.spat.probe.target) for r in self.rsus if r.spat]
+                if spat_specs:
+                    self.spat_vehicles = VehicleProcess([], spat_specs)
+                    await self.spat_vehicles.start()
             self.t0_ns = (time.time_ns() + NS_PER_S // 2) if self.realtime else LOCKSTEP_EPOCH_NS
             self.t0_ns -= self.t0_ns % step_ns
             for r in self.rsus:
                 r.feed.start_ns = self.t0_ns
                 for st in r.feed.state.values():
                     st.next_ns = self.t0_ns
+            if self.spat_vehicles is not None:
+                self.spat_vehicles.begin(self.t0_ns)
             if self.vehicles is not None:
                 self.vehicles.begin(self.t0_ns)
             else:
@@ -384,8 +399,9 @@ class Rig:
                         p.t0_ns = self.t0_ns
                         p.start()
                     self.barrier.add(r.handle, probes, self.stalled)
-                    if r.spat is not None:
-                        r.spat.probe.start()
+            for r in self.rsus:
+                if r.spat is not None:
+                    r.spat.probe.start()
             if not self.realtime:
                 # Lock-step: a first tick before the start, until every client has it.
                 self.sim_ns = self.t0_ns - NS_PER_S
@@ -407,9 +423,16 @@ class Rig:
                 data = {d.name: d for d in await self.vehicles.stop()}
                 for r in self.rsus:
                     r.probes = [data[p.name] for p in r.probes]
+            if self.spat_vehicles is not None:
+                await self.spat_vehicles.stop()
+                spat_data = self.spat_vehicles.spat_data
+                for r in self.rsus:
+                    if r.spat is not None and r.spat.probe.name in spat_data:
+                        r.spat.probe.adopt(spat_data[r.spat.probe.name])
         finally:
-            if self.vehicles is not None and self.vehicles.proc.is_alive():
-                self.vehicles.proc.kill()
+            for process in (self.vehicles, self.spat_vehicles):
+                if process is not None and process.proc.is_alive():
+                    process.proc.kill()
             await asyncio.gather(
                 *(p.stop() for r in self.rsus for p in r.probes if isinstance(p, Probe)),
                 *(r.spat.probe.stop() for r in self.rsus if r.spat is not None),
@@ -444,18 +467,23 @@ class Rig:
                 log.info("fault %s %s at %.1f s", fault.name, "ends" if is_end else "begins", t_s)
                 fault.end(self) if is_end else fault.begin(self)
             sumo.step()
+            stepped_wall = time.time_ns()
             handled_before = 0 if self.realtime else self.barrier.datagrams_handled()
             for r in self.rsus:
+                if r.spat is not None:
+                    r.spat.observe(t_ns, stepped_wall)
+                    if r.spat.feed_port:  # real time: the controller's datagram, right away
+                        tls = r.spat.intersection.tls_id
+                        data = r.spat.feed_datagram(sumo.signal_program(tls), sumo.time_s)
+                        sender.send(r.spat.feed_port, data)
+                    if k % LANE_EVERY == 0:
+                        r.spat.sample_lanes(sumo.vehicle_lanes(r.site.junction, r.to_enu))
                 truth = sumo.road_users(r.site.junction, r.to_enu, t_ns)
                 r.history.add(truth)
                 for arrive, port, data in r.feed.measure(truth):
                     sender.submit(arrive, port, data)
                 if r.signals is not None:
                     self._send_signals(sumo, sender, r, r.signals, t_ns)
-                if r.spat is not None:
-                    r.spat.observe(t_ns)
-                    if k % LANE_EVERY == 0:
-                        r.spat.sample_lanes(sumo.vehicle_lanes(r.site.junction, r.to_enu))
             if not self.realtime:
                 # The RSUs' SPaT for this step (their controllers read once), then every
                 # datagram due by now reaches the RSUs before their tick.
@@ -586,10 +614,10 @@ class Rig:
         )
 
     def _spat_not_measured(self) -> str:
-        if self.realtime:
+        if self.mode.remote:
             return (
-                "SPaT is measured in lock-step only (in real time the RSU runs as its own "
-                "process or elsewhere, and cannot read the rig's SUMO)"
+                "SPaT is not measured with an RSU the rig did not start (--rsu): the rig "
+                "cannot give it the MAP and the signal controller input"
             )
         return (
             "no RSU of the site is at a signalised junction whose site entry leaves SPaT and "

@@ -1,4 +1,4 @@
-"""The rig measures SPaT (lock-step): the RSU's own SPaT path against SUMO's traffic lights.
+"""The rig measures SPaT: the RSU's own SPaT path against SUMO's traffic lights.
 
 For each RSU at a signalised junction whose site entry configures no SPaT of its own, the rig
 gives the in-process RSU what a real site's configuration would: its junction's MAP
@@ -19,12 +19,29 @@ update. Then:
   on an ingress lane of the MAP the client received (within half the lane's width of its centre
   line, between its ends) is matched by ``vehicle.lanes.match_lane`` with SUMO's heading; it is
   right when the matched lane's ``name`` is SUMO's lane id.
+
+In real time the RSU runs as a process of its own (or elsewhere) and cannot read the rig's
+SUMO, so the rig is its signal controller the way a site's controller (or a gateway in front of
+it) would be: the RSU gets a ``udp_json`` controller (``spat.controllers``, one ``group_id``
+``sg<N>`` per signal group) and every step, right after SUMO has advanced, the rig sends the
+light's state as one JSON datagram (``roadside.ingest.signal``; the exact next change for a
+fixed-time program, which such a controller knows and vouches for: ``next_change_is_exact``).
+The RSU reads it ``spat.poll_hz`` times a second and streams it as it would a real controller's.
+Then:
+
+- latency: for every change of a group's state the rig's SUMO step produced (wall time right
+  after that step), the wall time the client first received a SPaT showing it, minus that;
+  a change never received within ``LOST_AFTER_S`` is counted, not timed;
+- judging as in lock-step, SUMO's light taken as the feed can tell it (its five colours: a
+  green arrow beside a red shows red, blinking amber dark).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -36,29 +53,77 @@ import shapely
 
 from hil.intersection import SumoIntersection, build_intersection, signalised_junctions
 from hil.result import Percentiles, SpatFigures
+from hil.signals import next_change_ms
 from hil.spat import SumoSignalController
+from hil.sumo import SignalProgram as SumoProgram
 from roadside.config import RsuConfig
-from roadside.controllers.config import SumoControllerConfig, SumoGroupMap
+from roadside.controllers.config import (
+    SumoControllerConfig,
+    SumoGroupMap,
+    UdpJsonControllerConfig,
+    UdpJsonGroupMap,
+)
+from roadside.controllers.udp_json import colour_state
+from roadside.ingest import signal as signal_format
 from roadside.map_config import IntersectionMapConfig, MapConfig
 from roadside.spat import SpatChecker
 from vehicle import ReconnectPolicy, RoadsideClient
 from vehicle.lanes import match_lane
+from vicoop.cloudmodel import SignalColour, SignalGroupState, SignalState
 from vicoop.intersection import IntersectionMap, LaneDirection
 from vicoop.model import NS_PER_S
-from vicoop.spat import ControllerReading, Spat
+from vicoop.spat import ControllerReading, ControlMode, GroupReading, MovementPhaseState, Spat
 
-__all__ = ["LANE_EVERY", "RigSpat", "SpatProbe", "spat_figures", "with_spat"]
+__all__ = [
+    "LANE_EVERY",
+    "LOST_AFTER_S",
+    "RigSpat",
+    "SpatProbe",
+    "feed_colour",
+    "spat_figures",
+    "with_spat",
+]
 
 log = logging.getLogger(__name__)
 
 LANE_EVERY = 10  # steps between lane-matching samples (0.5 s at the default 0.05 s step)
+LOST_AFTER_S = 2.0  # a change no SPaT showed within this long (wall) is counted as not received
+
+_S = MovementPhaseState
+_COLOURS = {
+    _S.PROTECTED_MOVEMENT_ALLOWED: SignalColour.GREEN,
+    _S.PERMISSIVE_MOVEMENT_ALLOWED: SignalColour.GREEN,
+    _S.PROTECTED_CLEARANCE: SignalColour.AMBER,
+    _S.PERMISSIVE_CLEARANCE: SignalColour.AMBER,
+    _S.PRE_MOVEMENT: SignalColour.RED_AMBER,
+    _S.STOP_AND_REMAIN: SignalColour.RED,
+    _S.STOP_THEN_PROCEED: SignalColour.RED,
+}
+
+
+def feed_colour(state: MovementPhaseState) -> SignalColour:
+    """The JSON feed's colour for a J2735 state (what a controller's feed can say of it)."""
+    return _COLOURS.get(state, SignalColour.DARK)
+
+
+def _green_kind(si: SumoIntersection, group: int) -> str:
+    """``permissive`` for a group whose green is SUMO's ``g``, else ``protected``."""
+    i = si.program.index(group)
+    permissive = any(p.states[i] == _S.PERMISSIVE_MOVEMENT_ALLOWED for p in si.program.phases)
+    return "permissive" if permissive else "protected"
 
 
 def with_spat(
-    config: RsuConfig, net: Any, junction: str, intersection_id: str, to_enu: Any
+    config: RsuConfig,
+    net: Any,
+    junction: str,
+    intersection_id: str,
+    to_enu: Any,
+    feed_port: int | None = None,
 ) -> tuple[RsuConfig, SumoIntersection] | None:
-    """``config`` with the junction's MAP and its traffic light as a ``sumo`` controller, and
-    the junction's ``SumoIntersection``; None when the junction has no traffic light or the
+    """``config`` with the junction's MAP and its traffic light as a ``sumo`` controller (or,
+    with ``feed_port``, as a ``udp_json`` controller listening there: real time), and the
+    junction's ``SumoIntersection``; None when the junction has no traffic light or the
     configuration gives SPaT or a MAP of its own (the site's choice is kept)."""
     if config.spat.controllers or config.map.intersections:
         return None
@@ -68,11 +133,23 @@ def with_spat(
     links: dict[int, list[int]] = {}
     for (_, index), group in sorted(si.groups.items()):
         links.setdefault(group, []).append(index)
-    controller = SumoControllerConfig(
-        intersection_id=si.map.intersection_id,
-        tls_id=si.tls_id,
-        groups=tuple(SumoGroupMap(signal_group=g, links=tuple(ix)) for g, ix in links.items()),
-    )
+    controller: SumoControllerConfig | UdpJsonControllerConfig
+    if feed_port is None:
+        controller = SumoControllerConfig(
+            intersection_id=si.map.intersection_id,
+            tls_id=si.tls_id,
+            groups=tuple(SumoGroupMap(signal_group=g, links=tuple(ix)) for g, ix in links.items()),
+        )
+    else:
+        controller = UdpJsonControllerConfig(
+            intersection_id=si.map.intersection_id,
+            port=feed_port,
+            groups=tuple(
+                UdpJsonGroupMap(group_id=f"sg{g}", signal_group=g, green=_green_kind(si, g))
+                for g in links
+            ),
+            next_change_is_exact=si.program.mode is ControlMode.FIXED_TIME,
+        )
     spat = config.spat.model_copy(update={"controllers": (controller,)})
     the_map = MapConfig(intersections=(IntersectionMapConfig.from_model(si.map),))
     return config.model_copy(update={"spat": spat, "map": the_map}), si
@@ -92,6 +169,7 @@ class SpatProbe:
         self.clock = clock
         self.maps: dict[str, IntersectionMap] = {}
         self.received: list[Spat] = []
+        self.received_wall: list[int] = []  # when each of ``received`` arrived (wall, ns)
         self.latencies: list[tuple[int, float]] = []  # (valid_at ns, s)
         self.updates = 0
         self.last_sequence = 0
@@ -102,6 +180,15 @@ class SpatProbe:
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"spat-probe-{self.name}")
+
+    def adopt(self, data: Any) -> None:
+        """What the same client received in the vehicle process (real time:
+        ``hil.participants.SpatProbeData``), in place of this one's."""
+        self.received, self.received_wall, self.updates = (
+            list(data.received),
+            list(data.received_wall),
+            data.updates,
+        )
 
     async def stop(self) -> None:
         if self.task is None:
@@ -132,6 +219,7 @@ class SpatProbe:
                         continue  # an intersection's SPaT already received (another's is new)
                     self._newest[iid] = spat.valid_at_ns
                     self.received.append(spat)
+                    self.received_wall.append(wall)
                     newest = max(newest or 0, spat.valid_at_ns)
                 published = None if newest is None else self.published_wall.get(newest)
                 if newest is not None and published is not None:
@@ -147,13 +235,98 @@ class RigSpat:
     probe: SpatProbe
     published_wall: dict[int, int]
     observations: list[ControllerReading] = field(default_factory=list)
+    # Real time: the RSU's udp_json controller port the rig sends the light to (0: lock-step,
+    # the RSU reads SUMO itself), and when (wall, ns) each observation's SUMO step ended.
+    feed_port: int = 0
+    observed_wall: list[int] = field(default_factory=list)
+    feed_sent: int = 0
     wait_timeouts: int = 0
     lanes_inside: int = 0
     lanes_matched: int = 0
 
-    def observe(self, t_ns: int) -> None:
-        """SUMO's light now (the rig's clock ``t_ns``): the ground truth of this step."""
+    def observe(self, t_ns: int, wall_ns: int | None = None) -> None:
+        """SUMO's light now (the rig's clock ``t_ns``; its step ended at ``wall_ns``, default
+        now): the ground truth of this step."""
         self.observations.append(self.observer.read(t_ns))
+        self.observed_wall.append(time.time_ns() if wall_ns is None else wall_ns)
+
+    def feed_datagram(self, program: SumoProgram, sim_s: float) -> bytes:
+        """The light as the last observation saw it, as the controller's JSON datagram (real
+        time): each group's colour, and when its colour next changes by SUMO's program
+        (simulation ``sim_s`` is the observation's time; exact for a fixed-time program)."""
+        reading = self.observations[-1]
+        links: dict[int, list[int]] = {}
+        for (tls, index), group in sorted(self.intersection.groups.items()):
+            if tls == self.intersection.tls_id:
+                links.setdefault(group, []).append(index)
+        now_ms = round(sim_s * 1000)
+        groups = []
+        for g in reading.groups:
+            change_ms = next_change_ms(program, links.get(g.signal_group, []))
+            next_ns = 0 if change_ms is None else reading.read_at_ns + (change_ms - now_ms) * 10**6
+            groups.append(
+                SignalGroupState(
+                    f"sg{g.signal_group}", f"sg{g.signal_group}", feed_colour(g.state), next_ns
+                )
+            )
+        self.feed_sent += 1
+        state = SignalState("", reading.intersection_id, reading.read_at_ns, tuple(groups))
+        return signal_format.encode(state, self.feed_sent)
+
+    def as_fed(self, reading: ControllerReading) -> ControllerReading:
+        """``reading`` as the JSON feed tells it (what the RSU can know of it in real time)."""
+        kinds = {g: _green_kind(self.intersection, g) for g in self.intersection.program.groups}
+        return dataclasses.replace(
+            reading,
+            groups=tuple(
+                GroupReading(
+                    g.signal_group,
+                    colour_state(feed_colour(g.state), kinds.get(g.signal_group, "protected")),
+                    g.since_ns,
+                )
+                for g in reading.groups
+            ),
+        )
+
+    def truth(self) -> list[ControllerReading]:
+        """The observations the SPaT received is judged against: as SUMO showed them
+        (lock-step), as the feed tells them (real time)."""
+        if not self.feed_port:
+            return self.observations
+        return [self.as_fed(r) for r in self.observations]
+
+    def change_latencies(self) -> tuple[list[float], int]:
+        """Real time: for each change of a group's state (as the feed tells it) after the
+        first observation, the wall seconds from the end of the SUMO step that produced it to
+        the first SPaT received that shows it; and how many changes none showed within
+        ``LOST_AFTER_S``."""
+        truth = self.truth()
+        walls = self.probe.received_wall
+        shown: list[dict[int, MovementPhaseState]] = []
+        for spat in self.probe.received:
+            first: dict[int, MovementPhaseState] = {}
+            for e in spat.movements:
+                first.setdefault(e.signal_group, e.state)
+            shown.append(first)
+        latencies: list[float] = []
+        lost = 0
+        before: dict[int, MovementPhaseState] = {}
+        for reading, at in zip(truth, self.observed_wall, strict=True):
+            for g in reading.groups:
+                was = before.get(g.signal_group)
+                before[g.signal_group] = g.state
+                if was is None or was == g.state or not walls or at < walls[0]:
+                    continue  # no change, or the client not connected yet
+                k = bisect.bisect_left(walls, at)
+                deadline = at + round(LOST_AFTER_S * NS_PER_S)
+                while k < len(walls) and walls[k] <= deadline:
+                    if shown[k].get(g.signal_group) == g.state:
+                        latencies.append((walls[k] - at) / NS_PER_S)
+                        break
+                    k += 1
+                else:
+                    lost += 1
+        return latencies, lost
 
     async def publish(self, handle: Any, t_ns: int, timeout_s: float = 1.0) -> None:
         """The RSU's SPaT for ``t_ns`` (``spat_at``), then wait until the client has it."""
@@ -199,7 +372,7 @@ class RigSpat:
         observation before the SPaT of the same instant, as it was read before)."""
         checker = SpatChecker()
         events: list[tuple[int, int, ControllerReading | Spat]] = [
-            (r.read_at_ns, 0, r) for r in self.observations
+            (r.read_at_ns, 0, r) for r in self.truth()
         ]
         events += [(s.valid_at_ns, 1, s) for s in self.probe.received if s.valid_at_ns >= t0_ns]
         for _, kind, item in sorted(events, key=lambda e: (e[0], e[1])):
@@ -213,7 +386,7 @@ class RigSpat:
 
 
 def spat_figures(runs: list[RigSpat], t0_ns: int) -> SpatFigures:
-    """The SPaT figures over every RSU's intersection."""
+    """The SPaT figures over every RSU's intersection (real time when the RSUs are fed)."""
     changes = outside = predictions = 0
     errors: dict[str, list[float]] = {}
     for r in runs:
@@ -226,16 +399,29 @@ def spat_figures(runs: list[RigSpat], t0_ns: int) -> SpatFigures:
         errors.setdefault(mode, []).extend(checker.likely_errors_s)
     inside = sum(r.lanes_inside for r in runs)
     matched = sum(r.lanes_matched for r in runs)
+    realtime = any(r.feed_port for r in runs)
+    lost = 0
+    if realtime:
+        latencies = []
+        for r in runs:
+            lat, n = r.change_latencies()
+            latencies += lat
+            lost += n
+        basis = (
+            "receive of the first SPaT showing a change - the end of the SUMO step that made "
+            "it (wall clock; real time, the light fed to the RSU as JSON over UDP)"
+        )
+    else:
+        latencies = [lat for r in runs for t, lat in r.probe.latencies if t >= t0_ns]
+        basis = "receive - the rig's spat_at call (wall clock; lock-step)"
 
     def q(values: list[float], p: float) -> float | None:
         return round(float(np.percentile(values, p)), 4) if values else None
 
     return SpatFigures(
         intersections=[r.intersection.map.intersection_id for r in runs],
-        latency_ms=Percentiles.of(
-            [lat for r in runs for t, lat in r.probe.latencies if t >= t0_ns]
-        ),
-        latency_basis="receive - the rig's spat_at call (wall clock; lock-step)",
+        latency_ms=Percentiles.of(latencies),
+        latency_basis=basis,
         updates_received=sum(r.probe.updates for r in runs),
         changes=changes,
         outside_window=outside,
@@ -244,4 +430,5 @@ def spat_figures(runs: list[RigSpat], t0_ns: int) -> SpatFigures:
         lane_match_rate=round(matched / inside, 4) if inside else None,
         lane_match_samples=inside,
         client_wait_timeouts=sum(r.wait_timeouts for r in runs),
+        changes_not_received=lost,
     )

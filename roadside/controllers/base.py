@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -200,3 +201,8 @@ class ControllerAdapter(Protocol):
 
     async def program(self) -> ControllerProgram:
         """The controller's program and timing."""
+
+    def on_reading(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` whenever the controller has said something new (a datagram it
+        pushed, a poll's answer), so that a change goes out without waiting for the next
+        ``read``; None: no longer. An adapter that only answers ``read`` never calls it."""

@@ -412,6 +412,7 @@ class Ntcip1202Adapter:
         self.policy = StalePolicy(config.stale_after_s)
         self.signal_groups = tuple(m.signal_group for m in config.phases)
         self.last: ControllerReading | None = None
+        self._on_reading: Callable[[], None] | None = None
         self.polls = 0
         self._program_at_ns: int | None = None
         self._dispatcher: Any = None
@@ -531,7 +532,13 @@ class Ntcip1202Adapter:
         self.last = reading
         self.stats.accepted += 1
         self.stats.last_good_ns = reading.read_at_ns
+        if self._on_reading is not None:
+            self._on_reading()
         return reading
+
+    def on_reading(self, callback: Callable[[], None] | None) -> None:
+        """``callback`` is called after each poll the controller answered."""
+        self._on_reading = callback
 
     async def _run(self) -> None:
         period = 1.0 / self.config.poll_rate_hz

@@ -365,6 +365,9 @@ class SumoAdapter:
             self.signal_groups,
         )
 
+    def on_reading(self, callback: Callable[[], None] | None) -> None:
+        """Never called: SUMO answers each ``read`` in-process, there is nothing to push."""
+
     async def program(self) -> ControllerProgram:
         program_id, phases, static = self._phases()
         if program_id == "off":

@@ -125,6 +125,7 @@ class UdpJsonAdapter:
         self.policy = StalePolicy(config.stale_after_s)
         self.signal_groups = tuple(g.signal_group for g in config.groups)
         self.last: ControllerReading | None = None
+        self._on_reading: Callable[[], None] | None = None
         self._source = f"{config.intersection_id} (udp {config.host}:{config.port})"
         self.endpoint = UdpEndpoint(
             self,
@@ -156,7 +157,13 @@ class UdpJsonAdapter:
         self.last = reading
         self.stats.accepted += 1
         self.stats.last_good_ns = now
+        if self._on_reading is not None:
+            self._on_reading()
         return reading
+
+    def on_reading(self, callback: Callable[[], None] | None) -> None:
+        """``callback`` is called after each datagram accepted (the feed pushes its states)."""
+        self._on_reading = callback
 
     async def start(self) -> None:
         await self.endpoint.start()

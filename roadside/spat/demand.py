@@ -9,14 +9,17 @@ are the group's demand: seconds from now, negative for users already past it.
 
 ``likely_green_ns`` turns that into the length of an actuated green (SUMO's ``actuated``
 gap-out): the green lasts at least its minimum, then is held while users keep reaching the
-detection point less than ``max_gap_s`` apart, and at most its maximum. Users that arrive
-before a future green begins are queued and leave ``headway_s`` apart once it does.
+detection point less than ``max_gap_s`` apart (checked once a whole second of green, as SUMO
+does), and at most its maximum. Users that reach the detection point before a future green
+begins are queued and leave ``headway_s`` apart once it does; users already past it do not
+hold a green. A green still on after its minimum is known to have been held until now.
 
 Pure: numpy and shapely over all tracks at once, per lane.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,25 +114,35 @@ def likely_green_ns(
     model: GreenModel = GreenModel(),
 ) -> int:
     """The likely length (ns, in ``[min_ns, max_ns]``) of an actuated green that begins
-    ``start_s`` from now (negative: it began that long ago) when road users reach its detection
-    points at ``times_s`` (s from now, sorted)."""
+    ``start_s`` from now (negative: it began that long ago and is still on) when road users
+    reach its detection points at ``times_s`` (s from now, sorted; negative: already past it).
+
+    SUMO's actuated logic: from the minimum on, the controller checks once a whole second of
+    green whether some detector saw a user in the last ``max_gap_s``; the first check that
+    finds none ends the green, the maximum ends it at the latest. A user that reaches the
+    detection point before the green begins waits in the queue and passes ``headway_s`` after
+    the one before it once the green begins; one already past it (waiting between the detector
+    and the stop line) does not extend the green. A green still on after its minimum was held
+    by a user the RSU may no longer see: one that passed the detection point at least
+    ``detector_gap_s`` ago (else it would still be before the stop line)."""
+    min_s, max_s = min_ns / 1e9, max_ns / 1e9
     passages: list[float] = []
+    queued = 0
     for t in times_s:
-        if t < start_s:  # waiting at the red: leaves once the green begins
-            t = start_s + model.headway_s * sum(1 for p in passages if p >= start_s)
-        elif passages and t < passages[-1] + model.headway_s and passages[-1] >= start_s:
-            t = passages[-1] + model.headway_s  # cannot pass closer than a headway
-        passages.append(t)
+        if 0.0 <= t < start_s:  # reaches the detection point at the red: queued there
+            t = start_s + model.headway_s * queued
+            queued += 1
+        passages.append(t - start_s)  # from the green's start
+    elapsed = -start_s
+    if elapsed > min_s:  # held until now: by a user that passed before the ones seen
+        passages.append(elapsed - model.detector_gap_s)
     passages.sort()
-    earliest = start_s + min_ns / 1e9
-    latest = start_s + max_ns / 1e9
-    last = max((p for p in passages if p <= earliest), default=-math.inf)
-    end = max(earliest, last + model.max_gap_s)
-    for p in passages:
-        if p <= earliest:
-            continue
-        if p > end:
+    k = max(math.ceil(min_s), math.ceil(elapsed - 1e-9))
+    while k < max_s:
+        recent = bisect.bisect_right(passages, k) - bisect.bisect_right(
+            passages, k - model.max_gap_s
+        )
+        if recent == 0:
             break
-        end = max(end, p + model.max_gap_s)
-    end = min(end, latest)
-    return min(max(round((end - start_s) * 1e9), min_ns), max_ns)
+        k += 1
+    return min(max(round(k * 1e9), min_ns), max_ns)

@@ -10,7 +10,9 @@ phase timing, a JSON feed whose ``next_change_ns`` is exact), never a guessed ti
 controller's groups are UNAVAILABLE (the adapter's ``StalePolicy``), and so is their SPaT.
 
 ``LiveSpat`` is the I/O edge: it starts the adapters, reads each one ``poll_hz`` times a second
-(so a change reaches vehicles within one poll), and publishes to the ``SpatFeed``. For an
+and as soon as an adapter says its controller told it something new (``on_reading``: a JSON
+datagram, an NTCIP poll's answer), so a change reaches vehicles without waiting for the next
+poll, and publishes to the ``SpatFeed``. For an
 intersection with a MAP, the road users the RSU tracks (``frame``: its latest published frame)
 are the demand the predictor times actuated greens by (``roadside.spat.demand``).
 """
@@ -18,6 +20,7 @@ are the demand the predictor times actuated greens by (``roadside.spat.demand``)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -171,6 +174,7 @@ class LiveSpat:
     on_supervisor: Callable[[SafetySupervisor], None] = lambda s: None
     supervisors: dict[str, SafetySupervisor] = field(default_factory=dict)
     _next_program_ns: int | None = None
+    _news: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         for adapter in self.adapters:
@@ -184,6 +188,7 @@ class LiveSpat:
             for adapter in self.adapters:
                 await adapter.start()
                 started.append(adapter)
+                adapter.on_reading(self._news.set)
         except BaseException:
             for adapter in reversed(started):
                 await adapter.stop()
@@ -191,6 +196,7 @@ class LiveSpat:
 
     async def stop(self) -> None:
         for adapter in reversed(self.adapters):
+            adapter.on_reading(None)
             await adapter.stop()
 
     async def _load_program(self, adapter: ControllerAdapter) -> None:
@@ -275,9 +281,14 @@ class LiveSpat:
                             for g in reading.groups
                         ),
                     )
-            spat = self.sources[adapter.intersection_id].update(
-                reading, now, self.demand(adapter.intersection_id, frame, now)
+            source = self.sources[adapter.intersection_id]
+            # Demand only times a program's greens: none to compute without one.
+            demand = (
+                self.demand(adapter.intersection_id, frame, now)
+                if source.predictor is not None
+                else None
             )
+            spat = source.update(reading, now, demand)
             if spat is not None:
                 out.append(spat)
         if not out:
@@ -286,8 +297,11 @@ class LiveSpat:
         return self.feed.sequence
 
     async def run(self) -> None:
-        """Poll and publish until cancelled (run it supervised)."""
+        """Poll and publish until cancelled (run it supervised): every ``1 / poll_hz`` s, and
+        at once when an adapter has news."""
         period = 1.0 / self.poll_hz
         while True:
+            self._news.clear()
             await self.poll()
-            await asyncio.sleep(period)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._news.wait(), period)

@@ -31,8 +31,28 @@ def test_no_traffic_gaps_out_at_the_minimum_and_steady_traffic_holds_to_the_maxi
 
 
 def test_a_queue_at_the_red_leaves_a_headway_apart_once_the_green_begins() -> None:
-    # Six users waiting when the green begins 10 s from now: they pass at 10, 12, ... 20 s.
-    assert likely_green_ns([-5.0, -4.0, -3.0, -2.0, -1.0, 0.0], 10.0, MIN, MAX) == 13 * NS
+    # Six users reach the detection point before the green begins 10 s from now: they wait,
+    # then pass at 10, 12, ... 20 s; the green gaps out 3 s after the last (13 s long).
+    assert likely_green_ns([0.0, 1.0, 2.0, 3.0, 4.0, 5.0], 10.0, MIN, MAX) == 13 * NS
+    # Users already past the detection point (waiting at the stop line) do not hold it.
+    assert likely_green_ns([-9.0, -5.0, -1.0], 10.0, MIN, MAX) == MIN
+
+
+def test_a_green_still_on_after_its_minimum_was_held_by_someone_already_gone() -> None:
+    # 12 s into a green of 5..40 s and nobody in sight: the user who held it passed the
+    # detection point at least 2 s ago (detector_gap_s), so it gaps out at the next whole
+    # second 3 s after that: 13 s, not "now" (it is still on, so it did not end at 5 s).
+    assert likely_green_ns([], -12.0, MIN, MAX) == 13 * NS
+    # Users in sight keep it: the last passes 4 s from now (16 s in); 19 s is the first whole
+    # second with no passage in the 3 s before it (SUMO checks once a second).
+    assert likely_green_ns([1.0, 2.5, 4.0], -12.0, MIN, MAX) == 19 * NS
+
+
+def test_gap_out_and_max_out() -> None:
+    """Gap-out: the first whole second of green with no passage in the 3 s before it ends
+    the green; max-out: users every 2 s never leave that gap, the maximum ends it."""
+    assert likely_green_ns([2.0, 4.5, 7.0, 12.0], 0.0, MIN, MAX) == 10 * NS
+    assert likely_green_ns([float(t) for t in range(-20, 100, 2)], -15.0, MIN, MAX) == MAX
 
 
 @given(

@@ -271,6 +271,44 @@ def test_the_road_users_the_rsu_tracks_hold_an_actuated_green() -> None:
     assert held is not None and nominal is not None
     green = held.movements[0]
     assert (green.min_end_ns, green.max_end_ns) == (T0 + 5 * S, T0 + 40 * S)
-    # The last car at 14 s (27.78 m before the stop line, not 27.8), then a 3 s gap.
-    assert green.likely_end_ns == pytest.approx(T0 + 17 * S, abs=S // 100)
+    # The last car just after 14 s (27.78 m before the stop line, not 27.8), then a 3 s gap:
+    # the first whole second of green with no passage in the 3 s before it is 18 s.
+    assert green.likely_end_ns == T0 + 18 * S
     assert nominal.movements[0].likely_end_ns == T0 + 20 * S
+
+
+async def test_a_datagram_goes_out_at_once_not_at_the_next_poll() -> None:
+    """The JSON feed pushes its states: ``LiveSpat.run`` publishes a datagram's change as soon
+    as the adapter has it, though its own poll comes once in ten minutes here."""
+    from roadside.controllers.config import UdpJsonControllerConfig, UdpJsonGroupMap
+    from roadside.controllers.udp_json import UdpJsonAdapter
+    from roadside.spat.live import LiveSpat
+    from vicoop.serving.spatfeed import SpatFeed
+
+    adapter = UdpJsonAdapter(
+        UdpJsonControllerConfig(
+            intersection_id="junction-1",
+            groups=(
+                UdpJsonGroupMap(group_id="north", signal_group=2),
+                UdpJsonGroupMap(group_id="east", signal_group=4),
+            ),
+        )
+    )
+    feed = SpatFeed("rsu", ["junction-1"])
+    live = LiveSpat([adapter], feed, time.time_ns, poll_hz=1 / 600)
+    await live.start()
+    task = asyncio.create_task(live.run())
+    try:
+        await until(lambda: feed.sequence >= 1, "the first poll published")
+        assert feed.latest["junction-1"].movements[0].state is P.UNAVAILABLE
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(_datagram(1, SignalColour.GREEN, 0), ("127.0.0.1", adapter.port))
+        await until(
+            lambda: feed.latest["junction-1"].movements[0].state is P.PROTECTED_MOVEMENT_ALLOWED,
+            "the datagram's green published before the next poll (600 s away)",
+            limit_s=30.0,
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await live.stop()

@@ -310,7 +310,9 @@ def test_demand_moves_an_actuated_greens_likely_end_inside_its_window() -> None:
         assert (e1.min_end_ns, e1.max_end_ns) == (at, c2 + 50 * NS)
         ends[name] = e1.likely_end_ns
     assert ends == {
-        "none seen": at,  # the minimum is over and nobody comes: it gaps out now
+        # The minimum is over and it is still on: held by a user gone out of sight (passed
+        # the detection point at least 2 s ago), so it gaps out at the next whole second.
+        "none seen": at + NS,
         "steady": c2 + 50 * NS,  # held to its maximum
         "gap after 2 s": at + 5 * NS,  # users 2 s apart hold it, then 6 s: 3 s after 2 s
     }
@@ -340,3 +342,29 @@ def test_the_controllers_own_bounds_narrow_the_window_when_they_agree() -> None:
     e1, _ = current(predictor.predict(with_bounds(c2 + 60 * NS, c2 + 70 * NS), at), 1)
     assert (e1.min_end_ns, e1.max_end_ns) == (at, c2 + 50 * NS)
     assert predictor.stats.controller_disagrees == 1
+
+
+def test_a_reds_likely_end_follows_the_actuated_green_before_it() -> None:
+    """Group 2 waits at red behind group 1's actuated green (10..50 s) and its 3 s amber: its
+    red's likely end is group 1's likely gap-out (or max-out) plus the amber."""
+    program = SignalProgram(TWO_WAY.groups, TWO_WAY.phases, ControlMode.ACTUATED)
+    run = Controller(program)
+    c2 = T0 + 70 * NS  # the second cycle begins: group 1 green since then
+    at = c2 + 12 * NS
+    cases: list[tuple[str, dict[int, tuple[float, ...]], int]] = [
+        # Users 1 s and 3 s from now hold it to 15 s in; the first whole second with no
+        # passage in the 3 s before it is 18 s: gap-out.
+        ("gap-out", {1: (1.0, 3.0)}, c2 + 18 * NS),
+        # A user every 2 s as far as the RSU sees: held to its maximum (max-out).
+        ("max-out", {1: tuple(float(t) for t in range(-1, 60, 2))}, c2 + 50 * NS),
+    ]
+    for name, demand, green_end in cases:
+        spat = SpatPredictor("junction-1", program).predict(run.read(at), at, demand)
+        green, amber = current(spat, 1)
+        red = current(spat, 2)[0]
+        assert green.likely_end_ns == green_end, name
+        assert amber.likely_end_ns == green_end + 3 * NS, name
+        assert red.state is S.STOP_AND_REMAIN
+        assert red.likely_end_ns == green_end + 3 * NS, name
+        # The red's window: group 1 ending now or at its maximum, then the amber.
+        assert (red.min_end_ns, red.max_end_ns) == (at + 3 * NS, c2 + 53 * NS), name

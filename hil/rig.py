@@ -33,7 +33,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ from hil.faults import (
     schedule,
 )
 from hil.geo import NetToEnu
+from hil.glosa import GlosaRig, validate_fraction
+from hil.glosa import sumo_args as glosa_sumo_args
 from hil.intersection import read_net
 from hil.links import TcpProxy
 from hil.participants import (
@@ -115,6 +117,8 @@ class RigOptions:
     site_file: Path | None = None
     # Run on this net instead of the scenario's own (``--actuated``: its lights rebuilt).
     net: Path | None = None
+    # The share of SUMO's vehicles that follow GLOSA advice (``--glosa``, lock-step; hil.glosa).
+    glosa: float | None = None
 
 
 @dataclass
@@ -189,6 +193,11 @@ class Rig:
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
         self.stop_event = asyncio.Event()
         self._net: Any = None  # the SUMO net (sumolib), read once when the rig measures SPaT
+        self.glosa: GlosaRig | None = None
+        if options.glosa is not None:
+            validate_fraction(options.glosa)
+            if options.realtime:
+                raise HilError("--glosa needs lock-step (the rig's SPaT), not --realtime")
 
     # -- FaultTarget ---------------------------------------------------------------------------
 
@@ -330,7 +339,9 @@ class Rig:
 
     async def run(self) -> RunResult:
         o = self.o
-        sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed, net=o.net)
+        tripinfo = o.workdir / "glosa.tripinfo.xml"
+        extra = tuple(glosa_sumo_args(tripinfo)) if o.glosa is not None else ()
+        sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed, net=o.net, extra_args=extra)
         sumo.start()
         try:
             for _ in range(round(o.warmup_s / o.site.step_length_s)):
@@ -338,13 +349,20 @@ class Rig:
             self.rsus = [self._configure(sumo, s, i) for i, s in enumerate(o.site.rsus)]
             for r in self.rsus:
                 sumo.watch(r.site.junction, o.site.watch_radius_m)
+            if o.glosa is not None:
+                if not any(r.spat is not None for r in self.rsus):
+                    raise HilError(f"--glosa: {self._spat_not_measured()}")
+                self.glosa = GlosaRig(o.glosa, o.seed, tripinfo, sumo.time_s)
             sender = UdpSender(self.rsus[0].feed.host, self.realtime)
             try:
-                return await self._run_with(sumo, sender)
+                result = await self._run_with(sumo, sender)
             finally:
                 sender.close()
         finally:
             sumo.close()
+        if self.glosa is not None:  # SUMO has written its tripinfo
+            result = replace(result, glosa=self.glosa.figures())
+        return result
 
     async def _run_with(self, sumo: SumoSim, sender: UdpSender) -> RunResult:
         o = self.o
@@ -462,6 +480,9 @@ class Rig:
                 for r in self.rsus:
                     if r.spat is not None:
                         await r.spat.publish(r.handle, t_ns)
+                if self.glosa is not None:
+                    spats = [(r.spat, r.to_enu) for r in self.rsus if r.spat is not None]
+                    self.glosa.step(sumo, spats, t_ns, k)
                 sent = sender.flush(t_ns)
                 await self.barrier.step(t_ns, handled_before, sent)
             if sumo.expected_remaining() == 0:

@@ -79,6 +79,13 @@ __all__ = [
 
 GLOSA_EVERY = 5  # steps between advisories (0.25 s at the default 0.05 s step)
 MIN_SPEED_MPS = 4.0  # the slowest speed advised (m/s): slower holds up the traffic behind
+# The queue ahead (``queue_clear_s``): slower than this it is queued (m/s); the space a queued
+# car takes (m); saturation headway (s) and the first car's start-up after green (s).
+QUEUED_MPS = 2.0
+JAM_SPACING_M = 7.5
+HEADWAY_S = 2.0
+STARTUP_S = 2.0
+HALTING_MPS = 0.1  # a stop, as SUMO's waitingCount counts them (m/s)
 # SUMO vehicle classes that are not equipped (and not counted): no engine, or on rails.
 UNEQUIPPABLE = frozenset(
     {"bicycle", "pedestrian", "tram", "rail_urban", "rail", "rail_electric", "rail_fast", "ship"}
@@ -119,6 +126,7 @@ class Observed:
     speed_mps: float
     next_road: str | None
     limits: Vehicle
+    queue_s: float = 0.0  # the queue ahead's clearing time (``queue_clear_s``)
 
 
 def _road(lane_name: str) -> str:
@@ -160,7 +168,25 @@ def advice_on(
     events = signal_for(m, spat, conn.from_lane, conn.manoeuvre)
     if not events:
         return None
-    return advise(events, match.distance_to_stop_m, v.speed_mps, now_ns, v.limits)
+    return advise(
+        events, match.distance_to_stop_m, v.speed_mps, now_ns, v.limits, queue_s=v.queue_s
+    )
+
+
+def queue_clear_s(distance_to_stop_m: float, leader: tuple[float, float] | None) -> float:
+    """How long after a green starts the vehicles queued ahead have cleared the stop line (s),
+    from what the vehicle's own front sensor sees: ``leader`` is the gap to the vehicle ahead
+    (m, its rear to our front) and that vehicle's speed (m/s), or None. A leader slower than
+    ``QUEUED_MPS`` before the stop line heads a queue of about one vehicle per
+    ``JAM_SPACING_M`` between it and the line, each crossing ``HEADWAY_S`` after the one before,
+    the first ``STARTUP_S`` after the green starts (saturation flow)."""
+    if leader is None:
+        return 0.0
+    gap_m, leader_mps = leader
+    queue_m = distance_to_stop_m - gap_m
+    if leader_mps > QUEUED_MPS or queue_m <= 0.0:
+        return 0.0
+    return STARTUP_S + HEADWAY_S * max(1, math.ceil(queue_m / JAM_SPACING_M))
 
 
 def ingress_roads(m: IntersectionMap) -> set[str]:
@@ -241,13 +267,15 @@ def read_tripinfo(path: Path) -> list[Trip]:
     return trips
 
 
-def _group(trips: Sequence[Trip]) -> GlosaGroup:
+def _group(trips: Sequence[Trip], stops_at_signals: Mapping[str, int]) -> GlosaGroup:
     if not trips:
-        return GlosaGroup(0, None, None)
+        return GlosaGroup(0, None, None, None)
+    n = len(trips)
     return GlosaGroup(
-        len(trips),
-        round(sum(t.stops for t in trips) / len(trips), 4),
-        round(sum(t.co2_mg for t in trips) / len(trips) / 1000.0, 2),
+        n,
+        round(sum(t.stops for t in trips) / n, 4),
+        round(sum(t.co2_mg for t in trips) / n / 1000.0, 2),
+        round(sum(stops_at_signals.get(t.vehicle_id, 0) for t in trips) / n, 4),
     )
 
 
@@ -265,6 +293,7 @@ def glosa_figures(
     start_s: float,
     counted: set[str],
     fleet: GlosaFleet,
+    stops_at_signals: Mapping[str, int] | None = None,
 ) -> GlosaFigures:
     """The figures of a run: the finished ``trips`` that departed at or after ``start_s`` (SUMO
     s) of the vehicles in ``counted`` (motorised, routed through an RSU's MAP), split by
@@ -274,7 +303,8 @@ def glosa_figures(
         raise HilError("SUMO's tripinfo has no emissions: the emissions device was not on")
     eq = [t for t in kept if is_equipped(t.vehicle_id, seed, fraction)]
     un = [t for t in kept if not is_equipped(t.vehicle_id, seed, fraction)]
-    e, u = _group(eq), _group(un)
+    at = stops_at_signals or {}
+    e, u = _group(eq, at), _group(un, at)
     return GlosaFigures(
         fraction=fraction,
         equipped=e,
@@ -311,6 +341,9 @@ class GlosaRig:
         self.start_s = start_s
         self.fleet = GlosaFleet()
         self.counted: set[str] = set()
+        # Stops on the MAPs' ingress lanes, by vehicle (as tripinfo counts: speed <= 0.1 m/s).
+        self.stops_at_signals: dict[str, int] = {}
+        self._halted: set[str] = set()
         self._equipped: dict[str, bool] = {}
 
     def equipped(self, vehicle_id: str, vclass: str) -> bool:
@@ -330,6 +363,7 @@ class GlosaRig:
             if vclass not in UNEQUIPPABLE and roads.intersection(route):
                 self.counted.add(vid)
         self.fleet.forget(sumo.arrived())
+        self._count_stops(sumo, spats, roads)
         if k % GLOSA_EVERY:
             return
         advised: dict[str, Advice | None] = {}
@@ -351,12 +385,27 @@ class GlosaRig:
                 if max_mps <= 0.0:
                     continue
                 limits = Vehicle(min(MIN_SPEED_MPS, max_mps), max_mps, accel, decel)
-                v = Observed(vid, x, y, heading, speed, sumo.next_edge(vid), limits)
+                queue = queue_clear_s(
+                    match.distance_to_stop_m, sumo.leader(vid, match.distance_to_stop_m)
+                )
+                v = Observed(vid, x, y, heading, speed, sumo.next_edge(vid), limits, queue)
                 advice = advice_on(m, spat, v, match, now_ns)
                 if advised.get(vid) is None:
                     advised[vid] = advice
         for vid, target in self.fleet.update(advised):
             sumo.set_speed(vid, target)
+
+    def _count_stops(
+        self, sumo: SumoSim, spats: Sequence[tuple[RigSpat, NetToEnu]], roads: set[str]
+    ) -> None:
+        halted: set[str] = set()
+        for rs, _ in spats:
+            for vid, speed in sumo.vehicle_speeds(rs.intersection.junction).items():
+                if speed <= HALTING_MPS:
+                    halted.add(vid)
+                    if vid not in self._halted and sumo.road_of(vid) in roads:
+                        self.stops_at_signals[vid] = self.stops_at_signals.get(vid, 0) + 1
+        self._halted = halted
 
     def figures(self) -> GlosaFigures:
         return glosa_figures(
@@ -366,4 +415,5 @@ class GlosaRig:
             start_s=self.start_s,
             counted=self.counted,
             fleet=self.fleet,
+            stops_at_signals=self.stops_at_signals,
         )

@@ -323,6 +323,23 @@ class SumoSim:
             for (k, r), p, h in zip(rows, xy, heading, strict=True)
         ]
 
+    def vehicle_speeds(self, junction: str) -> dict[str, float]:
+        """The speed (m/s) of each SUMO vehicle around ``junction`` (see ``watch``), by id."""
+        import libsumo
+        from libsumo import constants as tc
+
+        return {
+            str(k): float(r[tc.VAR_SPEED])
+            for k, r in libsumo.junction.getContextSubscriptionResults(junction).items()
+            if tc.VAR_VEHICLECLASS in r and tc.VAR_SPEED in r
+        }
+
+    def road_of(self, vehicle_id: str) -> str:
+        """The edge the vehicle is on (an internal edge ``:junction_...`` inside a junction)."""
+        import libsumo
+
+        return str(libsumo.vehicle.getRoadID(vehicle_id))
+
     def next_edge(self, vehicle_id: str) -> str | None:
         """The edge after the one the vehicle is on along its route (None at the route's end)."""
         import libsumo
@@ -339,6 +356,16 @@ class SumoSim:
         v = libsumo.vehicle
         speed = min(float(v.getAllowedSpeed(vehicle_id)), float(v.getMaxSpeed(vehicle_id)))
         return speed, float(v.getAccel(vehicle_id)), float(v.getDecel(vehicle_id))
+
+    def leader(self, vehicle_id: str, within_m: float) -> tuple[float, float] | None:
+        """What the vehicle's front sensor sees within ``within_m``: the gap to the vehicle
+        ahead on its lanes (m, rear to front bumper) and that vehicle's speed (m/s); None."""
+        import libsumo
+
+        found = libsumo.vehicle.getLeader(vehicle_id, within_m)
+        if not found or not found[0]:
+            return None
+        return float(found[1]), float(libsumo.vehicle.getSpeed(found[0]))
 
     def set_speed(self, vehicle_id: str, speed_mps: float | None) -> None:
         """Hold the vehicle at ``speed_mps`` (SUMO's speed mode unchanged: it still keeps its

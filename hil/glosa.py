@@ -59,6 +59,7 @@ from vicoop.intersection import Connection, IntersectionMap, LaneDirection
 from vicoop.spat import Spat
 
 __all__ = [
+    "GLOSA_EVENTS",
     "GLOSA_EVERY",
     "MIN_SPEED_MPS",
     "UNEQUIPPABLE",
@@ -77,6 +78,9 @@ __all__ = [
     "validate_fraction",
 ]
 
+# The SPaT horizon the rig's RSUs stream with --glosa (``spat.events_per_group``): a whole
+# cycle, so a vehicle that cannot make the current green plans for the next one.
+GLOSA_EVENTS = 4
 GLOSA_EVERY = 5  # steps between advisories (0.25 s at the default 0.05 s step)
 MIN_SPEED_MPS = 4.0  # the slowest speed advised (m/s): slower holds up the traffic behind
 # The queue ahead (``queue_clear_s``): slower than this it is queued (m/s); the space a queued

@@ -51,7 +51,7 @@ from hil.faults import (
     schedule,
 )
 from hil.geo import NetToEnu
-from hil.glosa import GlosaRig, validate_fraction
+from hil.glosa import GLOSA_EVENTS, GlosaRig, validate_fraction
 from hil.glosa import sumo_args as glosa_sumo_args
 from hil.intersection import read_net
 from hil.links import TcpProxy
@@ -282,6 +282,9 @@ class Rig:
             )
             if spat is not None:
                 config = spat[0]
+                if o.glosa is not None:  # advisories plan over a whole cycle
+                    events = config.spat.model_copy(update={"events_per_group": GLOSA_EVENTS})
+                    config = config.model_copy(update={"spat": events})
         launch = RsuLaunch(o.workdir, clock, stepped=not self.realtime, target=o.rsu_target)
         handle = self.mode.make(config, launch)
         feed = SensorFeed(site_rsu, handle.host, dict(ports.sensors), 0, o.seed * 100 + index)

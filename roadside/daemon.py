@@ -106,6 +106,7 @@ class RoadsideDaemon:
                 poll_hz=config.spat.poll_hz,
                 refresh_hz=config.spat.refresh_hz,
                 program_refresh_s=config.spat.program_refresh_s,
+                events_per_group=config.spat.events_per_group,
                 maps={m.intersection_id: m for m in maps},
                 frame=lambda: self.last_frame,
             )

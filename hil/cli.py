@@ -3,7 +3,8 @@
 ::
 
     vicoop hil run --scenario NAME|PATH --duration S [--realtime] [--faults NAME,...|all]
-                   [--clients N] [--rsu HOST:PORT] --json OUT.json [--report OUT.html]
+                   [--clients N] [--rsu HOST:PORT] [--glosa FRACTION] --json OUT.json
+                   [--report OUT.html]
     vicoop hil site --scenario NAME|PATH [--junction ID ...] [--out FILE]
     vicoop hil scenarios fetch [--dest DIR] [--version V [--sha256 HEX]]
     vicoop hil scenarios list [--dest DIR]

@@ -124,12 +124,14 @@ class GlosaGroup:
     """One group of vehicles of a ``--glosa`` run (``hil.glosa``): how many counted, their
     stops per vehicle (SUMO tripinfo ``waitingCount``, the whole trip) and CO2 per vehicle (g,
     HBEFA through SUMO's emissions device, the whole trip), and the stops on the ingress lanes
-    of the RSUs' MAPs alone (the part GLOSA acts on); None without vehicles."""
+    of the RSUs' MAPs alone (the part GLOSA acts on), and CO2 per km driven (g/km: the groups'
+    trips differ in length by chance); None without vehicles."""
 
     vehicles: int
     stops_per_vehicle: float | None
     co2_g_per_vehicle: float | None
     stops_at_signals_per_vehicle: float | None
+    co2_g_per_km: float | None
 
 
 @dataclass(frozen=True)

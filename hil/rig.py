@@ -22,6 +22,8 @@ In lock-step the rig also measures SPaT (``hil.rigspat``): an RSU at a signalise
 the junction's MAP and its traffic light as a ``sumo`` controller, reads it once a step after
 SUMO has advanced (``spat_at``), and a vehicle client's ``StreamSpat`` updates are judged
 against SUMO's light; the result's ``spat``. In real time ``spat`` is null, with the reason.
+With ``--glosa FRACTION`` (lock-step) that share of SUMO's vehicles follow the speed advisory
+computed from the MAP and SPaT that client received (``hil.glosa``); the result's ``glosa``.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def test_the_advice_comes_from_the_received_spat_of_the_vehicles_own_signal(
 
 TRIPINFO = """<?xml version="1.0" encoding="UTF-8"?>
 <tripinfos>
-  <tripinfo id="{a}" depart="100.00" arrival="180.00" waitingCount="2">
+  <tripinfo id="{a}" depart="100.00" arrival="180.00" waitingCount="2" routeLength="1500">
     <emissions CO_abs="1" CO2_abs="300000.0" HC_abs="0" PMx_abs="0" NOx_abs="0" fuel_abs="1"
                electricity_abs="0"/>
   </tripinfo>
@@ -191,6 +191,8 @@ def test_the_figures_come_from_sumos_tripinfo(tmp_path: Path) -> None:
     )
     assert (f.unequipped.vehicles, f.unequipped.stops_per_vehicle) == (1, 2.0)
     assert f.unequipped.co2_g_per_vehicle == 300.0
+    assert f.unequipped.co2_g_per_km == 200.0  # 300 g over 1.5 km
+    assert f.equipped.co2_g_per_km is None  # a trip without its route length
     assert f.stops_reduction == 1.0 and f.co2_reduction == pytest.approx(1 / 3, abs=1e-4)
     assert f.equipped_advised == 1 and f.advice_share == 1.0
 
@@ -215,14 +217,17 @@ def test_a_tripinfo_without_emissions_is_an_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a shared machine runs 100 simulated seconds in 1 to 5 minutes
 def test_a_lockstep_run_with_half_the_vehicles_equipped(tmp_path: Path) -> None:
     pytest.importorskip("libsumo")
     out = tmp_path / "out.json"
     result = run_vicoop(
         "hil",
         "run",
+        "--warmup",
+        "30",
         "--duration",
-        "120",
+        "100",
         "--clients",
         "1",
         "--glosa",
@@ -231,16 +236,16 @@ def test_a_lockstep_run_with_half_the_vehicles_equipped(tmp_path: Path) -> None:
         str(out),
         "--workdir",
         str(tmp_path),
-        timeout_s=600,
+        timeout_s=850,
     )
     assert result.returncode == 0, result.stderr
     g = json.loads(out.read_text())["glosa"]
     assert g["fraction"] == 0.5
     for name in ("equipped", "unequipped"):
         group = g[name]
-        assert set(group) == {"vehicles", "stops_per_vehicle", "co2_g_per_vehicle"}
+        assert {"vehicles", "stops_per_vehicle", "co2_g_per_vehicle"} <= set(group)
         assert group["vehicles"] > 0
-        assert 0.0 <= group["stops_per_vehicle"] <= 5.0
+        assert 0.0 <= group["stops_at_signals_per_vehicle"] <= group["stops_per_vehicle"] <= 5.0
         # A few hundred metres through a city crossing: tens to hundreds of grams (buses more).
         assert 10.0 <= group["co2_g_per_vehicle"] <= 2000.0
     # Equipped vehicles were advised from the SPaT they received.

@@ -92,6 +92,9 @@ QUEUED_MPS = 2.0
 JAM_SPACING_M = 7.5
 HEADWAY_S = 2.0
 STARTUP_S = 2.0
+# Whether a vehicle with a queue ahead is advised (planning past the queue's clearing) or
+# left to SUMO's driver until the queue ahead moves.
+ADVISE_IN_QUEUE = False
 HALTING_MPS = 0.1  # a stop, as SUMO's waitingCount counts them (m/s)
 # SUMO vehicle classes that are not equipped (and not counted): no engine, or on rails.
 UNEQUIPPABLE = frozenset(
@@ -399,6 +402,9 @@ class GlosaRig:
                 queue = queue_clear_s(
                     match.distance_to_stop_m, sumo.leader(vid, match.distance_to_stop_m)
                 )
+                if queue > 0.0 and not ADVISE_IN_QUEUE:
+                    advised.setdefault(vid, None)  # behind a queue: SUMO's driver follows it
+                    continue
                 v = Observed(vid, x, y, heading, speed, sumo.next_edge(vid), limits, queue)
                 advice = advice_on(m, spat, v, match, now_ns)
                 if advised.get(vid) is None:

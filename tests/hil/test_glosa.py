@@ -18,6 +18,7 @@ from hil.glosa import (
     advice_for,
     glosa_figures,
     is_equipped,
+    queue_clear_s,
     read_tripinfo,
     validate_fraction,
 )
@@ -251,3 +252,11 @@ def test_a_lockstep_run_with_half_the_vehicles_equipped(tmp_path: Path) -> None:
     # Equipped vehicles were advised from the SPaT they received.
     assert 0 < g["equipped_advised"] <= g["equipped"]["vehicles"]
     assert 0.0 < g["advice_share"] <= 1.0
+
+
+def test_the_queue_ahead_is_estimated_from_the_front_sensor() -> None:
+    assert queue_clear_s(100.0, None) == 0.0  # nothing ahead
+    assert queue_clear_s(100.0, (40.0, 12.0)) == 0.0  # a moving car ahead is no queue
+    # A queued car 40 m ahead, 100 m before the line: 60 m of queue, 8 cars.
+    assert queue_clear_s(100.0, (40.0, 0.0)) == 2.0 + 2.0 * 8
+    assert queue_clear_s(100.0, (120.0, 0.0)) == 0.0  # beyond the stop line: not our queue

@@ -3,7 +3,8 @@
 ::
 
     vicoop hil run --scenario NAME|PATH --duration S [--realtime] [--faults NAME,...|all]
-                   [--clients N] [--rsu HOST:PORT] --json OUT.json [--report OUT.html]
+                   [--clients N] [--rsu HOST:PORT] [--glosa FRACTION] --json OUT.json
+                   [--report OUT.html]
     vicoop hil site --scenario NAME|PATH [--junction ID ...] [--out FILE]
     vicoop hil scenarios fetch [--dest DIR] [--version V [--sha256 HEX]]
     vicoop hil scenarios list [--dest DIR]
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -84,6 +86,19 @@ def _scenario(text: str) -> Path:
     return scenarios.resolve(text, scenarios.BUNDLED_DIR, _fetched_dir(None))
 
 
+def _fraction(text: str) -> float:
+    """``--glosa``'s value: a share of vehicles, 0..1 (checked again by the rig)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # NaN too
+        raise argparse.ArgumentTypeError(
+            f"the equipped fraction must be a number in [0, 1], got {text!r}"
+        )
+    return value
+
+
 def _origin(text: str | None) -> GeodeticOrigin | None:
     if not text:
         return None
@@ -127,6 +142,7 @@ def _run(args: argparse.Namespace) -> int:
         workdir=workdir,
         site_file=site_path,
         net=actuated_net(net_file(sumocfg), workdir) if args.actuated else None,
+        glosa=args.glosa,
     )
     result = asyncio.run(Rig(options).run())
     text = json.dumps(result.to_json(), indent=2)
@@ -256,6 +272,13 @@ def add_parser(roles: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "--actuated",
         action="store_true",
         help="rebuild the lights as SUMO actuated programs first (netconvert --tls.rebuild)",
+    )
+    run.add_argument(
+        "--glosa",
+        type=_fraction,
+        metavar="FRACTION",
+        help="this share (0..1) of SUMO's vehicles, chosen at random by --seed, follow the "
+        "GLOSA advice computed from the SPaT they receive (lock-step); the JSON gains glosa",
     )
     run.add_argument(
         "--match-m", type=float, default=2.0, help="track-to-truth match distance, m (default 2)"

@@ -16,6 +16,8 @@ from hil.faults import FaultReport
 from hil.scoring import TrackingScore, percentiles_ms
 
 __all__ = [
+    "GlosaFigures",
+    "GlosaGroup",
     "LatencySplit",
     "MapData",
     "Percentiles",
@@ -121,6 +123,39 @@ class SpatFigures:
 
 
 @dataclass(frozen=True)
+class GlosaGroup:
+    """One group of vehicles of a ``--glosa`` run (``hil.glosa``): how many counted, their
+    stops per vehicle (SUMO tripinfo ``waitingCount``, the whole trip) and CO2 per vehicle (g,
+    HBEFA through SUMO's emissions device, the whole trip), and the stops on the ingress lanes
+    of the RSUs' MAPs alone (the part GLOSA acts on), and CO2 per km driven (g/km: the groups'
+    trips differ in length by chance); None without vehicles."""
+
+    vehicles: int
+    stops_per_vehicle: float | None
+    co2_g_per_vehicle: float | None
+    stops_at_signals_per_vehicle: float | None
+    co2_g_per_km: float | None
+
+
+@dataclass(frozen=True)
+class GlosaFigures:
+    """GLOSA in the rig (``vicoop hil run --glosa FRACTION``; ``hil.glosa``): the equipped
+    ``fraction``, both groups of the same run, the reductions (1 - equipped / unequipped: 0.3
+    is 30 % fewer), how many counted equipped vehicles got an advice at least once, the share of
+    advisory updates (equipped vehicle on an ingress lane) that had one, and which vehicles
+    count."""
+
+    fraction: float
+    equipped: GlosaGroup
+    unequipped: GlosaGroup
+    stops_reduction: float | None
+    co2_reduction: float | None
+    equipped_advised: int
+    advice_share: float | None
+    counted: str
+
+
+@dataclass(frozen=True)
 class MapData:
     """The first RSU's map, thinned to 2 Hz: ground truth in coverage and received tracks (one
     polyline of (x, y) m each), and each sensor's field of view (kind, x m, y m, boresight rad,
@@ -182,6 +217,8 @@ class RunResult:
     # None when not measured, with the reason in spat_not_measured.
     spat: SpatFigures | None = None
     spat_not_measured: str | None = None
+    # None without --glosa.
+    glosa: GlosaFigures | None = None
     report: ReportSeries = field(default=ReportSeries(), metadata=_NOT_IN_JSON)
 
     @property

@@ -23,6 +23,8 @@ junction's MAP and its traffic light as a controller, and a vehicle client's ``S
 updates are judged against SUMO's light; the result's ``spat``. In lock-step the controller is
 ``sumo`` (libsumo), read once a step after SUMO has advanced (``spat_at``); in real time it is
 ``udp_json``, the rig sending the light's state as a controller would, right after each step.
+With ``--glosa FRACTION`` (lock-step) that share of SUMO's vehicles follow the speed advisory
+computed from the MAP and SPaT that client received (``hil.glosa``); the result's ``glosa``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,8 @@ from hil.faults import (
     schedule,
 )
 from hil.geo import NetToEnu
+from hil.glosa import GLOSA_EVENTS, GlosaRig, validate_fraction
+from hil.glosa import sumo_args as glosa_sumo_args
 from hil.intersection import read_net
 from hil.links import TcpProxy
 from hil.participants import (
@@ -116,6 +120,8 @@ class RigOptions:
     site_file: Path | None = None
     # Run on this net instead of the scenario's own (``--actuated``: its lights rebuilt).
     net: Path | None = None
+    # The share of SUMO's vehicles that follow GLOSA advice (``--glosa``, lock-step; hil.glosa).
+    glosa: float | None = None
 
 
 @dataclass
@@ -191,6 +197,11 @@ class Rig:
         self.on_ready: Callable[[list[str]], Awaitable[None]] | None = None
         self.stop_event = asyncio.Event()
         self._net: Any = None  # the SUMO net (sumolib), read once when the rig measures SPaT
+        self.glosa: GlosaRig | None = None
+        if options.glosa is not None:
+            validate_fraction(options.glosa)
+            if options.realtime:
+                raise HilError("--glosa needs lock-step (the rig's SPaT), not --realtime")
 
     # -- FaultTarget ---------------------------------------------------------------------------
 
@@ -278,6 +289,9 @@ class Rig:
             )
             if spat is not None:
                 config = spat[0]
+                if o.glosa is not None:  # advisories plan over a whole cycle
+                    events = config.spat.model_copy(update={"events_per_group": GLOSA_EVENTS})
+                    config = config.model_copy(update={"spat": events})
         launch = RsuLaunch(o.workdir, clock, stepped=not self.realtime, target=o.rsu_target)
         handle = self.mode.make(config, launch)
         feed = SensorFeed(site_rsu, handle.host, dict(ports.sensors), 0, o.seed * 100 + index)
@@ -336,7 +350,9 @@ class Rig:
 
     async def run(self) -> RunResult:
         o = self.o
-        sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed, net=o.net)
+        tripinfo = o.workdir / "glosa.tripinfo.xml"
+        extra = tuple(glosa_sumo_args(tripinfo)) if o.glosa is not None else ()
+        sumo = SumoSim(o.sumocfg, o.site.step_length_s, seed=o.seed, net=o.net, extra_args=extra)
         sumo.start()
         try:
             for _ in range(round(o.warmup_s / o.site.step_length_s)):
@@ -344,13 +360,20 @@ class Rig:
             self.rsus = [self._configure(sumo, s, i) for i, s in enumerate(o.site.rsus)]
             for r in self.rsus:
                 sumo.watch(r.site.junction, o.site.watch_radius_m)
+            if o.glosa is not None:
+                if not any(r.spat is not None for r in self.rsus):
+                    raise HilError(f"--glosa: {self._spat_not_measured()}")
+                self.glosa = GlosaRig(o.glosa, o.seed, tripinfo, sumo.time_s)
             sender = UdpSender(self.rsus[0].feed.host, self.realtime)
             try:
-                return await self._run_with(sumo, sender)
+                result = await self._run_with(sumo, sender)
             finally:
                 sender.close()
         finally:
             sumo.close()
+        if self.glosa is not None:  # SUMO has written its tripinfo
+            result = replace(result, glosa=self.glosa.figures())
+        return result
 
     async def _run_with(self, sumo: SumoSim, sender: UdpSender) -> RunResult:
         o = self.o
@@ -490,6 +513,9 @@ class Rig:
                 for r in self.rsus:
                     if r.spat is not None:
                         await r.spat.publish(r.handle, t_ns)
+                if self.glosa is not None:
+                    spats = [(r.spat, r.to_enu) for r in self.rsus if r.spat is not None]
+                    self.glosa.step(sumo, spats, t_ns, k)
                 sent = sender.flush(t_ns)
                 await self.barrier.step(t_ns, handled_before, sent)
             if sumo.expected_remaining() == 0:

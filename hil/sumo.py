@@ -180,7 +180,7 @@ class SumoSim:
             ]
             if self.net is not None:
                 args += ["-n", str(self.net)]
-            args += self.extra_args
+            args += list(self.extra_args)
         try:
             libsumo.start(
                 [
@@ -334,6 +334,105 @@ class SumoSim:
             (str(libsumo.vehicle.getLaneID(k)), float(p[0]), float(p[1]), float(h))
             for (k, _), p, h in zip(rows, xy, heading, strict=True)
         ]
+
+    def vehicle_states(
+        self, junction: str, to_enu: NetToEnu
+    ) -> list[tuple[str, str, float, float, float, float]]:
+        """SUMO's vehicles around ``junction`` (see ``watch``) as they know themselves: (SUMO
+        id, vehicle class, front bumper x, y m and heading rad in the site's ENU frame, speed
+        m/s)."""
+        import libsumo
+        from libsumo import constants as tc
+
+        rows = [
+            (k, r)
+            for k, r in libsumo.junction.getContextSubscriptionResults(junction).items()
+            if tc.VAR_VEHICLECLASS in r and tc.VAR_POSITION in r
+        ]
+        if not rows:
+            return []
+        xy = to_enu.points(np.array([r[tc.VAR_POSITION] for _, r in rows], dtype=np.float64))
+        heading = sumo_heading_to_enu(
+            np.array([r[tc.VAR_ANGLE] for _, r in rows], dtype=np.float64), to_enu
+        )
+        return [
+            (
+                k,
+                str(r[tc.VAR_VEHICLECLASS]),
+                float(p[0]),
+                float(p[1]),
+                float(h),
+                float(r[tc.VAR_SPEED]),
+            )
+            for (k, r), p, h in zip(rows, xy, heading, strict=True)
+        ]
+
+    def vehicle_speeds(self, junction: str) -> dict[str, float]:
+        """The speed (m/s) of each SUMO vehicle around ``junction`` (see ``watch``), by id."""
+        import libsumo
+        from libsumo import constants as tc
+
+        return {
+            str(k): float(r[tc.VAR_SPEED])
+            for k, r in libsumo.junction.getContextSubscriptionResults(junction).items()
+            if tc.VAR_VEHICLECLASS in r and tc.VAR_SPEED in r
+        }
+
+    def road_of(self, vehicle_id: str) -> str:
+        """The edge the vehicle is on (an internal edge ``:junction_...`` inside a junction)."""
+        import libsumo
+
+        return str(libsumo.vehicle.getRoadID(vehicle_id))
+
+    def next_edge(self, vehicle_id: str) -> str | None:
+        """The edge after the one the vehicle is on along its route (None at the route's end)."""
+        import libsumo
+
+        route = libsumo.vehicle.getRoute(vehicle_id)
+        index = int(libsumo.vehicle.getRouteIndex(vehicle_id))
+        return str(route[index + 1]) if 0 <= index < len(route) - 1 else None
+
+    def vehicle_limits(self, vehicle_id: str) -> tuple[float, float, float]:
+        """The speed the vehicle would drive on its lane (m/s: the lane's limit times its speed
+        factor, at most its top speed), its acceleration and deceleration (m/s^2)."""
+        import libsumo
+
+        v = libsumo.vehicle
+        speed = min(float(v.getAllowedSpeed(vehicle_id)), float(v.getMaxSpeed(vehicle_id)))
+        return speed, float(v.getAccel(vehicle_id)), float(v.getDecel(vehicle_id))
+
+    def leader(self, vehicle_id: str, within_m: float) -> tuple[float, float] | None:
+        """What the vehicle's front sensor sees within ``within_m``: the gap to the vehicle
+        ahead on its lanes (m, rear to front bumper) and that vehicle's speed (m/s); None."""
+        import libsumo
+
+        found = libsumo.vehicle.getLeader(vehicle_id, within_m)
+        if not found or not found[0]:
+            return None
+        return float(found[1]), float(libsumo.vehicle.getSpeed(found[0]))
+
+    def set_speed(self, vehicle_id: str, speed_mps: float | None) -> None:
+        """Hold the vehicle at ``speed_mps`` (SUMO's speed mode unchanged: it still keeps its
+        safe gap and stops at red), or give it back to SUMO's driver (None)."""
+        import libsumo
+
+        libsumo.vehicle.setSpeed(vehicle_id, -1.0 if speed_mps is None else speed_mps)
+
+    def departed(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """The vehicles that departed in the last step: (id, vehicle class, route edges)."""
+        import libsumo
+
+        v = libsumo.vehicle
+        return [
+            (str(k), str(v.getVehicleClass(k)), tuple(v.getRoute(k)))
+            for k in libsumo.simulation.getDepartedIDList()
+        ]
+
+    def arrived(self) -> list[str]:
+        """The vehicles that arrived (left the net) in the last step."""
+        import libsumo
+
+        return [str(k) for k in libsumo.simulation.getArrivedIDList()]
 
     def signal_links(self, junction: str) -> list[SignalLink]:
         """The links of every traffic light whose incoming lane ends at ``junction`` (none for a

@@ -110,6 +110,7 @@ class RoadsideDaemon:
                 program_refresh_s=config.spat.program_refresh_s,
                 supervisor_config=config.supervisor,
                 on_supervisor=self.link.plans.add if self.link is not None else lambda s: None,
+                events_per_group=config.spat.events_per_group,
                 maps={m.intersection_id: m for m in maps},
                 frame=lambda: self.last_frame,
             )

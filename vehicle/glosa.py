@@ -127,18 +127,24 @@ def advise(
     *,
     margin_s: float = 1.0,
     likely: bool = False,
+    queue_s: float = 0.0,
 ) -> Advice | None:
     """The advisory for a vehicle ``distance_m`` before its stop line at ``speed_mps``, whose
     signal group's SPaT is ``events`` (current first, time order); None when no speed in the
-    vehicle's range arrives on green. ``margin_s`` keeps the arrival that far inside a window."""
+    vehicle's range arrives on green. ``margin_s`` keeps the arrival that far inside a window;
+    ``queue_s`` (s, >= 0) is how long after a green starts (or after now, on a green) the
+    vehicles queued ahead need to clear the stop line: the arrival is not planned before."""
     vehicle = vehicle or Vehicle()
     if distance_m <= 0.0 or speed_mps < 0.0 or not math.isfinite(distance_m + speed_mps):
         raise ValueError(
             f"GLOSA needs a distance > 0 and a speed >= 0, got {distance_m} m, {speed_mps} m/s"
         )
+    if queue_s < 0.0 or not math.isfinite(queue_s):
+        raise ValueError(f"GLOSA needs a queue clearing time >= 0 s, got {queue_s}")
     margin_ns = round(margin_s * NS_PER_S)
+    queue_ns = round(queue_s * NS_PER_S)
     for start_ns, end_ns, guaranteed in _green_windows(events, now_ns, likely):
-        earliest_ns = start_ns + margin_ns if start_ns > now_ns else start_ns
+        earliest_ns = (start_ns + margin_ns if start_ns > now_ns else start_ns) + queue_ns
         latest_ns = end_ns - margin_ns
         if latest_ns <= max(earliest_ns, now_ns):
             continue

@@ -29,6 +29,10 @@ class SpatConfig(StrictModel):
     refresh_hz: float = Field(10.0, ge=1, le=50)
     # How often each controller's program (its timing) is read again.
     program_refresh_s: float = Field(60.0, gt=0, le=86_400)
+    # How many states each signal group's SPaT lists: the current one and those that follow
+    # (J2735 allows 16). Speed advisories need a whole cycle (green, amber, red, green: 4) to
+    # plan for the next green while the current one is still on.
+    events_per_group: int = Field(2, ge=1, le=16)
 
     @model_validator(mode="after")
     def _one_controller_per_intersection(self) -> SpatConfig:

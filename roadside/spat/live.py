@@ -90,6 +90,7 @@ class SpatSource:
     intersection_id: str
     refresh_ns: int = 100_000_000
     predictor: SpatPredictor | None = None
+    events_per_group: int = 2  # the predictor's (``SpatPredictor.events_per_group``)
     sent: int = 0
     changes: int = 0
     _last_key: tuple[object, ...] | None = None
@@ -101,7 +102,9 @@ class SpatSource:
         if program is None:
             self.predictor = None
         elif self.predictor is None or self.predictor.program != program:
-            self.predictor = SpatPredictor(self.intersection_id, program)
+            self.predictor = SpatPredictor(
+                self.intersection_id, program, events_per_group=self.events_per_group
+            )
 
     def update(
         self,
@@ -161,6 +164,7 @@ class LiveSpat:
     poll_hz: float = 50.0
     refresh_hz: float = 10.0
     program_refresh_s: float = 60.0
+    events_per_group: int = 2  # the states each group's SPaT lists (``SpatConfig``)
     # The MAP of each intersection that has one (its ingress lanes give the demand).
     maps: Mapping[str, IntersectionMap] = field(default_factory=dict)
     # The RSU's latest published frame (None before the first): whose road users are demand.
@@ -179,7 +183,9 @@ class LiveSpat:
     def __post_init__(self) -> None:
         for adapter in self.adapters:
             self.sources[adapter.intersection_id] = SpatSource(
-                adapter.intersection_id, refresh_ns=_ns(1.0 / self.refresh_hz)
+                adapter.intersection_id,
+                refresh_ns=_ns(1.0 / self.refresh_hz),
+                events_per_group=self.events_per_group,
             )
 
     async def start(self) -> None:

@@ -105,8 +105,9 @@ def test_the_json_has_the_documented_keys_in_order_and_no_report_series() -> Non
         "site_file",
         "spat",
         "spat_not_measured",
+        "glosa",
     ]
-    assert out["spat"] is None
+    assert out["spat"] is None and out["glosa"] is None
     assert out["latency_ms"] == {"p50": 1.5, "p99": 1.99, "max": 2.0}
     assert out["latency_split_ms"] == {
         "tick_to_published": {"p50": None, "p99": None, "max": None},

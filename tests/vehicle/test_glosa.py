@@ -125,3 +125,16 @@ def test_advice_is_in_range_and_arrives_inside_its_window(
     opens = advice.window_start_ns + NS_PER_S if advice.window_start_ns > NOW else NOW
     assert opens - tolerance <= arrival
     assert arrival <= advice.window_end_ns - NS_PER_S + tolerance
+
+
+def test_a_queue_ahead_pushes_the_arrival_past_its_clearing() -> None:
+    events = [event(RED, 10, 10), event(GREEN, 40, 40)]
+    free = advise(events, 150, 14, NOW, CAR)
+    queued = advise(events, 150, 14, NOW, CAR, queue_s=8.0)
+    assert free is not None and queued is not None
+    assert free.arrival_ns >= at(11) and queued.arrival_ns >= at(19)
+    assert queued.speed_mps < free.speed_mps
+    # A queue that needs longer than the green: no speed gets through it.
+    assert advise(events, 150, 14, NOW, CAR, queue_s=30.0) is None
+    with pytest.raises(ValueError, match="queue"):
+        advise(events, 150, 14, NOW, CAR, queue_s=-1.0)

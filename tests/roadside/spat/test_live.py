@@ -95,6 +95,25 @@ def test_fixed_time_spat_is_exact_once_the_phase_start_is_known() -> None:
     assert (two_next.state, two_next.likely_end_ns) == (GREEN, T0 + 43 * S)
 
 
+def test_a_longer_horizon_lists_a_whole_cycle_per_group() -> None:
+    """``spat.events_per_group: 4``: green, amber, red and the next green (what a speed
+    advisory needs to plan for the next green while this one is on)."""
+    source = SpatSource("j1", events_per_group=4)
+    source.use_program(signal_program(fixed_program()))
+    spat = source.update(reading(T0 + 5 * S, GREEN, RED, since_ns=T0), T0 + 5 * S)
+    assert spat is not None
+    one = [(m.state, m.likely_end_ns) for m in spat.movements if m.signal_group == 1]
+    assert one == [
+        (GREEN, T0 + 20 * S),
+        (AMBER, T0 + 23 * S),
+        (RED, T0 + 46 * S),
+        (GREEN, T0 + 66 * S),
+    ]
+    assert RsuConfig.model_validate({"spat": {"events_per_group": 4}}).spat.events_per_group == 4
+    with pytest.raises(ValueError, match="events_per_group"):
+        RsuConfig.model_validate({"spat": {"events_per_group": 0}})
+
+
 def test_spat_goes_out_at_every_change_and_otherwise_at_the_refresh_rate() -> None:
     source = SpatSource("j1", refresh_ns=S // 10)
     t = T0

@@ -7,6 +7,7 @@ import configparser
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 EXAMPLE = DEPLOY / "rsu" / "rsu.example.yaml"
 UNIT = DEPLOY / "systemd" / "vicoop-rsu.service"
+CLOUD_UNIT = DEPLOY / "systemd" / "vicoop-cloud.service"
 CONTAINERFILE = DEPLOY / "container" / "Containerfile"
 HEALTHCHECK = DEPLOY / "container" / "healthcheck.py"
 COMPOSE = DEPLOY / "compose.yaml"
@@ -143,12 +145,12 @@ def test_every_yaml_file_parses(path: Path) -> None:
 # ---- systemd ----
 
 
-def unit() -> configparser.ConfigParser:
+def unit(path: Path = UNIT) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(
         strict=False, interpolation=None, comment_prefixes=("#", ";"), empty_lines_in_values=False
     )
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string(UNIT.read_text(encoding="utf-8"))
+    parser.read_string(path.read_text(encoding="utf-8"))
     return parser
 
 
@@ -175,6 +177,78 @@ def test_unit_hardening_and_stop_timeout() -> None:
     assert seconds(service["TimeoutStopSec"]) >= example().server.grace_period_s + STOP_MARGIN_S
     nofile = int(service["LimitNOFILE"])
     assert nofile > example().server.max_subscribers
+
+
+def test_cloud_unit_runs_the_cloud_config_hardened_like_the_rsu() -> None:
+    rsu, cloud = unit()["Service"], unit(CLOUD_UNIT)["Service"]
+    run = shlex.split(cloud["ExecStart"])
+    assert run[0] == shlex.split(rsu["ExecStart"])[0], "both units run the same installed vicoop"
+    assert run[1:] == ["cloud", "run", "--config", "/etc/vicoop/cloud.yaml"]
+    assert cloud["User"] == rsu["User"] and cloud["Group"] == rsu["Group"]
+    assert cloud["Restart"] == "on-failure" and cloud["KillSignal"] == "SIGTERM"
+    assert unit(CLOUD_UNIT)["Install"]["WantedBy"] == "multi-user.target"
+    assert cloud["WorkingDirectory"] == "/var/lib/" + cloud["StateDirectory"]
+    # Every hardening setting of the RSU's unit, with the same value.
+    hardening = UNIT.read_text(encoding="utf-8").split("# --- Hardening")[1]
+    settings = [line.split("=", 1) for line in hardening.splitlines() if "=" in line]
+    for key, value in settings:
+        if key.startswith("#") or key == "WantedBy":
+            continue
+        assert key in cloud, f"vicoop-cloud.service lacks {key}= (the RSU's unit has it)"
+        if key != "SystemCallFilter":  # repeated: configparser keeps the last one of each
+            assert cloud[key] == value, key
+    assert cloud["SystemCallFilter"] == rsu["SystemCallFilter"]
+
+
+def systemd_verify(units: list[Path], root: Path) -> subprocess.CompletedProcess[str]:
+    """``systemd-analyze verify`` of ``units`` as installed in an image root under ``root``:
+    the host's stock units (for the targets they name) and a stand-in for the installed
+    /opt/vicoop/venv/bin/vicoop (verify checks that every command is executable)."""
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    for path in units:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(("ExecStart=", "ExecStartPre=")):
+                binary = root / shlex.split(line.split("=", 1)[1])[0].lstrip("/")
+                binary.parent.mkdir(parents=True, exist_ok=True)
+                binary.write_text("#!/bin/sh\n", encoding="utf-8")
+                binary.chmod(0o755)
+        shutil.copy(path, root / "etc/systemd/system" / path.name)
+    return subprocess.run(
+        ["systemd-analyze", "verify", f"--root={root}", *(p.name for p in units)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+needs_systemd_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None or not Path("/usr/lib/systemd/system").is_dir(),
+    reason="systemd-analyze is not installed (Debian: apt-get install systemd; make systemd)",
+)
+
+
+@needs_systemd_analyze
+def test_systemd_analyze_verifies_both_units(tmp_path: Path) -> None:
+    result = systemd_verify([UNIT, CLOUD_UNIT], tmp_path)
+    # verify only warns (exit 0) about a setting it cannot parse: any output is a finding.
+    assert result.returncode == 0 and not result.stdout and not result.stderr, (
+        result.stdout + result.stderr
+    )
+
+
+@needs_systemd_analyze
+def test_systemd_analyze_finds_a_broken_unit(tmp_path: Path) -> None:
+    """The check above does catch mistakes (so its silence means something)."""
+    broken = tmp_path / "vicoop-broken.service"
+    broken.write_text(
+        CLOUD_UNIT.read_text(encoding="utf-8").replace(
+            "ProtectSystem=strict", "ProtectSystem=stric"
+        ),
+        encoding="utf-8",
+    )
+    result = systemd_verify([broken], tmp_path / "root")
+    assert "Failed to parse protect system value" in result.stderr, result.stderr
 
 
 # ---- container and compose ----

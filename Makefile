@@ -7,7 +7,7 @@ TOOLS_STAMP := node_modules/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint protos buf-lint clean browser tshark mosquitto
+.PHONY: demo test lint protos buf-lint clean browser tshark mosquitto systemd
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("vicoop needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -59,10 +59,22 @@ mosquitto:
 			"skipped (install it with: sudo apt-get install mosquitto)"; \
 	fi
 
+# The deployment tests check deploy/systemd's units with Debian's systemd-analyze (package
+# systemd). Installed with apt-get when missing and we are root; otherwise that test skips.
+systemd:
+	@if command -v systemd-analyze >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's systemd (systemd-analyze) for the deployment tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y systemd; \
+	else \
+		echo "note: systemd-analyze is missing and this is not root: the systemd unit check will" \
+			"be skipped (install it with: sudo apt-get install systemd)"; \
+	fi
+
 demo: $(STAMP) browser
 	$(BIN)/vicoop demo $(ARGS)
 
-test: $(STAMP) $(TOOLS_STAMP) browser tshark mosquitto
+test: $(STAMP) $(TOOLS_STAMP) browser tshark mosquitto systemd
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) $(TOOLS_STAMP)

@@ -273,9 +273,15 @@ class Twin:
             self._measure_rsu[key] = rsu_id
 
     def apply_signal(self, state: SignalState, now_ns: int) -> None:
+        """An intersection's signal state; refused (``signal_owner``) when another RSU, still
+        online, holds that intersection: one RSU cannot overwrite another's lights."""
         self.counters.signals += 1
         self._touch(state.rsu_id, now_ns)
         key = state.intersection_id
+        held = self.signals.get(key)
+        if held is not None and held.rsu_id != state.rsu_id and self._online(held.rsu_id):
+            self._refuse("signal_owner")
+            return
         if key not in self.signals and len(self.signals) >= self.limits.max_signals:
             for stale in [k for k, s in self.signals.items() if not self._online(s.rsu_id)]:
                 del self.signals[stale]

@@ -116,6 +116,22 @@ def test_signals_reports_and_their_ages() -> None:
     assert twin.vehicle_reports == {}
 
 
+def test_an_rsu_cannot_overwrite_another_online_rsus_intersection() -> None:
+    # The attack: signal states were keyed by intersection, so any RSU (or anyone publishing
+    # as one) could overwrite any intersection's lights in the twin.
+    twin = Twin(limits=LIMITS)
+    twin.apply_status(status("rsu-a"), NOW)
+    twin.apply_status(status("rsu-b"), NOW)
+    twin.apply_signal(SignalState("rsu-a", "junction-a", NOW), NOW)
+    twin.apply_signal(SignalState("rsu-b", "junction-a", NOW + 1), NOW + 1)
+    assert twin.signals["junction-a"].rsu_id == "rsu-a"
+    assert twin.counters.refused["signal_owner"] == 1
+    # Once its holder is offline, the intersection may change hands (an RSU replaced).
+    twin.apply_status(status("rsu-a", RsuHealth.OFFLINE), NOW + 2)
+    twin.apply_signal(SignalState("rsu-b", "junction-a", NOW + 3), NOW + 3)
+    assert twin.signals["junction-a"].rsu_id == "rsu-b"
+
+
 def test_a_vehicle_that_stops_reporting_leaves_after_the_report_ttl() -> None:
     twin = Twin(limits=LIMITS)
     twin.apply_status(status("rsu-a"), NOW)

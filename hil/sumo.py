@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from hil.errors import ScenarioError
-from hil.geo import NetToEnu, sumo_heading_to_enu
+from hil.geo import FloatArray, NetToEnu, sumo_heading_to_enu
 from hil.truth import GroundTruth
 from vicoop.model import ObjectClass
 
@@ -311,11 +311,11 @@ class SumoSim:
         ids = np.array([self._id(k) for k, _ in rows], dtype=np.int64)
         return GroundTruth(t_ns, ids, to_enu.points(centre), vel, heading, classes, sizes)
 
-    def vehicle_lanes(
+    def _watched_poses(
         self, junction: str, to_enu: NetToEnu
-    ) -> list[tuple[str, float, float, float]]:
-        """SUMO's vehicles around ``junction`` (see ``watch``) with their lane: (SUMO lane id,
-        front bumper x, y m and heading rad in the site's ENU frame)."""
+    ) -> tuple[list[tuple[str, dict[int, Any]]], FloatArray, FloatArray]:
+        """SUMO's vehicles around ``junction`` (see ``watch``): their (id, subscription
+        results), front bumpers (N, 2) m and headings (N,) rad in the site's ENU frame."""
         import libsumo
         from libsumo import constants as tc
 
@@ -325,11 +325,21 @@ class SumoSim:
             if tc.VAR_VEHICLECLASS in r and tc.VAR_POSITION in r
         ]
         if not rows:
-            return []
+            return [], np.empty((0, 2)), np.empty(0)
         xy = to_enu.points(np.array([r[tc.VAR_POSITION] for _, r in rows], dtype=np.float64))
         heading = sumo_heading_to_enu(
             np.array([r[tc.VAR_ANGLE] for _, r in rows], dtype=np.float64), to_enu
         )
+        return rows, xy, heading
+
+    def vehicle_lanes(
+        self, junction: str, to_enu: NetToEnu
+    ) -> list[tuple[str, float, float, float]]:
+        """SUMO's vehicles around ``junction`` (see ``watch``) with their lane: (SUMO lane id,
+        front bumper x, y m and heading rad in the site's ENU frame)."""
+        import libsumo
+
+        rows, xy, heading = self._watched_poses(junction, to_enu)
         return [
             (str(libsumo.vehicle.getLaneID(k)), float(p[0]), float(p[1]), float(h))
             for (k, _), p, h in zip(rows, xy, heading, strict=True)
@@ -341,20 +351,9 @@ class SumoSim:
         """SUMO's vehicles around ``junction`` (see ``watch``) as they know themselves: (SUMO
         id, vehicle class, front bumper x, y m and heading rad in the site's ENU frame, speed
         m/s)."""
-        import libsumo
         from libsumo import constants as tc
 
-        rows = [
-            (k, r)
-            for k, r in libsumo.junction.getContextSubscriptionResults(junction).items()
-            if tc.VAR_VEHICLECLASS in r and tc.VAR_POSITION in r
-        ]
-        if not rows:
-            return []
-        xy = to_enu.points(np.array([r[tc.VAR_POSITION] for _, r in rows], dtype=np.float64))
-        heading = sumo_heading_to_enu(
-            np.array([r[tc.VAR_ANGLE] for _, r in rows], dtype=np.float64), to_enu
-        )
+        rows, xy, heading = self._watched_poses(junction, to_enu)
         return [
             (
                 k,

@@ -15,7 +15,6 @@ limit on failed attempts per client. Pure: time is passed in (ns since the Unix 
 
 from __future__ import annotations
 
-import base64
 import collections
 import hashlib
 import hmac
@@ -24,6 +23,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from vicoop.signing import b64url, unb64url
 
 __all__ = ["FailureLimit", "FeedTokens", "Holder", "Role", "TokenBook", "token_digest"]
 
@@ -80,7 +81,7 @@ class FeedTokens:
         expires = now_ns + self.ttl_ns
         body = json.dumps([holder.name, holder.role, expires], separators=(",", ":")).encode()
         mac = hmac.new(self._key, body, hashlib.sha256).digest()
-        return f"{_b64(body)}.{_b64(mac)}", expires
+        return f"{b64url(body)}.{b64url(mac)}", expires
 
     def check(self, token: str, now_ns: int) -> Holder | None:
         """The holder of a valid, unexpired feed token; None for anything else."""
@@ -88,7 +89,7 @@ class FeedTokens:
         if not dot or len(token) > 512:
             return None
         try:
-            body, mac = _unb64(body_b64), _unb64(mac_b64)
+            body, mac = unb64url(body_b64), unb64url(mac_b64)
         except ValueError:
             return None
         if not hmac.compare_digest(mac, hmac.new(self._key, body, hashlib.sha256).digest()):
@@ -135,14 +136,3 @@ class FailureLimit:
         horizon = now_ns - int(self.window_s * NS_PER_S)
         while times and times[0] <= horizon:
             times.popleft()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
-        raise ValueError("not base64url") from exc

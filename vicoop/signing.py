@@ -43,11 +43,13 @@ __all__ = [
     "CommandSigner",
     "CommandVerifier",
     "VehicleCredential",
+    "b64url",
     "issue_credential",
     "load_private_key",
     "load_public_key",
     "open_credential",
     "signed_bytes",
+    "unb64url",
     "write_key_pair",
 ]
 
@@ -204,7 +206,7 @@ def issue_credential(signer: CommandSigner, credential: VehicleCredential) -> st
         sort_keys=True,
     ).encode()
     signature = signer.key.sign(_CREDENTIAL_DOMAIN + payload)
-    return f"v1.{signer.key_id}.{_b64(payload)}.{_b64(signature)}"
+    return f"v1.{signer.key_id}.{b64url(payload)}.{b64url(signature)}"
 
 
 def open_credential(
@@ -220,7 +222,7 @@ def open_credential(
     if key is None:
         raise CommandRefused("unknown_key", f"signed by key {key_id[:64]!r}, not one held here")
     try:
-        payload, signature = _unb64(payload_b64), _unb64(signature_b64)
+        payload, signature = unb64url(payload_b64), unb64url(signature_b64)
         key.verify(signature, _CREDENTIAL_DOMAIN + payload)
     except (ValueError, InvalidSignature):
         raise CommandRefused("bad_signature", f"not signed by key {key_id!r}") from None
@@ -233,9 +235,11 @@ def open_credential(
     return credential
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as tokens carry it."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
+    """The bytes of unpadded base64url text; ``ValueError`` when it is not."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
